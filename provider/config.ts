@@ -1,0 +1,56 @@
+/**
+ * Endpoint and credentials of the Cloudiway API.
+ *
+ * Provider side: read in the dynamic provider's `configure(req)` from the stack
+ * configuration the engine hands it, then the environment at call time. Never
+ * captured in the serialized provider (see resources/shim.ts), so the consumer
+ * secret never lands in state.
+ *
+ * | stack config                      | environment                  |
+ * |-----------------------------------|------------------------------|
+ * | cloudiway:apiUrl                  | CLOUDIWAY_API_URL            |
+ * | cloudiway:consumerKey             | CLOUDIWAY_CONSUMER_KEY       |
+ * | cloudiway:consumerSecret (secret) | CLOUDIWAY_CONSUMER_SECRET    |
+ * | cloudiway:adoptExisting           | CLOUDIWAY_ADOPT_EXISTING     |
+ */
+export const DEFAULT_API_URL = "https://apps.cloudiway.com/api";
+
+export interface CloudiwaySettings {
+    apiUrl: string;
+    consumerKey: string;
+    consumerSecret: string;
+    adoptExisting: boolean;
+}
+
+/** A source of configuration values: `key` is `cloudiway:<name>`. */
+export type ConfigLookup = (key: string) => string | undefined;
+
+function truthy(v: string | undefined): boolean | undefined {
+    if (v === undefined || v === "") return undefined;
+    return /^(1|true|yes|on)$/i.test(v.trim());
+}
+
+export function resolveSettings(lookup: ConfigLookup, env: NodeJS.ProcessEnv = process.env): CloudiwaySettings {
+    const pick = (name: string, envName: string): string | undefined => {
+        const fromConfig = lookup(`cloudiway:${name}`);
+        if (fromConfig !== undefined && fromConfig !== "") return String(fromConfig);
+        const fromEnv = env[envName];
+        return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
+    };
+    return {
+        apiUrl: (pick("apiUrl", "CLOUDIWAY_API_URL") ?? DEFAULT_API_URL).replace(/\/+$/, ""),
+        consumerKey: pick("consumerKey", "CLOUDIWAY_CONSUMER_KEY") ?? "",
+        consumerSecret: pick("consumerSecret", "CLOUDIWAY_CONSUMER_SECRET") ?? "",
+        adoptExisting: truthy(pick("adoptExisting", "CLOUDIWAY_ADOPT_EXISTING")) ?? false,
+    };
+}
+
+/** Refuses to talk to the API without credentials, naming where they come from. */
+export function requireCredentials(s: CloudiwaySettings): void {
+    const missing: string[] = [];
+    if (!s.consumerKey) missing.push("cloudiway:consumerKey (or CLOUDIWAY_CONSUMER_KEY)");
+    if (!s.consumerSecret) missing.push("cloudiway:consumerSecret (or CLOUDIWAY_CONSUMER_SECRET)");
+    if (missing.length) {
+        throw new Error(`Cloudiway credentials are not configured: set ${missing.join(" and ")}`);
+    }
+}

@@ -1,0 +1,8 @@
+/** pulumi-cloudiway: Cloudiway mail migration as Pulumi resources. */
+export { MailUser, MailUserArgs, MailUserOutputs, PassCounts } from "./resources/mailUser";
+export { MailBatch, MailBatchArgs } from "./resources/mailBatch";
+export { BatchMembership, BatchMembershipArgs } from "./resources/batchMembership";
+export { BatchGlobalSettings, BatchGlobalSettingsArgs, SETTING_DEFAULTS, SETTING_FLAGS } from "./resources/batchGlobalSettings";
+export { MigrationRun, MigrationRunArgs, MigrationAction, MIGRATION_ACTIONS } from "./resources/migrationRun";
+export { UNKNOWN } from "./resources/common";
+export * from "./functions";

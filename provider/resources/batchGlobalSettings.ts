@@ -1,0 +1,142 @@
+/**
+ * BatchGlobalSettings: what a batch migrates (mails, calendars, ...) and the date
+ * window. Declared dates are ISO `YYYY-MM-DD`; the API takes `MM/dd/yyyy` and
+ * answers `yyyy-MM-ddT00:00:00` — both are normalized so an untouched batch
+ * compares equal to its declaration. Id: the batch name.
+ * Top to bottom: schema, provider methods, resource class.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { shimFor } from "./shim";
+import { ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { batchNames } from "./lookups";
+
+// ---------------------------------------------------------------- schema
+export const SETTING_FLAGS = [
+    "shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts",
+    "shouldMigrateTasks", "shouldMigrateNotes", "shouldMigrateJournals",
+    "shouldConvertEmailAddresses", "shouldConvertX500",
+] as const;
+export type SettingFlag = (typeof SETTING_FLAGS)[number];
+
+/**
+ * Omitted flags take these values: a full mailbox migration (mails, calendars,
+ * contacts, tasks, notes, address conversion), without trash and journals.
+ */
+export const SETTING_DEFAULTS: Record<SettingFlag, boolean> = {
+    shouldMigrateMails: true, shouldMigrateTrash: false, shouldMigrateCalendars: true, shouldMigrateContacts: true,
+    shouldMigrateTasks: true, shouldMigrateNotes: true, shouldMigrateJournals: false,
+    shouldConvertEmailAddresses: true, shouldConvertX500: true,
+};
+
+export function isIsoDate(s: string): boolean {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+    if (!m) return false;
+    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+    return d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3];
+}
+const isoDate = z.string({ error: "must be an ISO date string YYYY-MM-DD" }).trim()
+    .refine(isIsoDate, { message: "must be a valid ISO date YYYY-MM-DD (e.g. 2024-01-31)" });
+
+const flag = z.boolean({ error: "must be true or false" }).optional();
+export const batchGlobalSettingsSchema = z.object({
+    batchName: batchNameField,
+    shouldMigrateMails: flag, shouldMigrateTrash: flag, shouldMigrateCalendars: flag, shouldMigrateContacts: flag,
+    shouldMigrateTasks: flag, shouldMigrateNotes: flag, shouldMigrateJournals: flag,
+    shouldConvertEmailAddresses: flag, shouldConvertX500: flag,
+    fromDate: isoDate.optional(),
+    toDate: isoDate.optional(),
+    kind: kindField,
+});
+export type BatchGlobalSettingsInputs = z.infer<typeof batchGlobalSettingsSchema>;
+const INPUTS = ["batchName", ...SETTING_FLAGS, "fromDate", "toDate", "kind"] as const;
+
+// ---------------------------------------------------------------- provider
+export const batchGlobalSettingsImpl: ResourceImpl = {
+    async check(_ctx, _olds, news) {
+        const result = checkWith("BatchGlobalSettings", batchGlobalSettingsSchema, news, (v, unknown) =>
+            v.fromDate && v.toDate && !unknown.has("fromDate") && !unknown.has("toDate") && v.fromDate > v.toDate
+                ? [{ property: "fromDate", reason: `BatchGlobalSettings.fromDate: ${v.fromDate} is after toDate ${v.toDate}` }]
+                : [],
+        );
+        if (result.failures?.length) return result;
+        const inputs: Record<string, unknown> = { ...result.inputs };
+        for (const f of SETTING_FLAGS) if (inputs[f] === undefined) inputs[f] = SETTING_DEFAULTS[f];
+        return { inputs, failures: [] };
+    },
+
+    async diff(_ctx, _id, olds, news) {
+        return diffProps(olds, news, INPUTS, ["batchName", "kind"]);
+    },
+
+    async create(ctx, inputs: BatchGlobalSettingsInputs) {
+        await write(ctx, inputs);
+        return { id: inputs.batchName, outs: { ...inputs } };
+    },
+
+    async read(ctx, id, props) {
+        const kind = kindOf(props);
+        if (!(await batchNames(ctx, kind)).includes(id)) return {};
+        const s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id));
+        const inputs: Record<string, unknown> = { batchName: id };
+        for (const f of SETTING_FLAGS) inputs[f] = s[f];
+        if (s.fromDate) inputs.fromDate = s.fromDate;
+        if (s.toDate) inputs.toDate = s.toDate;
+        if (props.kind !== undefined) inputs.kind = props.kind;
+        return { id, props: { ...inputs }, inputs };
+    },
+
+    async update(ctx, _id, _olds, news: BatchGlobalSettingsInputs) {
+        await write(ctx, news);
+        return { outs: { ...news } };
+    },
+
+    async delete() {
+        // The API has no call to unset settings: they stay on the batch and go with it.
+    },
+};
+
+async function write(ctx: Parameters<ResourceImpl["create"]>[0], v: BatchGlobalSettingsInputs): Promise<void> {
+    const settings: any = { fromDate: v.fromDate ?? null, toDate: v.toDate ?? null };
+    for (const f of SETTING_FLAGS) settings[f] = v[f] ?? SETTING_DEFAULTS[f];
+    await ctx.client().setGlobalSettings(kindOf(v), v.batchName, settings);
+}
+
+// ---------------------------------------------------------------- resource
+export interface BatchGlobalSettingsArgs {
+    /** The batch (MailBatch.name). */
+    batchName: pulumi.Input<string>;
+    shouldMigrateMails?: pulumi.Input<boolean>;
+    shouldMigrateTrash?: pulumi.Input<boolean>;
+    shouldMigrateCalendars?: pulumi.Input<boolean>;
+    shouldMigrateContacts?: pulumi.Input<boolean>;
+    shouldMigrateTasks?: pulumi.Input<boolean>;
+    shouldMigrateNotes?: pulumi.Input<boolean>;
+    shouldMigrateJournals?: pulumi.Input<boolean>;
+    shouldConvertEmailAddresses?: pulumi.Input<boolean>;
+    shouldConvertX500?: pulumi.Input<boolean>;
+    /** ISO date YYYY-MM-DD: migrate items from this date. */
+    fromDate?: pulumi.Input<string>;
+    /** ISO date YYYY-MM-DD: migrate items up to this date. */
+    toDate?: pulumi.Input<string>;
+    kind?: pulumi.Input<"mail" | "archive">;
+}
+
+export class BatchGlobalSettings extends pulumi.dynamic.Resource {
+    public readonly batchName!: pulumi.Output<string>;
+    public readonly shouldMigrateMails!: pulumi.Output<boolean>;
+    public readonly shouldMigrateTrash!: pulumi.Output<boolean>;
+    public readonly shouldMigrateCalendars!: pulumi.Output<boolean>;
+    public readonly shouldMigrateContacts!: pulumi.Output<boolean>;
+    public readonly shouldMigrateTasks!: pulumi.Output<boolean>;
+    public readonly shouldMigrateNotes!: pulumi.Output<boolean>;
+    public readonly shouldMigrateJournals!: pulumi.Output<boolean>;
+    public readonly shouldConvertEmailAddresses!: pulumi.Output<boolean>;
+    public readonly shouldConvertX500!: pulumi.Output<boolean>;
+    public readonly fromDate!: pulumi.Output<string | undefined>;
+    public readonly toDate!: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: BatchGlobalSettingsArgs, opts?: pulumi.CustomResourceOptions) {
+        super(shimFor("BatchGlobalSettings"), name, { ...args }, opts, "cloudiway", "BatchGlobalSettings");
+    }
+}

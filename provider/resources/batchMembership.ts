@@ -1,0 +1,113 @@
+/**
+ * BatchMembership: which batch a user is in. A user is in at most one batch;
+ * moving a user is an update of `batchName`. Id: the migration tag.
+ * Top to bottom: schema, provider methods, resource class.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { shimFor } from "./shim";
+import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { batchNames, membershipIndex, usersInBatch } from "./lookups";
+
+// ---------------------------------------------------------------- schema
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const batchMembershipSchema = z.object({
+    migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim()
+        .refine((s) => GUID.test(s), { message: "must be a migration tag (a GUID), e.g. MailUser.migrationTag" }),
+    batchName: batchNameField,
+    kind: kindField,
+});
+export type BatchMembershipInputs = z.infer<typeof batchMembershipSchema>;
+
+// ---------------------------------------------------------------- provider
+export const batchMembershipImpl: ResourceImpl = {
+    async check(_ctx, _olds, news) {
+        return checkWith("BatchMembership", batchMembershipSchema, news);
+    },
+
+    async diff(_ctx, _id, olds, news) {
+        return diffProps(olds, news, ["migrationTag", "batchName", "kind"], ["migrationTag", "kind"]);
+    },
+
+    async create(ctx, inputs: BatchMembershipInputs) {
+        await placeUser(ctx, kindOf(inputs), inputs.migrationTag, inputs.batchName);
+        return { id: inputs.migrationTag, outs: { ...inputs } };
+    },
+
+    async read(ctx, id, props) {
+        const kind = kindOf(props);
+        let batchName: string | undefined;
+        if (props.batchName && (await batchNames(ctx, kind)).includes(props.batchName) &&
+            (await usersInBatch(ctx, kind, props.batchName)).includes(id)) {
+            batchName = props.batchName;
+        } else {
+            batchName = (await membershipIndex(ctx, kind)).get(id); // moved behind our back?
+        }
+        if (!batchName) return {};
+        const inputs: BatchMembershipInputs = { migrationTag: id, batchName };
+        if (props.kind !== undefined) inputs.kind = props.kind;
+        return { id, props: { ...inputs }, inputs };
+    },
+
+    async update(ctx, id, _olds, news: BatchMembershipInputs) {
+        await placeUser(ctx, kindOf(news), id, news.batchName);
+        return { outs: { ...news } };
+    },
+
+    async delete(ctx, id, props) {
+        const kind = kindOf(props);
+        // Only if the user is still in *this* batch: when a user moves between two
+        // membership resources, the new one may already have run (any order works).
+        if (!(await batchNames(ctx, kind)).includes(props.batchName)) return;
+        if (!(await usersInBatch(ctx, kind, props.batchName)).includes(id)) return;
+        try {
+            await ctx.client().removeFromBatch(kind, id);
+        } catch (e: any) {
+            if (e?.name === "CloudiwayNotFoundError") return;
+            throw e;
+        }
+    },
+};
+
+/**
+ * Puts the user in `batchName`. The API refuses a user already in another batch:
+ * then the user is taken out of that batch and added again. If adding fails after
+ * the removal, the user goes back where it was, so nothing is half-applied.
+ */
+async function placeUser(ctx: Context, kind: Kind, tag: string, batchName: string): Promise<void> {
+    const client = ctx.client();
+    try {
+        await client.addToBatch(kind, tag, batchName); // the common case: one call
+        return;
+    } catch (e: any) {
+        if (e?.name !== "CloudiwayConflictError") throw e; // refused for another reason
+    }
+    const current = (await membershipIndex(ctx, kind)).get(tag);
+    if (current === batchName) return;
+    if (current !== undefined) await client.removeFromBatch(kind, tag);
+    try {
+        await client.addToBatch(kind, tag, batchName);
+    } catch (e) {
+        if (current !== undefined) await client.addToBatch(kind, tag, current).catch(() => undefined);
+        throw e;
+    }
+}
+
+// ---------------------------------------------------------------- resource
+export interface BatchMembershipArgs {
+    /** The user's migration tag (MailUser.migrationTag). */
+    migrationTag: pulumi.Input<string>;
+    /** The batch (MailBatch.name). Changing it moves the user. */
+    batchName: pulumi.Input<string>;
+    kind?: pulumi.Input<"mail" | "archive">;
+}
+
+export class BatchMembership extends pulumi.dynamic.Resource {
+    public readonly migrationTag!: pulumi.Output<string>;
+    public readonly batchName!: pulumi.Output<string>;
+    public readonly kind!: pulumi.Output<"mail" | "archive" | undefined>;
+
+    constructor(name: string, args: BatchMembershipArgs, opts?: pulumi.CustomResourceOptions) {
+        super(shimFor("BatchMembership"), name, { ...args }, opts, "cloudiway", "BatchMembership");
+    }
+}

@@ -1,0 +1,158 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { CloudiwaySettings } from "../config";
+import type { CloudiwayClient } from "../client";
+
+/** What every provider method receives: settings and a client, made at call time. */
+export interface Context {
+    settings: CloudiwaySettings;
+    client(): CloudiwayClient;
+    /** Shared answers of list calls within one operation (see ReadCache). */
+    cache: ReadCache;
+}
+
+export type Kind = "mail" | "archive";
+
+/** The provider methods of one resource type, each taking the context first. */
+export interface ResourceImpl {
+    check(ctx: Context, olds: any, news: any): Promise<pulumi.dynamic.CheckResult>;
+    diff(ctx: Context, id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult>;
+    create(ctx: Context, inputs: any): Promise<pulumi.dynamic.CreateResult>;
+    read(ctx: Context, id: string, props: any): Promise<pulumi.dynamic.ReadResult>;
+    update(ctx: Context, id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult>;
+    delete(ctx: Context, id: string, props: any): Promise<void>;
+}
+
+/** During preview, inputs that are not known yet reach check/diff as this string. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+    return v === UNKNOWN;
+}
+
+/**
+ * Validates `news` with a zod schema whose fields may be unknown during preview:
+ * unknown fields are removed before parsing and put back afterwards, so they pass
+ * through check untouched. Every failing property gets one CheckFailure.
+ */
+export function checkWith<T extends z.ZodObject<any>>(
+    resource: string,
+    schema: T,
+    news: Record<string, unknown>,
+    extra?: (value: z.infer<T>, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[],
+): pulumi.dynamic.CheckResult {
+    const unknownKeys = new Set(Object.keys(news).filter((k) => isUnknown(news[k])));
+    const known: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(news)) {
+        if (k === "__provider" || unknownKeys.has(k)) continue;
+        known[k] = v;
+    }
+    // Fields that are unknown are optional for this parse.
+    const shape: Record<string, z.ZodTypeAny> = {};
+    for (const [k, v] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
+        shape[k] = unknownKeys.has(k) ? z.any().optional() : v;
+    }
+    const parsed = z.object(shape).strict().safeParse(known);
+    if (!parsed.success) {
+        const flat = z.flattenError(parsed.error);
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        for (const [property, reasons] of Object.entries(flat.fieldErrors as Record<string, string[]>)) {
+            failures.push({ property, reason: `${resource}.${property}: ${(reasons ?? []).join("; ")}` });
+        }
+        for (const reason of flat.formErrors) {
+            const m = /Unrecognized key[s]?: (.*)/.exec(reason);
+            failures.push({ property: m ? m[1].replace(/"/g, "").split(",")[0].trim() : "", reason: `${resource}: ${reason}` });
+        }
+        return { inputs: news, failures };
+    }
+    const value = parsed.data as z.infer<T>;
+    const failures = extra ? extra(value, unknownKeys) : [];
+    const inputs: Record<string, unknown> = { ...value };
+    for (const k of unknownKeys) inputs[k] = UNKNOWN;
+    if (news.__provider !== undefined) inputs.__provider = news.__provider;
+    return { inputs, failures };
+}
+
+/**
+ * Exact diff over declared input properties: only those that changed, `replaces`
+ * for those the API cannot update. An unknown new value counts as a change.
+ */
+export function diffProps(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+    props: readonly string[],
+    replaceProps: readonly string[],
+    ignore: readonly string[] = [],
+): pulumi.dynamic.DiffResult {
+    const changed: string[] = [];
+    for (const p of props) {
+        if (ignore.includes(p)) continue;
+        if (!sameValue(olds[p], news[p])) changed.push(p);
+    }
+    const replaces = changed.filter((p) => replaceProps.includes(p));
+    return {
+        changes: changed.length > 0,
+        replaces,
+        stables: props.filter((p) => !changed.includes(p)) as string[],
+        deleteBeforeReplace: false,
+    };
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+    if (isUnknown(b)) return false;
+    if (a === undefined || a === null) return b === undefined || b === null;
+    if (typeof a === "object" || typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
+    return a === b;
+}
+
+/** Inputs without the serialized provider and without unknowns. */
+export function pick<T extends object>(obj: any, keys: readonly (keyof T)[]): Partial<T> {
+    const out: any = {};
+    for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+    return out;
+}
+
+// ---- field rules shared by resources ----
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const emailField = z
+    .string({ error: "must be a string (an email address)" })
+    .trim()
+    .toLowerCase()
+    .refine((s) => EMAIL.test(s), { message: "must be an email address like user@example.com" });
+export const nameField = z
+    .string({ error: "must be a string" })
+    .trim()
+    .min(1, { message: "must not be empty" });
+export const kindField = z.enum(["mail", "archive"], { error: 'must be "mail" or "archive"' }).optional();
+export const adoptField = z.boolean({ error: "must be true or false" }).optional();
+export const batchNameField = z
+    .string({ error: "must be a string (a batch name)" })
+    .trim()
+    .min(1, { message: "must not be empty" })
+    .max(256, { message: "must be at most 256 characters" });
+
+export function kindOf(props: { kind?: string }): Kind {
+    return props.kind === "archive" ? "archive" : "mail";
+}
+
+/**
+ * Shares list answers (getall, batch, getusersinbatch, settings) between the
+ * resources of one operation: concurrent reads of a refresh ask the API once.
+ * Any mutation clears it, so a read after a write sees the write.
+ */
+export class ReadCache {
+    private entries = new Map<string, { at: number; value: Promise<unknown> }>();
+    constructor(private ttlMs = 5000) {}
+    get<T>(key: string, load: () => Promise<T>): Promise<T> {
+        const now = Date.now();
+        const hit = this.entries.get(key);
+        if (hit && now - hit.at < this.ttlMs) return hit.value as Promise<T>;
+        const value = load();
+        this.entries.set(key, { at: now, value });
+        value.catch(() => this.entries.delete(key));
+        return value;
+    }
+    clear(): void {
+        this.entries.clear();
+    }
+}

@@ -1,0 +1,104 @@
+/**
+ * Reads shared by several resources, through the per-operation ReadCache so a
+ * refresh of N users asks for each list once (getall, batch, getusersinbatch, settings).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Context, Kind, isUnknown } from "./common";
+
+export interface UserRecord {
+    migrationTag: string;
+    firstName: string;
+    lastName: string;
+    sourceEmail: string;
+    targetEmail: string;
+    sourceConnectorName?: string;
+    targetConnectorName?: string;
+    status?: string;
+    licensed?: boolean;
+    batchName?: string | null;
+}
+
+export function allUsers(ctx: Context, kind: Kind): Promise<Map<string, UserRecord>> {
+    return ctx.cache.get(`${kind}:getall`, async () => {
+        const list = (await ctx.client().getAllUsers(kind)) as unknown as UserRecord[];
+        const byTag = new Map<string, UserRecord>();
+        for (const u of list) if (u.migrationTag) byTag.set(u.migrationTag.trim(), u);
+        return byTag;
+    });
+}
+
+/** The user with this tag, with its status, or undefined when Cloudiway no longer has it. */
+export async function findUserRecord(ctx: Context, kind: Kind, tag: string): Promise<UserRecord | undefined> {
+    const users = await allUsers(ctx, kind);
+    let record = users.get(tag);
+    if (!record) {
+        // getall is the vendor's list; a user missing from it is gone, but ask once by tag to be sure.
+        const one = (await ctx.client().getUser(kind, tag)) as unknown as UserRecord | undefined;
+        if (!one) return undefined;
+        record = { ...one, migrationTag: tag };
+    }
+    if (!record.status) record = { ...record, status: await ctx.client().getStatus(kind, tag) };
+    return record;
+}
+
+export function batchNames(ctx: Context, kind: Kind): Promise<string[]> {
+    return ctx.cache.get(`${kind}:batch`, () => ctx.client().listBatches(kind));
+}
+
+export function usersInBatch(ctx: Context, kind: Kind, batchName: string): Promise<string[]> {
+    return ctx.cache.get(`${kind}:getusersinbatch:${batchName}`, async () =>
+        (await ctx.client().getUsersInBatch(kind, batchName)).map((t: string) => t.trim()),
+    );
+}
+
+/** Batch name -> tags, for every batch: where each user is. */
+export async function membershipIndex(ctx: Context, kind: Kind): Promise<Map<string, string>> {
+    return ctx.cache.get(`${kind}:membership-index`, async () => {
+        const index = new Map<string, string>();
+        for (const b of await batchNames(ctx, kind)) {
+            for (const tag of await usersInBatch(ctx, kind, b)) index.set(tag, b);
+        }
+        return index;
+    });
+}
+
+export function connectors(ctx: Context, kind: Kind, side: "source" | "target"): Promise<{ name: string; type: string }[]> {
+    return ctx.cache.get(`${kind}:${side}connectors`, () =>
+        side === "source" ? ctx.client().getSourceConnectors(kind) : ctx.client().getTargetConnectors(kind),
+    );
+}
+
+/**
+ * Connector names must be ones the API lists. Checked when the value is known and
+ * the API can be asked; when it cannot (no credentials yet), create reports it.
+ */
+export async function connectorCheck(
+    ctx: Context,
+    kind: Kind,
+    resource: string,
+    names: { sourceConnectorName?: string; targetConnectorName?: string },
+): Promise<pulumi.dynamic.CheckFailure[]> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (!ctx.settings.consumerKey || !ctx.settings.consumerSecret) return failures;
+    for (const side of ["source", "target"] as const) {
+        const prop = `${side}ConnectorName` as const;
+        const name = names[prop];
+        if (name === undefined || isUnknown(name)) continue;
+        let list: { name: string; type: string }[];
+        try {
+            list = await connectors(ctx, kind, side);
+        } catch {
+            continue; // the API cannot be asked now; create will tell
+        }
+        if (!list.some((c) => c.name === name)) {
+            const close = list.find((c) => c.name.toLowerCase() === name.toLowerCase());
+            failures.push({
+                property: prop,
+                reason:
+                    `${resource}.${prop}: "${name}" is not a ${side} connector of this Cloudiway ${kind} account` +
+                    (close ? ` (did you mean "${close.name}"?)` : `; known: ${list.map((c) => `"${c.name}"`).join(", ")}`),
+            });
+        }
+    }
+    return failures;
+}

@@ -1,0 +1,96 @@
+/**
+ * MailBatch: a named batch (wave) of users. There is no rename call, so a new
+ * name replaces the batch. Top to bottom: schema, provider methods, resource class.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { shimFor } from "./shim";
+import { ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { allUsers, batchNames, usersInBatch } from "./lookups";
+
+// ---------------------------------------------------------------- schema
+export const mailBatchSchema = z.object({
+    name: batchNameField,
+    kind: kindField,
+    adopt: adoptField,
+});
+export type MailBatchInputs = z.infer<typeof mailBatchSchema>;
+
+// ---------------------------------------------------------------- provider
+export const mailBatchImpl: ResourceImpl = {
+    async check(_ctx, _olds, news) {
+        return checkWith("MailBatch", mailBatchSchema, news);
+    },
+
+    async diff(_ctx, _id, olds, news) {
+        return diffProps(olds, news, ["name", "kind"], ["name", "kind"]);
+    },
+
+    async create(ctx, inputs: MailBatchInputs) {
+        const kind = kindOf(inputs);
+        const existing = await batchNames(ctx, kind);
+        if (existing.includes(inputs.name)) {
+            if (!(inputs.adopt ?? ctx.settings.adoptExisting)) {
+                throw new Error(
+                    `MailBatch "${inputs.name}": a Cloudiway ${kind} batch with this name already exists. To manage it with ` +
+                    `this stack, set \`adopt: true\` on the resource or run \`pulumi config set cloudiway:adoptExisting true\`.`,
+                );
+            }
+        } else {
+            await ctx.client().createBatch(kind, inputs.name);
+        }
+        return { id: inputs.name, outs: { ...inputs } };
+    },
+
+    async read(ctx, id, props) {
+        const kind = kindOf(props);
+        const names = await batchNames(ctx, kind);
+        if (!names.includes(id)) return {};
+        const inputs: MailBatchInputs = { name: id };
+        if (props.kind !== undefined) inputs.kind = props.kind;
+        if (props.adopt !== undefined) inputs.adopt = props.adopt;
+        return { id, props: { ...inputs }, inputs };
+    },
+
+    async update(_ctx, _id, _olds, news) {
+        // Only `adopt` can change in place, and it matters at create only.
+        return { outs: { ...news } };
+    },
+
+    async delete(ctx, id, props) {
+        const kind = kindOf(props);
+        const names = await batchNames(ctx, kind);
+        if (!names.includes(id)) return; // already gone
+        const tags = await usersInBatch(ctx, kind, id);
+        if (tags.length > 0) {
+            const users = await allUsers(ctx, kind);
+            const who = tags.map((t) => {
+                const u = users.get(t);
+                return u ? `${u.sourceEmail} (${t})` : t;
+            });
+            throw new Error(
+                `MailBatch "${id}" still has ${tags.length} user(s) that this stack does not remove: ${who.join(", ")}. ` +
+                `Remove them from the batch (or declare their BatchMembership in this stack) and run again.`,
+            );
+        }
+        await ctx.client().deleteBatch(kind, id);
+    },
+};
+
+// ---------------------------------------------------------------- resource
+export interface MailBatchArgs {
+    /** The batch name (changing it replaces the batch: the API has no rename). */
+    name: pulumi.Input<string>;
+    kind?: pulumi.Input<"mail" | "archive">;
+    /** Take over an existing batch with the same name instead of failing. */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export class MailBatch extends pulumi.dynamic.Resource {
+    public readonly name!: pulumi.Output<string>;
+    public readonly kind!: pulumi.Output<"mail" | "archive" | undefined>;
+
+    constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
+        super(shimFor("MailBatch"), name, { ...args }, opts, "cloudiway", "MailBatch");
+    }
+}

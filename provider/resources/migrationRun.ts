@@ -1,0 +1,151 @@
+/**
+ * MigrationRun: an action of the API, declared. Creating it performs the action
+ * once; changing `trigger` performs it again; re-applying an unchanged stack
+ * performs nothing; deleting it performs nothing. Actions cost licenses in the
+ * real service (a first pass or an audit uses the user's license), so they only
+ * ever happen as this resource's create/update, which preview lists.
+ * Top to bottom: schema, provider methods, resource class.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { randomUUID } from "crypto";
+import { z } from "zod";
+import { shimFor } from "./shim";
+import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf } from "./common";
+import { batchNames, findUserRecord } from "./lookups";
+
+// ---------------------------------------------------------------- schema
+export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions"] as const;
+export type MigrationAction = (typeof MIGRATION_ACTIONS)[number];
+
+export const migrationRunSchema = z.object({
+    batchName: batchNameField.optional(),
+    migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim().min(1, { message: "must not be empty" }).optional(),
+    action: z.enum(MIGRATION_ACTIONS, { error: `must be one of ${MIGRATION_ACTIONS.map((a) => `"${a}"`).join(", ")}` }),
+    trigger: z.string({ error: "must be a string (change it to run the action again)" }).min(1, { message: "must not be empty" }),
+    kind: kindField,
+});
+export type MigrationRunInputs = z.infer<typeof migrationRunSchema>;
+const INPUTS = ["batchName", "migrationTag", "action", "trigger", "kind"] as const;
+
+// ---------------------------------------------------------------- provider
+export const migrationRunImpl: ResourceImpl = {
+    async check(_ctx, _olds, news) {
+        return checkWith("MigrationRun", migrationRunSchema, news, (v, unknown) => {
+            const hasBatch = v.batchName !== undefined || unknown.has("batchName");
+            const hasUser = v.migrationTag !== undefined || unknown.has("migrationTag");
+            if (hasBatch === hasUser) {
+                return [{ property: hasBatch ? "migrationTag" : "batchName", reason: "MigrationRun: set exactly one of batchName (a batch run) or migrationTag (a user run)" }];
+            }
+            if (v.action === "permissions" && hasUser) {
+                return [{ property: "action", reason: 'MigrationRun.action: "permissions" runs on a batch only (startpermissionmigrationbybatch); set batchName' }];
+            }
+            return [];
+        });
+    },
+
+    async diff(_ctx, _id, olds, news) {
+        // A new trigger performs the action again (update); a different target or action is another run (replace).
+        return diffProps(olds, news, INPUTS, ["batchName", "migrationTag", "action", "kind"]);
+    },
+
+    async create(ctx, inputs: MigrationRunInputs) {
+        const result = await perform(ctx, inputs);
+        return { id: randomUUID(), outs: { ...inputs, ...result } };
+    },
+
+    async read(ctx, id, props) {
+        // A run is a record of an action performed; it exists as long as its target does.
+        const kind = kindOf(props);
+        if (props.batchName && !isUnknown(props.batchName)) {
+            if (!(await batchNames(ctx, kind)).includes(props.batchName)) return {};
+        } else if (props.migrationTag) {
+            if (!(await findUserRecord(ctx, kind, props.migrationTag))) return {};
+        }
+        const inputs: any = {};
+        for (const k of INPUTS) if (props[k] !== undefined) inputs[k] = props[k];
+        return { id, props, inputs };
+    },
+
+    async update(ctx, _id, olds, news: MigrationRunInputs) {
+        if (olds.trigger === news.trigger) return { outs: { ...olds, ...news } };
+        const result = await perform(ctx, news);
+        return { outs: { ...news, ...result } };
+    },
+
+    async delete() {
+        // Deleting a run performs nothing: what was migrated stays migrated.
+    },
+};
+
+async function perform(ctx: Context, v: MigrationRunInputs): Promise<{ performedAt: string; answer: string }> {
+    const kind = kindOf(v);
+    const client = ctx.client();
+    let answer: string;
+    if (v.batchName) {
+        switch (v.action) {
+            case "migrate": answer = await client.startBatch(kind, v.batchName); break;
+            case "stop": answer = await client.stopBatch(kind, v.batchName); break;
+            case "audit": answer = await client.auditBatch(kind, v.batchName); break;
+            case "permissions": answer = await permissionsOneAtATime(ctx, kind, v.batchName); break;
+        }
+    } else {
+        const tag = v.migrationTag!;
+        switch (v.action) {
+            case "migrate": answer = await client.startUser(kind, tag); break;
+            case "stop": answer = await client.stopUser(kind, tag); break;
+            case "audit": answer = await client.auditUser(kind, tag); break;
+            default: throw new Error(`MigrationRun.action: "${v.action}" needs a batch`);
+        }
+    }
+    return { performedAt: new Date().toISOString(), answer: String(answer) };
+}
+
+/**
+ * The service migrates permissions one batch at a time and refuses a second
+ * batch while one runs. Runs of one `up` go through this queue in turn, and a run
+ * refused because another (maybe outside this stack) is still running waits and
+ * asks again, up to CLOUDIWAY_PERMISSIONS_WAIT_SECONDS (default 900).
+ */
+let permissionsQueue: Promise<unknown> = Promise.resolve();
+function permissionsOneAtATime(ctx: Context, kind: Kind, batchName: string): Promise<string> {
+    const run = permissionsQueue.then(async () => {
+        const deadline = Date.now() + Number(process.env.CLOUDIWAY_PERMISSIONS_WAIT_SECONDS ?? 900) * 1000;
+        let delay = 250;
+        for (;;) {
+            try {
+                return await ctx.client().startPermissionMigrationByBatch(kind, batchName);
+            } catch (e: any) {
+                if (e?.name !== "CloudiwayConflictError" || Date.now() + delay > deadline) throw e;
+                await new Promise((r) => setTimeout(r, delay));
+                delay = Math.min(delay * 2, 5000);
+            }
+        }
+    });
+    permissionsQueue = run.catch(() => undefined);
+    return run;
+}
+
+// ---------------------------------------------------------------- resource
+export interface MigrationRunArgs {
+    /** Run on a batch (startbatch, stopbatch, batchaudit, startpermissionmigrationbybatch)... */
+    batchName?: pulumi.Input<string>;
+    /** ...or on one user (start, stop, audit). Exactly one of the two. */
+    migrationTag?: pulumi.Input<string>;
+    action: pulumi.Input<MigrationAction>;
+    /** Any string; changing it performs the action again. */
+    trigger: pulumi.Input<string>;
+    kind?: pulumi.Input<"mail" | "archive">;
+}
+
+export class MigrationRun extends pulumi.dynamic.Resource {
+    public readonly action!: pulumi.Output<MigrationAction>;
+    public readonly trigger!: pulumi.Output<string>;
+    /** When the action was last performed (ISO). */
+    public readonly performedAt!: pulumi.Output<string>;
+    /** The API's answer, e.g. "Batch Wave1 started". */
+    public readonly answer!: pulumi.Output<string>;
+
+    constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
+        super(shimFor("MigrationRun"), name, { performedAt: undefined, answer: undefined, ...args }, opts, "cloudiway", "MigrationRun");
+    }
+}

@@ -1,0 +1,22 @@
+/** Small helpers over the emulator's control API for tests. */
+export async function emuState(baseUrl: string): Promise<any> {
+    return (await fetch(`${baseUrl}/_emulator/state`)).json();
+}
+export async function emuStats(baseUrl: string): Promise<{ total: number; mutating: number; byCall: Record<string, number> }> {
+    return (await fetch(`${baseUrl}/_emulator/stats`)).json() as any;
+}
+export async function emuResetStats(baseUrl: string): Promise<void> {
+    await fetch(`${baseUrl}/_emulator/stats/reset`, { method: "POST" });
+}
+export async function emuCalls(baseUrl: string): Promise<any[]> {
+    return (await fetch(`${baseUrl}/_emulator/calls`)).json() as any;
+}
+export async function emuFaults(baseUrl: string, faults: Record<string, unknown>): Promise<void> {
+    await fetch(`${baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) });
+}
+export function usersOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
+    return state[kind].users;
+}
+export function batchesOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
+    return state[kind].batches;
+}

@@ -1,0 +1,201 @@
+/**
+ * Drives the real Pulumi CLI (built by scripts/install-engine.sh) against a
+ * local file backend, for the engine tests. Never skips silently: if the engine
+ * cannot be had, the tests fail (set CLOUDIWAY_SKIP_ENGINE_TESTS=1 to opt out
+ * explicitly on a machine without Go; CI never sets it).
+ */
+import { execFile, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const REPO = path.resolve(__dirname, "..", "..", "..");
+
+let engineBin: string | undefined;
+export function engineBinDir(): string {
+    if (engineBin) return engineBin;
+    if (process.env.PULUMI_CLOUDIWAY_ENGINE_BIN) return (engineBin = process.env.PULUMI_CLOUDIWAY_ENGINE_BIN);
+    let out: string;
+    try {
+        out = execFileSync("bash", [path.join(REPO, "scripts", "install-engine.sh")], {
+            cwd: REPO, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60 * 1000,
+        });
+    } catch (e: any) {
+        throw new Error(`The Pulumi engine is not available and could not be built (scripts/install-engine.sh failed: ${e.message}). ` +
+            `Engine tests do not skip; see scripts/engine/README.md.`);
+    }
+    const lines = out.trim().split("\n");
+    engineBin = lines[lines.length - 1].trim();
+    process.env.PULUMI_CLOUDIWAY_ENGINE_BIN = engineBin;
+    return engineBin;
+}
+
+export function skipEngineTests(): boolean {
+    return process.env.CLOUDIWAY_SKIP_ENGINE_TESTS === "1" && !process.env.CI;
+}
+
+export interface StepSummary {
+    create: number; update: number; replace: number; delete: number; same: number; read: number;
+    [op: string]: number;
+}
+
+export interface CliResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export interface StackOptions {
+    name: string;
+    apiUrl: string;
+    consumerKey?: string;
+    consumerSecret?: string;
+    config?: Record<string, string>;
+    /** Program directory to use instead of the spec program (e.g. an example). */
+    programDir?: string;
+    env?: Record<string, string>;
+}
+
+/** One stack of a throwaway project inside the repository (so the package resolves). */
+export class TestStack {
+    readonly dir: string;
+    readonly home: string;
+    readonly specFile: string;
+    readonly log: string[] = [];
+    readonly env: NodeJS.ProcessEnv;
+
+    private constructor(readonly opts: StackOptions) {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), `cw-${opts.name}-`));
+        this.home = root;
+        if (opts.programDir) {
+            this.dir = opts.programDir;
+        } else {
+            this.dir = path.join(REPO, ".test-stacks", `${opts.name}-${path.basename(root)}`);
+            fs.mkdirSync(this.dir, { recursive: true });
+            fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: cw-${opts.name}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n`);
+            fs.writeFileSync(path.join(this.dir, "index.js"),
+                `module.exports = require(${JSON.stringify(path.join(REPO, "dist", "tests", "fixtures", "specProgram.js"))});\n`);
+        }
+        this.specFile = path.join(root, "spec.json");
+        fs.mkdirSync(path.join(root, "state"), { recursive: true });
+        this.env = {
+            ...process.env,
+            PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`,
+            PULUMI_HOME: path.join(root, "home"),
+            PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "1",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "1",
+            CLOUDIWAY_TEST_SPEC: this.specFile,
+            // Credentials come from stack config only, so the environment cannot hide a config bug.
+            CLOUDIWAY_API_URL: "", CLOUDIWAY_CONSUMER_KEY: "", CLOUDIWAY_CONSUMER_SECRET: "",
+            ...opts.env,
+        };
+    }
+
+    static async create(opts: StackOptions): Promise<TestStack> {
+        const s = new TestStack(opts);
+        await s.cli(["login", `file://${path.join(s.home, "state")}`]);
+        await s.cli(["stack", "init", "test"]);
+        await s.cli(["config", "set", "cloudiway:apiUrl", opts.apiUrl]);
+        await s.cli(["config", "set", "cloudiway:consumerKey", opts.consumerKey ?? "demo-key"]);
+        await s.cli(["config", "set", "--secret", "cloudiway:consumerSecret", opts.consumerSecret ?? "demo-secret"]);
+        for (const [k, v] of Object.entries(opts.config ?? {})) await s.cli(["config", "set", k, v]);
+        return s;
+    }
+
+    setSpec(spec: unknown): void {
+        fs.writeFileSync(this.specFile, JSON.stringify(spec, null, 2));
+    }
+
+    /** Runs `pulumi <args>` in the project; rejects on a non-zero exit unless allowFailure. */
+    cli(args: string[], allowFailure = false): Promise<CliResult> {
+        return new Promise((resolve, reject) => {
+            const noStack = args[0] === "login" || (args[0] === "stack" && args[1] === "init");
+            const full = noStack ? [...args, "--non-interactive"] : [...args, "--non-interactive", "--stack", "test"];
+            execFile("pulumi", full,
+            { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: 30 * 60 * 1000 },
+            (err, stdout, stderr) => {
+                const code = err ? ((err as any).code ?? 1) : 0;
+                this.log.push(`$ pulumi ${args.join(" ")}\n${stdout}\n${stderr}`);
+                if (err && !allowFailure) {
+                    reject(new Error(`pulumi ${args.join(" ")} failed (${code}):\n${stdout}\n${stderr}`));
+                } else {
+                    resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+                }
+            });
+        });
+    }
+
+    /** `pulumi preview --json`: the steps and a count per operation. */
+    async preview(extra: string[] = []): Promise<{ steps: any[]; counts: StepSummary; result: CliResult }> {
+        const result = await this.cli(["preview", "--json", ...extra], true);
+        let parsed: any;
+        try {
+            parsed = JSON.parse(result.stdout);
+        } catch {
+            throw new Error(`pulumi preview failed (${result.code}):\n${result.stdout}\n${result.stderr}`);
+        }
+        if (result.code !== 0) {
+            const err = new Error(`pulumi preview failed (${result.code}):\n${result.stdout}\n${result.stderr}`) as any;
+            err.diagnostics = parsed.diagnostics;
+            err.result = result;
+            throw err;
+        }
+        const steps = (parsed.steps ?? []).filter((s: any) => !String(s.urn).includes("pulumi:pulumi:Stack"));
+        return { steps, counts: countOps(parsed.changeSummary ?? {}), result };
+    }
+
+    up(extra: string[] = []): Promise<CliResult> {
+        return this.cli(["up", "--yes", "--skip-preview", ...extra]);
+    }
+
+    /** `pulumi refresh`; returns the counts of the operations it recorded. */
+    async refresh(extra: string[] = []): Promise<{ counts: StepSummary; result: CliResult }> {
+        const result = await this.cli(["refresh", "--yes", "--skip-preview", ...extra]);
+        return { counts: await this.lastUpdateCounts(), result };
+    }
+
+    destroy(extra: string[] = []): Promise<CliResult> {
+        return this.cli(["destroy", "--yes", "--skip-preview", ...extra]);
+    }
+
+    async lastUpdateCounts(): Promise<StepSummary> {
+        const h = await this.cli(["stack", "history", "--json"]);
+        const last = JSON.parse(h.stdout)[0];
+        return countOps(last?.resourceChanges ?? {});
+    }
+
+    async exportState(): Promise<any> {
+        return JSON.parse((await this.cli(["stack", "export", "--show-secrets=false"])).stdout);
+    }
+
+    /** Resources of the stack state by name (the dynamic ones only). */
+    async resources(): Promise<Map<string, any>> {
+        const state = await this.exportState();
+        const out = new Map<string, any>();
+        for (const r of state.deployment.resources ?? []) {
+            if (String(r.type).startsWith("pulumi-nodejs:dynamic/")) out.set(String(r.urn).split("::").pop()!, r);
+        }
+        return out;
+    }
+
+    async dispose(): Promise<void> {
+        if (!this.opts.programDir) fs.rmSync(this.dir, { recursive: true, force: true });
+        fs.rmSync(this.home, { recursive: true, force: true });
+    }
+}
+
+function countOps(summary: Record<string, number>): StepSummary {
+    const c: StepSummary = { create: 0, update: 0, replace: 0, delete: 0, same: 0, read: 0 };
+    for (const [k, v] of Object.entries(summary)) c[k] = (c[k] ?? 0) + Number(v);
+    return c;
+}
+
+/** The operations of preview steps other than "same". */
+export function changes(steps: any[]): { op: string; name: string; type: string; diffs?: string[] }[] {
+    return steps
+        .filter((s) => s.op !== "same")
+        .map((s) => ({ op: s.op, name: String(s.urn).split("::").pop()!, type: String(s.urn).split("::")[2], diffs: s.diffs }));
+}
