@@ -1,0 +1,112 @@
+/**
+ * Tenant to plan: reads a live Cloudiway tenant (getall, batch, getusersinbatch,
+ * settings) and writes a plan file that, applied with adoptExisting, takes the
+ * tenant over with 0 creates and 0 changes in the first preview.
+ *
+ *   npm run export-plan -- --out plan.yaml [--api-url <url>] [--kind mail|archive]
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import { CloudiwayClient } from "../provider/client";
+import { requireCredentials, resolveSettings } from "../provider/config";
+
+const HELP = `Usage: npm run export-plan -- --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
+
+Reads the users, batches, memberships and batch settings of a Cloudiway tenant and writes
+a plan file (see provider/plan/README.md) with adoptExisting: true, so that deploying it
+adopts what exists: the first preview shows no creates of new objects and no changes.
+
+  --out <file>      where to write the plan (required)
+  --api-url <url>   the API (default: CLOUDIWAY_API_URL, else the real service)
+  --kind <k>        mail (default) or archive
+Credentials: CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET.
+`;
+
+export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archive", progress: (msg: string) => void = () => undefined) {
+    progress("reading users (getall)...");
+    const users = await client.getAllUsers(kind);
+    progress(`${users.length} users; reading batches...`);
+    const batchNames = await client.listBatches(kind);
+    const batchOfTag = new Map<string, string>();
+    const batches: any[] = [];
+    let i = 0;
+    for (const name of batchNames) {
+        progress(`batch ${++i}/${batchNames.length}: ${name}`);
+        for (const tag of await client.getUsersInBatch(kind, name)) batchOfTag.set(tag.trim(), name);
+        const s = await client.getGlobalSettings(kind, name);
+        const settings: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(s)) if (v !== null && v !== undefined) settings[k] = v;
+        batches.push({ name, settings, users: [] as any[] });
+    }
+    const byName = new Map(batches.map((b) => [b.name, b]));
+    const loose: any[] = [];
+    const srcCount = new Map<string, number>();
+    const tgtCount = new Map<string, number>();
+    for (const u of users as any[]) {
+        if (u.sourceConnectorName) srcCount.set(u.sourceConnectorName, (srcCount.get(u.sourceConnectorName) ?? 0) + 1);
+        if (u.targetConnectorName) tgtCount.set(u.targetConnectorName, (tgtCount.get(u.targetConnectorName) ?? 0) + 1);
+    }
+    const most = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const defaults: Record<string, unknown> = {};
+    const defSrc = most(srcCount);
+    const defTgt = most(tgtCount);
+    if (defSrc) defaults.sourceConnectorName = defSrc;
+    if (defTgt) defaults.targetConnectorName = defTgt;
+    for (const u of users as any[]) {
+        const tag = String(u.migrationTag ?? "").trim();
+        const entry: Record<string, unknown> = {
+            firstName: String(u.firstName ?? u.firstname ?? "").trim(),
+            lastName: String(u.lastName ?? "").trim(),
+            sourceEmail: String(u.sourceEmail).trim().toLowerCase(),
+            targetEmail: String(u.targetEmail).trim().toLowerCase(),
+        };
+        if (u.sourceConnectorName && u.sourceConnectorName !== defSrc) entry.sourceConnectorName = u.sourceConnectorName;
+        if (u.targetConnectorName && u.targetConnectorName !== defTgt) entry.targetConnectorName = u.targetConnectorName;
+        if (u.licensed === true) entry.licensed = true;
+        const b = batchOfTag.get(tag);
+        if (b && byName.has(b)) byName.get(b).users.push(entry);
+        else loose.push(entry);
+    }
+    const plan: Record<string, unknown> = { kind, adoptExisting: true, defaults, batches };
+    if (loose.length) plan.users = loose;
+    return { plan, users: users.length, batches: batches.length };
+}
+
+function parseArgs(argv: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--help" || a === "-h") out.help = "1";
+        else if (a.startsWith("--")) out[a.slice(2)] = argv[++i] ?? "";
+    }
+    return out;
+}
+
+async function main() {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.help || !args.out) {
+        process.stdout.write(HELP);
+        if (!args.help) process.exitCode = 2;
+        return;
+    }
+    const settings = resolveSettings((key) => (key === "cloudiway:apiUrl" ? args["api-url"] : undefined));
+    requireCredentials(settings);
+    const client = new CloudiwayClient({ apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret });
+    try {
+        const kind = args.kind === "archive" ? "archive" : "mail";
+        const { plan, users, batches } = await exportPlan(client, kind, (m) => process.stderr.write(`export-plan: ${m}\n`));
+        const out = path.resolve(args.out);
+        fs.writeFileSync(out, `# Exported from ${settings.apiUrl} on ${new Date().toISOString()}\n` + stringify(plan));
+        console.log(`Wrote ${out}: ${users} users, ${batches} batches (adoptExisting: true)`);
+    } finally {
+        await client.close?.();
+    }
+}
+
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(`export-plan: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+    });
+}

@@ -1,0 +1,169 @@
+/**
+ * Status report of a migration: batches x statuses with per-pass counts, as a
+ * table on stdout and as an HTML page with bars.
+ *
+ *   npm run report -- --stack <name>        # API URL and credentials from that stack's config
+ *   npm run report -- --api-url <url>       # credentials from CLOUDIWAY_CONSUMER_KEY / _SECRET
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { CloudiwayClient } from "../provider/client";
+import { resolveSettings, requireCredentials } from "../provider/config";
+
+const HELP = `Usage: npm run report -- [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
+
+Prints a table of batches x migration statuses, with the counts of each batch's passes
+(mails, calendars, contacts: total/success/failure), and writes the same as an HTML page
+with bars (default: cloudiway-report.html).
+
+  --stack <name>    read cloudiway:apiUrl / consumerKey / consumerSecret from this stack's config
+  --api-url <url>   the API to ask (credentials from CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET)
+  --kind <k>        mail (default) or archive
+  --html <file>     where to write the HTML page
+  --cwd <dir>       the Pulumi project directory for --stack (default: current directory)
+`;
+
+export interface BatchRow {
+    batch: string;
+    users: number;
+    statuses: Record<string, number>;
+    passes: number;
+    mails: { total: number; success: number; failure: number };
+    calendars: { total: number; success: number; failure: number };
+    contacts: { total: number; success: number; failure: number };
+}
+
+export interface Report {
+    generatedAt: string;
+    kind: "mail" | "archive";
+    statuses: string[];
+    rows: BatchRow[];
+}
+
+export async function buildReport(client: CloudiwayClient, kind: "mail" | "archive" = "mail", concurrency = 16): Promise<Report> {
+    const users = await client.getAllUsers(kind);
+    const batchOf = new Map<string, string>();
+    for (const b of await client.listBatches(kind)) {
+        for (const tag of await client.getUsersInBatch(kind, b)) batchOf.set(tag.trim(), b);
+    }
+    const rows = new Map<string, BatchRow>();
+    const row = (name: string) => {
+        let r = rows.get(name);
+        if (!r) {
+            r = { batch: name, users: 0, statuses: {}, passes: 0, mails: zero(), calendars: zero(), contacts: zero() };
+            rows.set(name, r);
+        }
+        return r;
+    };
+    for (const b of batchOf.values()) row(b);
+    const queue = [...users];
+    const worker = async () => {
+        for (let u = queue.shift(); u; u = queue.shift()) {
+            const tag = String(u.migrationTag).trim();
+            const status = (u as any).status ?? (await client.getStatus(kind, tag));
+            const r = row(batchOf.get(tag) ?? "(no batch)");
+            r.users++;
+            r.statuses[status] = (r.statuses[status] ?? 0) + 1;
+            if (status !== "NOTSTARTED") {
+                const history = await client.getMailHistory(kind, tag);
+                r.passes += history.length;
+                for (const p of history) {
+                    add(r.mails, p.msgTotal, p.msgSuccess, p.msgFailure);
+                    add(r.calendars, p.calTotal, p.calSuccess, p.calFailure);
+                    add(r.contacts, p.conTotal, p.conSuccess, p.conFailure);
+                }
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const statuses = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.statuses)))].sort();
+    return { generatedAt: new Date().toISOString(), kind, statuses, rows: [...rows.values()].sort((a, b) => a.batch.localeCompare(b.batch)) };
+}
+
+const zero = () => ({ total: 0, success: 0, failure: 0 });
+function add(c: { total: number; success: number; failure: number }, t: number, s: number, f: number) {
+    c.total += t; c.success += s; c.failure += f;
+}
+const tsf = (c: { total: number; success: number; failure: number }) => `${c.total}/${c.success}/${c.failure}`;
+
+export function renderTable(r: Report): string {
+    const head = ["batch", "users", ...r.statuses, "passes", "mails t/s/f", "calendars t/s/f", "contacts t/s/f"];
+    const body = r.rows.map((x) => [x.batch, String(x.users), ...r.statuses.map((s) => String(x.statuses[s] ?? 0)), String(x.passes), tsf(x.mails), tsf(x.calendars), tsf(x.contacts)]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+const COLORS: Record<string, string> = {
+    SUCCESS: "#2e7d32", WORKING: "#1565c0", SCHEDULED: "#6a1b9a", NOTSTARTED: "#9e9e9e", ONERROR: "#c62828",
+    STOP: "#ef6c00", STOPPING: "#ffb74d", AUDIT_DONE: "#00838f", AUDIT_WORKING: "#4dd0e1", MAIL_SENT: "#f9a825",
+};
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+export function renderHtml(r: Report): string {
+    const rows = r.rows.map((x) => {
+        const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
+            const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
+            return `<div class="seg" title="${esc(s)}: ${x.statuses[s]}" style="width:${pct.toFixed(2)}%;background:${COLORS[s] ?? "#607d8b"}">${x.statuses[s]}</div>`;
+        }).join("");
+        const mailPct = x.mails.total ? (100 * x.mails.success) / x.mails.total : 0;
+        return `<tr><th>${esc(x.batch)}</th><td>${x.users}</td><td class="bar">${bar}</td><td>${x.passes}</td>` +
+            `<td><div class="mini"><div style="width:${mailPct.toFixed(1)}%"></div></div>${tsf(x.mails)}</td><td>${tsf(x.calendars)}</td><td>${tsf(x.contacts)}</td></tr>`;
+    }).join("\n");
+    const legend = r.statuses.map((s) => `<span><i style="background:${COLORS[s] ?? "#607d8b"}"></i>${esc(s)}</span>`).join(" ");
+    return `<!doctype html><html><head><meta charset="utf-8"><title>Cloudiway migration report</title><style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}th,td{padding:.4em .6em;border-bottom:1px solid #ddd;text-align:left}
+td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8em;text-align:center;line-height:1.4em;overflow:hidden}
+.mini{display:inline-block;width:5em;height:.6em;background:#eee;margin-right:.5em}.mini div{height:100%;background:#2e7d32}
+.legend span{margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+</style></head><body><h1>Cloudiway ${esc(r.kind)} migration</h1><p>Generated ${esc(r.generatedAt)}</p>
+<p class="legend">${legend}</p><table><thead><tr><th>batch</th><th>users</th><th>statuses</th><th>passes</th><th>mails t/s/f</th><th>calendars t/s/f</th><th>contacts t/s/f</th></tr></thead>
+<tbody>${rows}</tbody></table></body></html>\n`;
+}
+
+function parseArgs(argv: string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--help" || a === "-h") out.help = "1";
+        else if (a.startsWith("--")) out[a.slice(2)] = argv[++i] ?? "";
+    }
+    return out;
+}
+
+async function main() {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.help) {
+        process.stdout.write(HELP);
+        return;
+    }
+    let lookup: (key: string) => string | undefined = () => undefined;
+    if (args.stack) {
+        const json = execFileSync("pulumi", ["config", "--json", "--show-secrets", "--stack", args.stack], {
+            cwd: args.cwd ?? process.cwd(), encoding: "utf8", stdio: ["ignore", "pipe", "inherit"],
+        });
+        const cfg = JSON.parse(json) as Record<string, { value?: string }>;
+        lookup = (key) => cfg[key]?.value;
+    }
+    const settings = resolveSettings((key) => (key === "cloudiway:apiUrl" && args["api-url"]) || lookup(key));
+    requireCredentials(settings);
+    const client = new CloudiwayClient({ apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret });
+    try {
+        const kind = args.kind === "archive" ? "archive" : "mail";
+        const report = await buildReport(client, kind);
+        console.log(renderTable(report));
+        const html = path.resolve(args.html ?? "cloudiway-report.html");
+        fs.writeFileSync(html, renderHtml(report));
+        console.log(`\nHTML report: ${html}`);
+    } finally {
+        await client.close?.();
+    }
+}
+
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(`report: ${e instanceof Error ? e.message : String(e)}`);
+        process.exit(1);
+    });
+}
