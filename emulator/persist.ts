@@ -1,0 +1,71 @@
+/**
+ * The data file: JSON of the whole state, written atomically (temp file, fsync,
+ * rename, fsync of the folder). Group commit: writes asked for while one is in
+ * flight are covered by the next single write; `save()` resolves only when a
+ * write that started after the call has reached the disk, so an answer sent
+ * after it is never lost to a kill -9.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { State, emptyState } from "./store";
+
+export class DataFile {
+    private writing: Promise<void> | null = null;
+    private pending: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+    private seq = 0;
+
+    constructor(readonly file: string, private snapshot: () => State) {}
+
+    load(): State {
+        try {
+            const text = fs.readFileSync(this.file, "utf8");
+            const s = JSON.parse(text) as State;
+            const base = emptyState();
+            return { mail: s.mail ?? base.mail, archive: s.archive ?? base.archive, connectors: s.connectors ?? base.connectors };
+        } catch (e: any) {
+            if (e.code === "ENOENT") return emptyState();
+            throw new Error(`emulator: cannot read data file ${this.file}: ${e.message}`);
+        }
+    }
+
+    save(): Promise<void> {
+        if (!this.pending) {
+            let resolve!: () => void, reject!: (e: unknown) => void;
+            const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+            this.pending = { promise, resolve, reject };
+            this.kick();
+        }
+        return this.pending.promise;
+    }
+
+    private kick() {
+        if (this.writing || !this.pending) return;
+        const batch = this.pending;
+        this.pending = null;
+        const text = JSON.stringify(this.snapshot());
+        this.writing = this.write(text).then(batch.resolve, batch.reject).finally(() => {
+            this.writing = null;
+            this.kick();
+        });
+    }
+
+    private async write(text: string) {
+        const dir = path.dirname(this.file);
+        await fs.promises.mkdir(dir, { recursive: true });
+        const tmp = `${this.file}.${process.pid}.${++this.seq}.tmp`;
+        const fh = await fs.promises.open(tmp, "w");
+        try {
+            await fh.writeFile(text);
+            await fh.sync();
+        } finally {
+            await fh.close();
+        }
+        await fs.promises.rename(tmp, this.file);
+        const d = await fs.promises.open(dir, "r");
+        try { await d.sync(); } catch { /* some filesystems refuse a directory fsync */ } finally { await d.close(); }
+    }
+
+    async flush(): Promise<void> {
+        while (this.writing || this.pending) await (this.pending?.promise ?? this.writing);
+    }
+}

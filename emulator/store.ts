@@ -1,0 +1,340 @@
+/**
+ * The emulator's store: all state and every vendor rule, no HTTP. Routes parse
+ * and serialize; they never decide. Every method either applies completely or
+ * throws a VendorError and leaves the state as it was.
+ */
+import { randomUUID } from "crypto";
+import { HistoryPass, PERMISSION_STEPS, RUNNING, historyDate, simulatedMailbox } from "./lifecycle";
+
+export type Family = "mail" | "archive";
+
+export interface Connector { name: string; type: string }
+/** Seeded connectors: one of each type the seeds name, and a self-service one. */
+export const SEED_CONNECTORS: { source: Connector[]; target: Connector[] } = {
+    source: [
+        { name: "Gmail", type: "Gmail" },
+        { name: "Zimbra", type: "Zimbra" },
+        { name: "IMAP", type: "IMAP" },
+        { name: "Office 365", type: "Office 365" },
+        { name: "Exchange", type: "Exchange" },
+        { name: "Zimbra Self Service", type: "Self Service" },
+    ],
+    target: [
+        { name: "Office 365", type: "Office 365" },
+        { name: "Exchange Online", type: "Office 365" },
+    ],
+};
+
+export interface Settings {
+    shouldMigrateMails: boolean; shouldMigrateTrash: boolean; shouldMigrateCalendars: boolean;
+    shouldMigrateContacts: boolean; shouldMigrateNotes: boolean; shouldMigrateTasks: boolean;
+    shouldMigrateJournals: boolean; shouldConvertEmailAddresses: boolean; shouldConvertX500: boolean;
+    /** ISO yyyy-MM-ddT00:00:00, as the API answers, or null. */
+    fromDate: string | null; toDate: string | null;
+}
+export const SETTING_KEYS = [
+    "shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts", "shouldMigrateNotes",
+    "shouldMigrateTasks", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500",
+] as const;
+/** A new batch migrates the mailbox's usual content (the document gives no defaults). */
+export const defaultSettings = (): Settings => ({
+    shouldMigrateMails: true, shouldMigrateTrash: false, shouldMigrateCalendars: true, shouldMigrateContacts: true,
+    shouldMigrateNotes: true, shouldMigrateTasks: true, shouldMigrateJournals: false,
+    shouldConvertEmailAddresses: false, shouldConvertX500: false, fromDate: null, toDate: null,
+});
+
+export interface User {
+    migrationTag: string;
+    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
+    sourceConnectorName: string; targetConnectorName: string;
+    batchName: string | null;
+    status: string;
+    licensed: boolean;
+    history: HistoryPass[];
+    statusHistory: string[];
+    /** Statuses still to come, one per lifecycle tick. */
+    queue: string[];
+    migrated: { msg: number; cal: number; con: number };
+    passStart?: string;
+}
+export interface Batch { name: string; settings: Settings }
+export interface FamilyState {
+    users: Record<string, User>;
+    batches: Record<string, Batch>;
+    /** The batch whose permissions are being migrated (one at a time), and ticks left. */
+    permissionRun: { batchName: string; ticksLeft: number } | null;
+}
+export interface State { mail: FamilyState; archive: FamilyState; connectors: typeof SEED_CONNECTORS }
+
+export const emptyState = (): State => ({
+    mail: { users: {}, batches: {}, permissionRun: null },
+    archive: { users: {}, batches: {}, permissionRun: null },
+    connectors: JSON.parse(JSON.stringify(SEED_CONNECTORS)),
+});
+
+/** A refusal of the vendor: answered as {"hasError": true, "response": message}. */
+export class VendorError extends Error {}
+
+export interface UserFields {
+    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
+    sourceConnectorName: string; targetConnectorName: string;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const key = (s: string, t: string) => `${s.trim().toLowerCase()}\n${t.trim().toLowerCase()}`;
+
+export class Store {
+    state: State;
+    /** (family, source+target) -> tag */
+    private index = new Map<string, string>();
+    /** immediate: every lifecycle step is taken at the call. */
+    constructor(state: State = emptyState(), public immediate = true) {
+        this.state = state;
+        this.reindex();
+    }
+
+    reindex() {
+        this.index.clear();
+        for (const f of ["mail", "archive"] as Family[]) {
+            for (const u of Object.values(this.state[f].users)) this.index.set(`${f}\n${key(u.sourceEmail, u.targetEmail)}`, u.migrationTag);
+        }
+    }
+
+    reset() {
+        this.state = emptyState();
+        this.index.clear();
+    }
+
+    private fam(f: Family) { return this.state[f]; }
+
+    private user(f: Family, tag: string): User {
+        const u = this.fam(f).users[String(tag).trim()];
+        if (!u) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
+        return u;
+    }
+    private batch(f: Family, name: string): Batch {
+        const b = this.fam(f).batches[name];
+        if (!b) throw new VendorError(`Batch '${name}' not found`);
+        return b;
+    }
+
+    // ---------------------------------------------------------------- users
+    getAll(f: Family): User[] { return Object.values(this.fam(f).users); }
+
+    migrationTag(f: Family, sourceEmail: string, targetEmail: string): string {
+        const tag = this.index.get(`${f}\n${key(sourceEmail, targetEmail)}`);
+        if (!tag) throw new VendorError(`User not found for sourceEmail '${sourceEmail}' and targetEmail '${targetEmail}'`);
+        return tag;
+    }
+
+    get(f: Family, tag: string): User { return this.user(f, tag); }
+
+    private validateFields(f: Family, v: UserFields) {
+        for (const k of ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const) {
+            if (typeof v[k] !== "string" || v[k].trim() === "") throw new VendorError(`Invalid ${k}: a non-empty string is required`);
+        }
+        if (!EMAIL.test(v.sourceEmail.trim())) throw new VendorError(`Invalid sourceEmail '${v.sourceEmail}'`);
+        if (!EMAIL.test(v.targetEmail.trim())) throw new VendorError(`Invalid targetEmail '${v.targetEmail}'`);
+        if (!this.state.connectors.source.some((c) => c.name === v.sourceConnectorName)) {
+            throw new VendorError(`Unknown source connector '${v.sourceConnectorName}'`);
+        }
+        if (!this.state.connectors.target.some((c) => c.name === v.targetConnectorName)) {
+            throw new VendorError(`Unknown target connector '${v.targetConnectorName}'`);
+        }
+    }
+
+    create(f: Family, v: UserFields): string {
+        this.validateFields(f, v);
+        const k = `${f}\n${key(v.sourceEmail, v.targetEmail)}`;
+        if (this.index.has(k)) {
+            throw new VendorError(`User already exists with sourceEmail '${v.sourceEmail}' and targetEmail '${v.targetEmail}'`);
+        }
+        const tag = randomUUID();
+        this.fam(f).users[tag] = {
+            migrationTag: tag,
+            firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
+            batchName: null, status: "NOTSTARTED", licensed: false, history: [], statusHistory: ["NOTSTARTED"], queue: [],
+            migrated: { msg: 0, cal: 0, con: 0 },
+        };
+        this.index.set(k, tag);
+        return tag;
+    }
+
+    update(f: Family, tag: string, v: UserFields) {
+        const u = this.user(f, tag);
+        this.validateFields(f, v);
+        const oldKey = `${f}\n${key(u.sourceEmail, u.targetEmail)}`;
+        const newKey = `${f}\n${key(v.sourceEmail, v.targetEmail)}`;
+        if (newKey !== oldKey && this.index.has(newKey)) {
+            throw new VendorError(`User already exists with sourceEmail '${v.sourceEmail}' and targetEmail '${v.targetEmail}'`);
+        }
+        Object.assign(u, {
+            firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
+        });
+        this.index.delete(oldKey);
+        this.index.set(newKey, tag);
+    }
+
+    delete(f: Family, tag: string) {
+        const u = this.user(f, tag);
+        delete this.fam(f).users[u.migrationTag];
+        this.index.delete(`${f}\n${key(u.sourceEmail, u.targetEmail)}`);
+    }
+
+    license(f: Family, tag: string) {
+        this.user(f, tag).licensed = true;
+    }
+
+    start(f: Family, tag: string) {
+        const u = this.user(f, tag);
+        if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
+        u.licensed = true; // a pass uses the user's license
+        this.schedule(f, u, ["SCHEDULED", "WORKING", "SUCCESS"]);
+    }
+
+    stop(f: Family, tag: string) {
+        const u = this.user(f, tag);
+        if (RUNNING.has(u.status) || u.queue.length) this.schedule(f, u, ["STOPPING", "STOP"]);
+    }
+
+    audit(f: Family, tag: string) {
+        const u = this.user(f, tag);
+        if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
+        u.licensed = true; // an audit uses the user's license
+        this.schedule(f, u, ["AUDIT_WORKING", "AUDIT_DONE"]);
+    }
+
+    status(f: Family, tag: string): string { return this.user(f, tag).status; }
+    history(f: Family, tag: string): HistoryPass[] { return this.user(f, tag).history; }
+
+    // ---------------------------------------------------------------- batches
+    batchNames(f: Family): string[] { return Object.keys(this.fam(f).batches); }
+
+    createBatch(f: Family, name: string) {
+        if (this.fam(f).batches[name]) throw new VendorError(`Batch '${name}' already exists`);
+        this.fam(f).batches[name] = { name, settings: defaultSettings() };
+    }
+
+    /** A batch that still has users is refused: the vendor would leave them orphaned. */
+    deleteBatch(f: Family, name: string) {
+        this.batch(f, name);
+        const n = this.usersInBatch(f, name).length;
+        if (n > 0) throw new VendorError(`Batch '${name}' still has ${n} user(s): remove them from the batch first`);
+        delete this.fam(f).batches[name];
+    }
+
+    usersInBatch(f: Family, name: string): string[] {
+        this.batch(f, name);
+        return Object.values(this.fam(f).users).filter((u) => u.batchName === name).map((u) => u.migrationTag);
+    }
+
+    addToBatch(f: Family, tag: string, name: string) {
+        const u = this.user(f, tag);
+        this.batch(f, name);
+        if (u.batchName && u.batchName !== name) {
+            throw new VendorError(`User '${tag}' is already in batch '${u.batchName}': remove it from that batch first`);
+        }
+        u.batchName = name;
+    }
+
+    removeFromBatch(f: Family, tag: string) {
+        const u = this.user(f, tag);
+        if (!u.batchName) throw new VendorError(`User '${tag}' is not in a batch`);
+        u.batchName = null;
+    }
+
+    startBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.start(f, t); }
+    stopBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.stop(f, t); }
+    auditBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.audit(f, t); }
+
+    /**
+     * One batch at a time: refused while another batch's permission run is under
+     * way. A run lasts PERMISSION_STEPS ticks (in immediate mode, a tick is taken
+     * at each later request, so the exclusivity is observable).
+     */
+    startPermissions(f: Family, name: string) {
+        const tags = this.usersInBatch(f, name);
+        const run = this.fam(f).permissionRun;
+        if (run && run.ticksLeft > 0) {
+            throw new VendorError(`A permissions migration is already running for Batch '${run.batchName}': only one batch at a time`);
+        }
+        this.fam(f).permissionRun = { batchName: name, ticksLeft: PERMISSION_STEPS.length };
+        for (const t of tags) {
+            const u = this.user(f, t);
+            u.queue = [...PERMISSION_STEPS];
+        }
+        this.advancePermissions(f); // first step at once: MAILPERMISSIONS_SCHEDULED
+    }
+
+    setSettings(f: Family, name: string, patch: Partial<Settings>) {
+        const b = this.batch(f, name);
+        b.settings = { ...b.settings, ...patch };
+    }
+    getSettings(f: Family, name: string): Settings { return this.batch(f, name).settings; }
+
+    // ---------------------------------------------------------------- lifecycle
+    private schedule(f: Family, u: User, steps: string[]) {
+        u.queue = [...steps];
+        if (this.immediate) while (u.queue.length) this.step(f, u);
+        else this.step(f, u);
+    }
+
+    private step(f: Family, u: User) {
+        const next = u.queue.shift();
+        if (!next) return;
+        u.status = next;
+        u.statusHistory.push(next);
+        if (next === "WORKING") u.passStart = historyDate(new Date());
+        if (next === "SUCCESS") this.recordPass(f, u);
+    }
+
+    private recordPass(f: Family, u: User) {
+        const box = simulatedMailbox(u.migrationTag);
+        const s = u.batchName ? this.fam(f).batches[u.batchName]?.settings : undefined;
+        const first = u.history.length === 0;
+        // A first pass takes the whole mailbox; a delta pass only what arrived since.
+        const grow = first ? box : { msg: (u.history.length * 3) % 7 + 1, cal: 0, con: u.history.length % 2 };
+        const msg = s && !s.shouldMigrateMails ? 0 : grow.msg;
+        const cal = s && !s.shouldMigrateCalendars ? 0 : grow.cal;
+        const con = s && !s.shouldMigrateContacts ? 0 : grow.con;
+        const pass: HistoryPass = {
+            startDateTime: u.passStart ?? historyDate(new Date()), endDateTime: historyDate(new Date()),
+            msgTotal: msg, msgRead: msg, msgSuccess: msg, msgIgnored: 0, msgFailure: 0,
+            calTotal: cal, calRead: cal, calSuccess: cal, calIgnored: 0, calFailure: 0,
+            conTotal: con, conRead: con, conSuccess: con, conIgnored: 0, conFailure: 0,
+            msgAlreadyMigrated: u.migrated.msg,
+        };
+        u.migrated = { msg: u.migrated.msg + msg, cal: u.migrated.cal + cal, con: u.migrated.con + con };
+        u.history.push(pass);
+    }
+
+    private advancePermissions(f: Family) {
+        const run = this.fam(f).permissionRun;
+        if (!run || run.ticksLeft <= 0) return;
+        run.ticksLeft--;
+        for (const u of Object.values(this.fam(f).users)) {
+            if (u.batchName === run.batchName && u.queue.length && u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
+        }
+        if (run.ticksLeft <= 0) this.fam(f).permissionRun = null;
+    }
+
+    /** One lifecycle step for everything under way. */
+    tick() {
+        for (const f of ["mail", "archive"] as Family[]) {
+            for (const u of Object.values(this.fam(f).users)) {
+                if (u.queue.length && !u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
+            }
+            this.advancePermissions(f);
+        }
+    }
+
+    busy(): boolean {
+        for (const f of ["mail", "archive"] as Family[]) {
+            if (this.fam(f).permissionRun) return true;
+            for (const u of Object.values(this.fam(f).users)) if (u.queue.length) return true;
+        }
+        return false;
+    }
+}

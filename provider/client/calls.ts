@@ -1,0 +1,230 @@
+/**
+ * One typed function per call of the Cloudiway Mail REST API, both families
+ * (`kind` "mail" -> /mailusers, "archive" -> /archivemailusers), in the body
+ * shapes of the document: FLAT {consumerKey, consumerSecret, migrationTag};
+ * AUTH {auth: {consumerKey, consumerSecret[, migrationTag]}, ...}; NESTED BATCH
+ * (settings at the top level, {batch: {auth, batchName}}).
+ */
+import { z } from "zod";
+import { historyDateToIso, isoToVendorDate, vendorIsoToDate } from "./dates";
+import { CloudiwayConflictError, CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayNotFoundError, CloudiwayResponseError } from "./errors";
+import { statusName } from "./status";
+import {
+    MailUserRecord, RawHistoryPass, connectorListSchema, historySchema, sentenceSchema, settingsReadSchema, statusSchema,
+    stringListSchema, tagSchema, userListSchema, userRecordSchema,
+} from "./schemas";
+import { RetryMode, Transport, TransportOptions } from "./transport";
+
+export type Kind = "mail" | "archive";
+export type { MailUserRecord } from "./schemas";
+
+export interface UserFields {
+    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
+    sourceConnectorName: string; targetConnectorName: string;
+}
+export interface HistoryPass extends RawHistoryPass {
+    /** startDateTime/endDateTime as ISO (the API writes dd/MM/yyyy HH:mm:ss) */
+    startIso: string;
+    endIso: string;
+}
+export interface GlobalSettings {
+    shouldMigrateMails: boolean; shouldMigrateTrash: boolean; shouldMigrateCalendars: boolean; shouldMigrateContacts: boolean;
+    shouldMigrateTasks: boolean; shouldMigrateNotes: boolean; shouldMigrateJournals: boolean;
+    shouldConvertEmailAddresses: boolean; shouldConvertX500: boolean;
+    /** ISO YYYY-MM-DD, or null */
+    fromDate: string | null;
+    toDate: string | null;
+}
+
+const root = (k: Kind) => (k === "archive" ? "/archivemailusers" : "/mailusers");
+const enc = encodeURIComponent;
+
+/** Whether an earlier attempt may have been applied: its failure said nothing certain. */
+function uncertain(e: unknown): boolean {
+    return (e instanceof CloudiwayNetworkError && e.maybeApplied) ||
+        (e instanceof CloudiwayHttpError && [500, 502, 504].includes(e.status ?? 0));
+}
+
+export class CloudiwayClient {
+    readonly transport: Transport;
+
+    constructor(opts: TransportOptions | { transport: Transport }) {
+        this.transport = "transport" in opts ? opts.transport : new Transport(opts);
+    }
+    close(): Promise<void> { return this.transport.close(); }
+
+    private get key() { return this.transport.opts.consumerKey; }
+    private get secret() { return this.transport.opts.consumerSecret; }
+    private flat(tag: string) { return { consumerKey: this.key, consumerSecret: this.secret, migrationTag: tag }; }
+    private auth(extra: Record<string, unknown> = {}) { return { consumerKey: this.key, consumerSecret: this.secret, ...extra }; }
+    private get<T>(k: Kind, call: string, path: string, query: Record<string, string>, schema: z.ZodType<T>) {
+        return this.transport.get(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, query, schema);
+    }
+    private post<T>(k: Kind, call: string, path: string, body: unknown, schema: z.ZodType<T>, mode: RetryMode) {
+        return this.transport.post(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, body, schema, mode);
+    }
+    /**
+     * A write whose repeat gives a recognizable refusal ("already exists", "not
+     * found"): if that refusal follows an attempt whose answer was lost, the
+     * first attempt did the work.
+     */
+    private async repeatable(send: () => Promise<string>, okWhen: (e: CloudiwayError) => boolean): Promise<string> {
+        try {
+            return await send();
+        } catch (e) {
+            if (e instanceof CloudiwayError && e.afterUncertainAttempt && okWhen(e)) return "done (an earlier attempt was applied)";
+            throw e;
+        }
+    }
+
+    // 2.1 GET /getall
+    getAllUsers(k: Kind): Promise<MailUserRecord[]> { return this.get(k, "getall", "/getall", {}, userListSchema); }
+
+    // 2.2 GET /migrationtag — undefined when the API says there is no such user.
+    async getMigrationTag(k: Kind, sourceEmail: string, targetEmail: string): Promise<string | undefined> {
+        try {
+            const tag = await this.get(k, "migrationtag", "/migrationtag", { sourceEmail, targetEmail }, tagSchema);
+            return tag || undefined;
+        } catch (e) {
+            if (e instanceof CloudiwayNotFoundError) return undefined;
+            throw e;
+        }
+    }
+
+    // 2.3 /{tag}/get: the summary says GET, the detail POST; we use GET with query
+    // auth, like every other read (safe to retry, and the emulator serves both).
+    async getUser(k: Kind, tag: string): Promise<MailUserRecord | undefined> {
+        try {
+            const u = await this.get(k, "get", `/${enc(tag)}/get`, {}, userRecordSchema);
+            return { ...u, migrationTag: u.migrationTag || tag };
+        } catch (e) {
+            if (e instanceof CloudiwayNotFoundError) return undefined;
+            throw e;
+        }
+    }
+
+    // 2.4 - 2.6: a start or an audit uses a license: never repeated after an uncertain failure.
+    startUser(k: Kind, tag: string) { return this.post(k, "start", "/start", this.flat(tag), sentenceSchema, "unsafe"); }
+    stopUser(k: Kind, tag: string) { return this.post(k, "stop", "/stop", this.flat(tag), sentenceSchema, "safe"); }
+    auditUser(k: Kind, tag: string) { return this.post(k, "audit", "/audit", this.flat(tag), sentenceSchema, "unsafe"); }
+
+    // 2.7
+    async getStatus(k: Kind, tag: string): Promise<string> {
+        return statusName(await this.get(k, "status", `/${enc(tag)}/status`, {}, statusSchema));
+    }
+
+    // 2.8
+    async getMailHistory(k: Kind, tag: string): Promise<HistoryPass[]> {
+        const passes = await this.get(k, "getmailhistory", `/${enc(tag)}/getmailhistory`, {}, historySchema);
+        return passes.map((p) => ({ ...p, startIso: historyDateToIso(p.startDateTime), endIso: historyDateToIso(p.endDateTime) }));
+    }
+
+    // 2.9 POST /license (the detail's example path; the heading says /{tag}/license). Idempotent.
+    assignLicense(k: Kind, tag: string) { return this.post(k, "license", "/license", this.flat(tag), sentenceSchema, "safe"); }
+
+    // 2.10 create + 2.2 lookup. Never makes a second user: after an uncertain
+    // failure it looks the user up before sending create again.
+    async createUser(k: Kind, v: UserFields): Promise<{ migrationTag: string }> {
+        const body = { auth: this.auth(), ...v };
+        let sentBefore = false;
+        for (let attempt = 1; attempt <= 4; attempt++) {
+            try {
+                await this.post(k, "create", "/create", body, sentenceSchema, "unsafe");
+            } catch (e) {
+                if (e instanceof CloudiwayConflictError && sentBefore) {
+                    // our earlier, uncertain attempt made it
+                } else if (uncertain(e) && attempt < 4) {
+                    sentBefore = true;
+                    const tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail);
+                    if (tag) return { migrationTag: tag };
+                    continue; // it was not created: sending create again cannot duplicate
+                } else {
+                    throw e;
+                }
+            }
+            const tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail);
+            if (tag) return { migrationTag: tag };
+            throw new CloudiwayResponseError(`Cloudiway ${root(k).slice(1)}.create: the user was created but migrationtag does not find it`, {
+                call: `${root(k).slice(1)}.create`, request: { method: "GET", url: "migrationtag" },
+            });
+        }
+        throw new Error("unreachable");
+    }
+
+    // 2.11
+    deleteUser(k: Kind, tag: string) {
+        return this.repeatable(() => this.post(k, "delete", "/delete", this.flat(tag), sentenceSchema, "safe"), (e) => e instanceof CloudiwayNotFoundError);
+    }
+
+    // 2.12: AUTH with the tag inside auth. Idempotent.
+    updateUser(k: Kind, tag: string, v: UserFields) {
+        return this.post(k, "update", "/update", { auth: this.auth({ migrationTag: tag }), ...v }, sentenceSchema, "safe");
+    }
+
+    // 2.13
+    listBatches(k: Kind): Promise<string[]> { return this.get(k, "batch", "/batch", {}, stringListSchema); }
+
+    // 2.14: adding a user to the batch it is in is accepted again. Idempotent.
+    addToBatch(k: Kind, tag: string, batchName: string) {
+        return this.post(k, "addtobatch", "/addtobatch", { auth: this.auth({ migrationTag: tag }), batchName }, sentenceSchema, "safe");
+    }
+    // 2.15
+    removeFromBatch(k: Kind, tag: string) {
+        return this.repeatable(() => this.post(k, "removefrombatch", "/removefrombatch", this.flat(tag), sentenceSchema, "safe"),
+            (e) => /not in a batch/i.test(e.vendorMessage ?? ""));
+    }
+    // 2.16 - 2.20
+    startBatch(k: Kind, batchName: string) { return this.post(k, "startbatch", "/startbatch", { auth: this.auth(), batchName }, sentenceSchema, "unsafe"); }
+    stopBatch(k: Kind, batchName: string) { return this.post(k, "stopbatch", "/stopbatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"); }
+    createBatch(k: Kind, batchName: string) {
+        return this.repeatable(() => this.post(k, "createbatch", "/createbatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"),
+            (e) => e instanceof CloudiwayConflictError);
+    }
+    deleteBatch(k: Kind, batchName: string) {
+        return this.repeatable(() => this.post(k, "deletebatch", "/deletebatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"),
+            (e) => e instanceof CloudiwayNotFoundError);
+    }
+    auditBatch(k: Kind, batchName: string) { return this.post(k, "batchaudit", "/batchaudit", { auth: this.auth(), batchName }, sentenceSchema, "unsafe"); }
+
+    // 2.21
+    getUsersInBatch(k: Kind, batchName: string): Promise<string[]> {
+        return this.get(k, "getusersinbatch", "/getusersinbatch", { batchName }, stringListSchema);
+    }
+    // 2.22, 2.23
+    getSourceConnectors(k: Kind) { return this.get(k, "getallsourceconnectors", "/getallsourceconnectors", {}, connectorListSchema); }
+    getTargetConnectors(k: Kind) { return this.get(k, "getalltargetconnectors", "/getalltargetconnectors", {}, connectorListSchema); }
+
+    // 2.24: one batch at a time in the service; a refusal is a CloudiwayConflictError.
+    startPermissionMigrationByBatch(k: Kind, batchName: string) {
+        return this.post(k, "startpermissionmigrationbybatch", "/startpermissionmigrationbybatch", { auth: this.auth(), batchName }, sentenceSchema, "unsafe");
+    }
+
+    // 2.25: the detail's path /setmailglobalsettingsbybatch (the summary's
+    // /setglobalsettingsbybatch is an alias). Dates go as MM/dd/yyyy; a null date is sent as null.
+    setGlobalSettings(k: Kind, batchName: string, s: GlobalSettings) {
+        const body = {
+            FromDate: s.fromDate ? isoToVendorDate(s.fromDate) : null,
+            ToDate: s.toDate ? isoToVendorDate(s.toDate) : null,
+            ShouldMigrateMails: s.shouldMigrateMails, ShouldMigrateTrash: s.shouldMigrateTrash,
+            ShouldMigrateCalendars: s.shouldMigrateCalendars, ShouldMigrateContacts: s.shouldMigrateContacts,
+            ShouldMigrateTasks: s.shouldMigrateTasks, ShouldMigrateNotes: s.shouldMigrateNotes,
+            ShouldMigrateJournals: s.shouldMigrateJournals, ShouldConvertEmailAddresses: s.shouldConvertEmailAddresses,
+            ShouldConvertX500: s.shouldConvertX500,
+            batch: { auth: this.auth(), batchName },
+        };
+        return this.post(k, "setmailglobalsettingsbybatch", "/setmailglobalsettingsbybatch", body, sentenceSchema, "safe");
+    }
+
+    // 2.26 (detail path; the summary's /getglobalsettingsbybatch is an alias). Dates normalized to ISO YYYY-MM-DD.
+    async getGlobalSettings(k: Kind, batchName: string): Promise<GlobalSettings> {
+        const s = await this.get(k, "getmailglobalsettingsbybatch", "/getmailglobalsettingsbybatch", { batchName }, settingsReadSchema);
+        return {
+            shouldMigrateMails: s.shouldMigrateMails, shouldMigrateTrash: s.shouldMigrateTrash,
+            shouldMigrateCalendars: s.shouldMigrateCalendars, shouldMigrateContacts: s.shouldMigrateContacts,
+            shouldMigrateTasks: s.shouldMigrateTasks, shouldMigrateNotes: s.shouldMigrateNotes,
+            shouldMigrateJournals: s.shouldMigrateJournals, shouldConvertEmailAddresses: s.shouldConvertEmailAddresses,
+            shouldConvertX500: s.shouldConvertX500,
+            fromDate: vendorIsoToDate(s.fromDate), toDate: vendorIsoToDate(s.toDate),
+        };
+    }
+}

@@ -1,0 +1,68 @@
+/**
+ * zod schemas of every payload: responses are parsed at the boundary and no
+ * `any` crosses it. Tolerant where the document is inconsistent (firstName or
+ * firstname; the tag with a leading space; JSON strings for action sentences).
+ */
+import { z } from "zod";
+
+/** `{"hasError": bool, ...}`: a failure's message may be anywhere (the document prints `{"hasError":True": ErrorString}`). */
+export const envelopeSchema = z.object({ hasError: z.boolean(), response: z.unknown().optional() }).passthrough();
+
+const trimmed = z.string().transform((s) => s.trim());
+
+export const userRecordSchema = z
+    .object({
+        firstName: z.string().optional(),
+        firstname: z.string().optional(),
+        lastName: z.string().optional(),
+        lastname: z.string().optional(),
+        sourceEmail: z.string(),
+        targetEmail: z.string(),
+        migrationTag: trimmed.optional(),
+        sourceConnectorName: z.string().nullish(),
+        targetConnectorName: z.string().nullish(),
+        batchName: z.string().nullish(),
+        status: z.union([z.string(), z.number()]).nullish(),
+        licensed: z.boolean().nullish(),
+    })
+    .passthrough()
+    .transform((u) => ({
+        firstName: u.firstName ?? u.firstname ?? "",
+        lastName: u.lastName ?? u.lastname ?? "",
+        sourceEmail: u.sourceEmail,
+        targetEmail: u.targetEmail,
+        migrationTag: u.migrationTag ?? "",
+        sourceConnectorName: u.sourceConnectorName ?? undefined,
+        targetConnectorName: u.targetConnectorName ?? undefined,
+        batchName: u.batchName ?? null,
+        status: u.status === null || u.status === undefined ? undefined : String(u.status),
+        licensed: u.licensed ?? undefined,
+    }));
+export type MailUserRecord = z.infer<typeof userRecordSchema>;
+
+export const userListSchema = z.array(userRecordSchema);
+export const tagSchema = trimmed;
+export const sentenceSchema = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+export const stringListSchema = z.array(trimmed);
+export const connectorListSchema = z.array(z.object({ name: z.string(), type: z.string() }).passthrough().transform((c) => ({ name: c.name, type: c.type })));
+export type Connector = z.infer<typeof connectorListSchema>[number];
+export const statusSchema = z.union([z.string(), z.number()]);
+
+const count = z.number().int().nonnegative().catch(0);
+export const historyPassSchema = z.object({
+    startDateTime: z.string(), endDateTime: z.string(),
+    msgTotal: count, msgRead: count, msgSuccess: count, msgIgnored: count, msgFailure: count,
+    calTotal: count, calRead: count, calSuccess: count, calIgnored: count, calFailure: count,
+    conTotal: count, conRead: count, conSuccess: count, conIgnored: count, conFailure: count,
+    msgAlreadyMigrated: count,
+}).passthrough();
+export const historySchema = z.array(historyPassSchema);
+export type RawHistoryPass = z.infer<typeof historyPassSchema>;
+
+const flag = z.boolean();
+export const settingsReadSchema = z.object({
+    shouldMigrateMails: flag, shouldMigrateTrash: flag, shouldMigrateCalendars: flag, shouldMigrateContacts: flag,
+    shouldMigrateNotes: flag, shouldMigrateTasks: flag, shouldMigrateJournals: flag,
+    shouldConvertEmailAddresses: flag, shouldConvertX500: flag,
+    fromDate: z.string().nullish(), toDate: z.string().nullish(),
+}).passthrough();
