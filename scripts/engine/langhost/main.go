@@ -1,0 +1,189 @@
+// pulumi-language-nodejs: a minimal Node.js language host for the Pulumi engine.
+//
+// The Go module proxy refuses pulumi's own language host module
+// (github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3: "403 Forbidden:
+// This module version is not available"), so this project ships its own. It
+// serves the LanguageRuntime gRPC interface of github.com/pulumi/pulumi/sdk/v3
+// with what `pulumi preview/up/refresh/destroy` need for a Node.js program: Run
+// starts `node <program's @pulumi/pulumi>/cmd/run` with the engine's arguments,
+// and the dependency/plugin queries answer "nothing more needed" (our programs
+// use only the built-in dynamic provider, found on PATH as
+// pulumi-resource-pulumi-nodejs).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+var version = "3.248.0"
+
+type host struct {
+	pulumirpc.UnimplementedLanguageRuntimeServer
+	engineAddress string
+}
+
+func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
+	if req.GetEngineAddress() != "" {
+		h.engineAddress = req.GetEngineAddress()
+	}
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
+}
+
+func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: version}, nil
+}
+
+func (h *host) GetRequiredPlugins(context.Context, *pulumirpc.GetRequiredPluginsRequest) (*pulumirpc.GetRequiredPluginsResponse, error) {
+	return &pulumirpc.GetRequiredPluginsResponse{}, nil
+}
+
+func (h *host) GetRequiredPackages(context.Context, *pulumirpc.GetRequiredPackagesRequest) (*pulumirpc.GetRequiredPackagesResponse, error) {
+	return &pulumirpc.GetRequiredPackagesResponse{}, nil
+}
+
+func (h *host) GetProgramDependencies(context.Context, *pulumirpc.GetProgramDependenciesRequest) (*pulumirpc.GetProgramDependenciesResponse, error) {
+	return &pulumirpc.GetProgramDependenciesResponse{}, nil
+}
+
+// InstallDependencies does nothing: the project installs its own with `npm ci`.
+func (h *host) InstallDependencies(*pulumirpc.InstallDependenciesRequest, grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse]) error {
+	return nil
+}
+
+func (h *host) About(context.Context, *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+	node, _ := exec.LookPath("node")
+	out, _ := exec.Command("node", "--version").Output()
+	return &pulumirpc.AboutResponse{Executable: node, Version: strings.TrimSpace(string(out))}, nil
+}
+
+// findRunner looks for @pulumi/pulumi/cmd/run from the program's folder upwards, as node would resolve it.
+func findRunner(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", "run")
+		if _, err := os.Stat(filepath.Join(p, "index.js")); err == nil {
+			return p, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("cannot find @pulumi/pulumi in node_modules above %s: run `npm install`", dir)
+		}
+	}
+}
+
+func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+	info := req.GetInfo()
+	programDir := req.GetPwd()
+	entry := "."
+	if info != nil {
+		if info.GetProgramDirectory() != "" {
+			programDir = info.GetProgramDirectory()
+		}
+		if info.GetEntryPoint() != "" {
+			entry = info.GetEntryPoint()
+		}
+	}
+	runner, err := findRunner(programDir)
+	if err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	args := []string{runner,
+		"--monitor=" + req.GetMonitorAddress(),
+		"--engine=" + h.engineAddress,
+		"--project=" + req.GetProject(),
+		"--stack=" + req.GetStack(),
+		"--pwd=" + req.GetPwd(),
+		"--parallel=" + strconv.Itoa(int(req.GetParallel())),
+	}
+	if req.GetOrganization() != "" {
+		args = append(args, "--organization="+req.GetOrganization())
+	}
+	if info != nil && info.GetRootDirectory() != "" {
+		args = append(args, "--root-directory="+info.GetRootDirectory())
+	}
+	if req.GetDryRun() {
+		args = append(args, "--dry-run")
+	}
+	args = append(args, filepath.Join(programDir, entry))
+	args = append(args, req.GetArgs()...)
+
+	config, err := json.Marshal(req.GetConfig())
+	if err != nil {
+		return nil, err
+	}
+	secretKeys, err := json.Marshal(req.GetConfigSecretKeys())
+	if err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys))
+	typescript := true
+	if info != nil && info.GetOptions() != nil {
+		opts := info.GetOptions().AsMap()
+		if v, ok := opts["typescript"].(bool); ok {
+			typescript = v
+		}
+		if v, ok := opts["tsconfig"].(string); ok && v != "" {
+			env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+v)
+		}
+	}
+	env = append(env, "PULUMI_NODEJS_TYPESCRIPT="+strconv.FormatBool(typescript))
+
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Dir = req.GetPwd()
+	cmd.Env = env
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			// 32: the program failed and already reported why (the runner's "bail" code).
+			if exit.ExitCode() == 32 {
+				return &pulumirpc.RunResponse{Bail: true}, nil
+			}
+			return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exit.ExitCode())}, nil
+		}
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	return &pulumirpc.RunResponse{}, nil
+}
+
+func main() {
+	flag.String("tracing", "", "ignored")
+	flag.String("root", "", "ignored")
+	flag.Bool("typescript", true, "ignored")
+	flag.String("tsconfig", "", "ignored")
+	flag.String("nodeargs", "", "ignored")
+	flag.Parse()
+	h := &host{}
+	if flag.NArg() > 0 {
+		h.engineAddress = flag.Arg(0)
+	}
+	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Init: func(s *grpc.Server) error {
+			pulumirpc.RegisterLanguageRuntimeServer(s, h)
+			return nil
+		},
+		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d\n", handle.Port)
+	if err := <-handle.Done; err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: %v\n", err)
+		os.Exit(1)
+	}
+}
