@@ -341,7 +341,8 @@ describe("@engine resources under the real Pulumi CLI", function () {
         const text = failed.stdout + failed.stderr;
         assert.match(text, /already exists/);
         assert.match(text, /adopt: true/);
-        assert.match(text, new RegExp(migrationTag));
+        assert.match(text, /MailUser grace@source\.example -> grace@target\.example: a Cloudiway mail user with this source and target already exists/);
+        assert.match(text, new RegExp(migrationTag), "the error names the existing user's tag");
         assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/create"] ?? 0, 0);
 
         stack.setSpec(decl(true));
@@ -363,29 +364,37 @@ describe("@engine resources under the real Pulumi CLI", function () {
 
     it("bad input fails preview naming resource and property; nothing is applied", async () => {
         await newStack("bad");
-        stack.setSpec({
-            resources: [
-                { type: "MailBatch", name: "ok-batch", args: { name: "Fine" } },
-                { type: "MailUser", name: "broken", args: user({ sourceEmail: "not-an-email", firstName: "  " }) },
-                { type: "BatchGlobalSettings", name: "bad-dates", args: { batchName: "Fine", fromDate: "2020-02-30", toDate: "2019-01-01" } },
-                { type: "MailUser", name: "bad-connector", args: user({ sourceEmail: "c@source.example", sourceConnectorName: "Gmial" }) },
-            ],
-        });
-        await emuResetStats(emu.baseUrl);
-        const r = await stack.cli(["preview"], true);
-        assert.notStrictEqual(r.code, 0);
-        const text = r.stdout + r.stderr;
-        assert.match(text, /broken/);
-        assert.match(text, /MailUser\.sourceEmail: must be an email address/);
-        assert.match(text, /MailUser\.firstName: must not be empty/);
-        assert.match(text, /BatchGlobalSettings\.fromDate: must be a valid ISO date/);
-        assert.match(text, /MailUser\.sourceConnectorName: "Gmial" is not a source connector.*did you mean "Gmail"/);
-        const up = await stack.cli(["up", "--yes"], true);
-        assert.notStrictEqual(up.code, 0);
-        const stats = await emuStats(emu.baseUrl);
-        assert.strictEqual(stats.mutating, 0, `nothing applied: ${JSON.stringify(stats.byCall)}`);
-        const st = await emuState(emu.baseUrl);
-        assert.strictEqual(usersOf(st).length + batchesOf(st).length, 0);
+        const cases: [string, any, RegExp[]][] = [
+            ["broken", { type: "MailUser", name: "broken", args: user({ sourceEmail: "not-an-email", firstName: "  " }) },
+                [/MailUser\.sourceEmail: must be an email address/, /MailUser\.firstName: must not be empty/]],
+            ["bad-dates", { type: "BatchGlobalSettings", name: "bad-dates", args: { batchName: "Fine", fromDate: "2020-02-30", toDate: "2019-01-01" } },
+                [/BatchGlobalSettings\.fromDate: must be a valid ISO date/]],
+            ["reversed-dates", { type: "BatchGlobalSettings", name: "reversed-dates", args: { batchName: "Fine", fromDate: "2020-02-01", toDate: "2019-01-01" } },
+                [/BatchGlobalSettings\.fromDate: 2020-02-01 is after toDate 2019-01-01/]],
+            ["bad-connector", { type: "MailUser", name: "bad-connector", args: user({ sourceEmail: "c@source.example", sourceConnectorName: "Gmial" }) },
+                [/MailUser\.sourceConnectorName: "Gmial" is not a source connector.*did you mean "Gmail"/]],
+            ["bad-tag", { type: "BatchMembership", name: "bad-tag", args: { migrationTag: "nope", batchName: "Fine" } },
+                [/BatchMembership\.migrationTag: must be a migration tag/]],
+            ["bad-run", { type: "MigrationRun", name: "bad-run", args: { migrationTag: "11111111-2222-3333-4444-555555555555", action: "permissions", trigger: "1" } },
+                [/MigrationRun\.action: "permissions" runs on a batch only/]],
+            ["typo", { type: "MailBatch", name: "typo", args: { name: "X", adpot: true } },
+                [/adpot/]],
+        ];
+        for (const [name, bad, patterns] of cases) {
+            stack.setSpec({ resources: [{ type: "MailBatch", name: "ok-batch", args: { name: "Fine" } }, bad] });
+            await emuResetStats(emu.baseUrl);
+            const r = await stack.cli(["preview"], true);
+            assert.notStrictEqual(r.code, 0, `${name}: preview fails`);
+            const text = r.stdout + r.stderr;
+            assert.match(text, new RegExp(`resource '${name}'`), `${name}: the resource is named`);
+            for (const re of patterns) assert.match(text, re, name);
+            const up = await stack.cli(["up", "--yes"], true);
+            assert.notStrictEqual(up.code, 0);
+            const stats = await emuStats(emu.baseUrl);
+            assert.strictEqual(stats.mutating, 0, `${name}: nothing applied: ${JSON.stringify(stats.byCall)}`);
+            const st = await emuState(emu.baseUrl);
+            assert.strictEqual(usersOf(st).length + batchesOf(st).length, 0);
+        }
 
         // licensed: true -> false is refused at preview, with no call made.
         stack.setSpec({ resources: [{ type: "MailUser", name: "lic", args: user({ licensed: true }) }] });

@@ -123,18 +123,18 @@ export interface BatchGlobalSettingsArgs {
 }
 
 export class BatchGlobalSettings extends pulumi.dynamic.Resource {
-    public readonly batchName!: pulumi.Output<string>;
-    public readonly shouldMigrateMails!: pulumi.Output<boolean>;
-    public readonly shouldMigrateTrash!: pulumi.Output<boolean>;
-    public readonly shouldMigrateCalendars!: pulumi.Output<boolean>;
-    public readonly shouldMigrateContacts!: pulumi.Output<boolean>;
-    public readonly shouldMigrateTasks!: pulumi.Output<boolean>;
-    public readonly shouldMigrateNotes!: pulumi.Output<boolean>;
-    public readonly shouldMigrateJournals!: pulumi.Output<boolean>;
-    public readonly shouldConvertEmailAddresses!: pulumi.Output<boolean>;
-    public readonly shouldConvertX500!: pulumi.Output<boolean>;
-    public readonly fromDate!: pulumi.Output<string | undefined>;
-    public readonly toDate!: pulumi.Output<string | undefined>;
+    declare public readonly batchName: pulumi.Output<string>;
+    declare public readonly shouldMigrateMails: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateTrash: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateCalendars: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateContacts: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateTasks: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateNotes: pulumi.Output<boolean>;
+    declare public readonly shouldMigrateJournals: pulumi.Output<boolean>;
+    declare public readonly shouldConvertEmailAddresses: pulumi.Output<boolean>;
+    declare public readonly shouldConvertX500: pulumi.Output<boolean>;
+    declare public readonly fromDate: pulumi.Output<string | undefined>;
+    declare public readonly toDate: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: BatchGlobalSettingsArgs, opts?: pulumi.CustomResourceOptions) {
         super(shimFor("BatchGlobalSettings"), name, { ...args }, opts, "cloudiway", "BatchGlobalSettings");

@@ -103,9 +103,9 @@ export interface BatchMembershipArgs {
 }
 
 export class BatchMembership extends pulumi.dynamic.Resource {
-    public readonly migrationTag!: pulumi.Output<string>;
-    public readonly batchName!: pulumi.Output<string>;
-    public readonly kind!: pulumi.Output<"mail" | "archive" | undefined>;
+    declare public readonly migrationTag: pulumi.Output<string>;
+    declare public readonly batchName: pulumi.Output<string>;
+    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
 
     constructor(name: string, args: BatchMembershipArgs, opts?: pulumi.CustomResourceOptions) {
         super(shimFor("BatchMembership"), name, { ...args }, opts, "cloudiway", "BatchMembership");

@@ -87,8 +87,8 @@ export interface MailBatchArgs {
 }
 
 export class MailBatch extends pulumi.dynamic.Resource {
-    public readonly name!: pulumi.Output<string>;
-    public readonly kind!: pulumi.Output<"mail" | "archive" | undefined>;
+    declare public readonly name: pulumi.Output<string>;
+    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
 
     constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
         super(shimFor("MailBatch"), name, { ...args }, opts, "cloudiway", "MailBatch");

@@ -217,22 +217,22 @@ export interface MailUserArgs {
 }
 
 export class MailUser extends pulumi.dynamic.Resource {
-    public readonly firstName!: pulumi.Output<string>;
-    public readonly lastName!: pulumi.Output<string>;
-    public readonly sourceEmail!: pulumi.Output<string>;
-    public readonly targetEmail!: pulumi.Output<string>;
-    public readonly sourceConnectorName!: pulumi.Output<string>;
-    public readonly targetConnectorName!: pulumi.Output<string>;
-    public readonly kind!: pulumi.Output<"mail" | "archive" | undefined>;
-    public readonly licensed!: pulumi.Output<boolean | undefined>;
+    declare public readonly firstName: pulumi.Output<string>;
+    declare public readonly lastName: pulumi.Output<string>;
+    declare public readonly sourceEmail: pulumi.Output<string>;
+    declare public readonly targetEmail: pulumi.Output<string>;
+    declare public readonly sourceConnectorName: pulumi.Output<string>;
+    declare public readonly targetConnectorName: pulumi.Output<string>;
+    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
+    declare public readonly licensed: pulumi.Output<boolean | undefined>;
     /** The user's id in Cloudiway (a GUID). */
-    public readonly migrationTag!: pulumi.Output<string>;
+    declare public readonly migrationTag: pulumi.Output<string>;
     /** Migration status name (appendix of the API document), e.g. NOTSTARTED, WORKING, SUCCESS. */
-    public readonly status!: pulumi.Output<string>;
+    declare public readonly status: pulumi.Output<string>;
     /** Number of migration passes in the user's history. */
-    public readonly passes!: pulumi.Output<number>;
+    declare public readonly passes: pulumi.Output<number>;
     /** Counts of the last pass. */
-    public readonly lastPass!: pulumi.Output<PassCounts | undefined>;
+    declare public readonly lastPass: pulumi.Output<PassCounts | undefined>;
 
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
         super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, ...args }, opts, "cloudiway", "MailUser");

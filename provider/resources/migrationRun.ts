@@ -138,12 +138,12 @@ export interface MigrationRunArgs {
 }
 
 export class MigrationRun extends pulumi.dynamic.Resource {
-    public readonly action!: pulumi.Output<MigrationAction>;
-    public readonly trigger!: pulumi.Output<string>;
+    declare public readonly action: pulumi.Output<MigrationAction>;
+    declare public readonly trigger: pulumi.Output<string>;
     /** When the action was last performed (ISO). */
-    public readonly performedAt!: pulumi.Output<string>;
+    declare public readonly performedAt: pulumi.Output<string>;
     /** The API's answer, e.g. "Batch Wave1 started". */
-    public readonly answer!: pulumi.Output<string>;
+    declare public readonly answer: pulumi.Output<string>;
 
     constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
         super(shimFor("MigrationRun"), name, { performedAt: undefined, answer: undefined, ...args }, opts, "cloudiway", "MigrationRun");
