@@ -29,13 +29,14 @@ export class DataFile {
     }
 
     save(): Promise<void> {
-        if (!this.pending) {
+        let next = this.pending;
+        if (!next) {
             let resolve!: () => void, reject!: (e: unknown) => void;
             const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
-            this.pending = { promise, resolve, reject };
+            next = this.pending = { promise, resolve, reject };
             this.kick();
         }
-        return this.pending.promise;
+        return next.promise;
     }
 
     private kick() {

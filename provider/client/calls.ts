@@ -127,13 +127,14 @@ export class CloudiwayClient {
     async createUser(k: Kind, v: UserFields): Promise<{ migrationTag: string }> {
         const body = { auth: this.auth(), ...v };
         let sentBefore = false;
-        for (let attempt = 1; attempt <= 4; attempt++) {
+        const attempts = this.transport.opts.retry.maxAttempts;
+        for (let attempt = 1; attempt <= attempts; attempt++) {
             try {
                 await this.post(k, "create", "/create", body, sentenceSchema, "unsafe");
             } catch (e) {
                 if (e instanceof CloudiwayConflictError && sentBefore) {
                     // our earlier, uncertain attempt made it
-                } else if (uncertain(e) && attempt < 4) {
+                } else if (uncertain(e) && attempt < attempts) {
                     sentBefore = true;
                     const tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail);
                     if (tag) return { migrationTag: tag };
