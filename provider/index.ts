@@ -6,3 +6,4 @@ export { BatchGlobalSettings, BatchGlobalSettingsArgs, SETTING_DEFAULTS, SETTING
 export { MigrationRun, MigrationRunArgs, MigrationAction, MIGRATION_ACTIONS } from "./resources/migrationRun";
 export { UNKNOWN } from "./resources/common";
 export * from "./functions";
+export { MigrationPlan, MigrationPlanArgs, loadPlan, PlanError, Plan } from "./plan";

@@ -5,7 +5,7 @@
  * prints the status report. Everything persists in .demo/, so a second run's
  * `up` changes nothing.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { startEmulator } from "../emulator";
@@ -55,23 +55,27 @@ async function main() {
         PULUMI_SKIP_UPDATE_CHECK: "1",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
     };
-    const pulumi = (args: string[], quiet = false) => {
-        const r = spawnSync("pulumi", [...args, "--non-interactive"], { cwd: ROOT, env, stdio: quiet ? "pipe" : "inherit", encoding: "utf8" });
-        if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed${quiet ? `:\n${r.stdout}\n${r.stderr}` : ""}`);
-        return r.stdout;
-    };
+    // Asynchronous: the emulator answers from this very process, so its event loop must keep running.
+    const pulumi = (args: string[], quiet = false) => new Promise<string>((resolve, reject) => {
+        const child = spawn("pulumi", [...args, "--non-interactive"], { cwd: ROOT, env, stdio: quiet ? "pipe" : "inherit" });
+        let out = "", err = "";
+        child.stdout?.on("data", (d) => (out += d));
+        child.stderr?.on("data", (d) => (err += d));
+        child.on("error", reject);
+        child.on("exit", (code) => code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} failed${quiet ? `:\n${out}\n${err}` : ""}`)));
+    });
     try {
         step("Stack `demo` on a local file backend");
-        const stacks = pulumi(["stack", "ls", "--json"], true);
-        if (!JSON.parse(stacks).some((s: any) => s.name === "demo")) pulumi(["stack", "init", "demo"], true);
-        pulumi(["stack", "select", "demo"], true);
-        pulumi(["config", "set", "cloudiway:apiUrl", emu.url], true);
-        pulumi(["config", "set", "cloudiway:consumerKey", "demo-key"], true);
-        pulumi(["config", "set", "--secret", "cloudiway:consumerSecret", "demo-secret"], true);
-        pulumi(["config", "set", "cloudiway-migration:planFile", path.relative(ROOT, plan)], true);
+        const stacks = await pulumi(["stack", "ls", "--json"], true);
+        if (!JSON.parse(stacks).some((s: any) => s.name === "demo")) await pulumi(["stack", "init", "demo"], true);
+        await pulumi(["stack", "select", "demo"], true);
+        await pulumi(["config", "set", "cloudiway:apiUrl", emu.url], true);
+        await pulumi(["config", "set", "cloudiway:consumerKey", "demo-key"], true);
+        await pulumi(["config", "set", "--secret", "cloudiway:consumerSecret", "demo-secret"], true);
+        await pulumi(["config", "set", "cloudiway-migration:planFile", path.relative(ROOT, plan)], true);
 
         step(`pulumi up of ${path.relative(ROOT, plan)}`);
-        pulumi(["up", "--yes"]);
+        await pulumi(["up", "--yes"]);
 
         step("Waiting for the migration passes to finish");
         const client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
@@ -92,7 +96,7 @@ async function main() {
         await client.close?.();
 
         step("pulumi preview (should show no changes)");
-        pulumi(["preview", "--expect-no-changes"]);
+        await pulumi(["preview", "--expect-no-changes"]);
         console.log("\nDone. Run `npm run demo` again: the second `up` changes nothing.");
     } finally {
         await emu.close();
