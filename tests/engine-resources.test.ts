@@ -408,23 +408,41 @@ describe("@engine resources under the real Pulumi CLI", function () {
     });
 
     it("secret nowhere in state, logs or output; __provider small and shared", async () => {
-        await newStack("secret");
-        stack.setSpec({
+        const spec = {
             resources: [
                 { type: "MailBatch", name: "w", args: { name: "S" } },
                 { type: "MailUser", name: "u", args: user() },
                 { type: "BatchMembership", name: "m", args: { migrationTag: { $out: "u.migrationTag" }, batchName: { $out: "w.name" } } },
                 { type: "BatchGlobalSettings", name: "s", args: { batchName: { $out: "w.name" } } },
             ],
-        });
+        };
+        // 1. The secret as stack config (encrypted): state, output and logs at the default verbosity.
+        await newStack("secret");
+        stack.setSpec(spec);
+        await stack.up();
+        await stack.refresh();
+        await stack.preview();
+        assert.ok(!stack.log.join("\n").includes(SECRET), "secret in the output of pulumi");
+        assert.ok(!JSON.stringify(await stack.exportState()).includes(SECRET), "secret in stack export");
+        // With --show-secrets, the only place is Pulumi's own record of the stack config given to the
+        // default pulumi-nodejs provider (encrypted in state, like Pulumi.<stack>.yaml): never a resource.
+        const shown = JSON.parse((await stack.cli(["stack", "export", "--show-secrets"])).stdout);
+        for (const r of shown.deployment.resources) {
+            if (String(r.type).startsWith("pulumi:providers:")) continue;
+            assert.ok(!JSON.stringify(r).includes(SECRET), `secret in the state of ${r.urn}`);
+        }
+        await stack.destroy();
+        await stack.dispose();
+
+        // 2. The secret from the environment: not even the engine's most verbose logs or a decrypted export have it.
+        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        stack = await TestStack.create({ name: "secret-env", apiUrl: emu.url, consumerKey: KEY, consumerSecret: SECRET, credentialsFromEnv: true });
+        stack.setSpec(spec);
         await stack.up(["--logtostderr", "-v=9"]);
         await stack.refresh(["--logtostderr", "-v=9"]);
-        const exported = JSON.stringify(await stack.exportState());
-        assert.ok(!exported.includes(SECRET), "secret in stack export");
-        const exportedShown = (await stack.cli(["stack", "export", "--show-secrets"])).stdout;
-        assert.ok(!exportedShown.includes(SECRET), "secret in stack export --show-secrets (it must not be in state at all)");
-        const logs = stack.log.join("\n") + outputsSeen.join("\n");
-        assert.ok(!logs.includes(SECRET), "secret in engine logs / output");
+        assert.ok(!(stack.log.join("\n") + outputsSeen.join("\n")).includes(SECRET), "secret in engine logs / output");
+        assert.ok(!(await stack.cli(["stack", "export", "--show-secrets"])).stdout.includes(SECRET), "secret in the decrypted state");
+        stack.log.length = 0; // that export is decrypted on purpose
 
         const resources = await stack.resources();
         const providers = new Map<string, number>();

@@ -83,6 +83,8 @@ export function diffProps(
     props: readonly string[],
     replaceProps: readonly string[],
     ignore: readonly string[] = [],
+    /** Outputs an in-place update never changes (e.g. the migration tag): kept known during preview. */
+    stableOutputs: readonly string[] = [],
 ): pulumi.dynamic.DiffResult {
     const changed: string[] = [];
     for (const p of props) {
@@ -93,7 +95,7 @@ export function diffProps(
     return {
         changes: changed.length > 0,
         replaces,
-        stables: props.filter((p) => !changed.includes(p)) as string[],
+        stables: [...props.filter((p) => !changed.includes(p)), ...(replaces.length ? [] : stableOutputs)],
         deleteBeforeReplace: false,
     };
 }

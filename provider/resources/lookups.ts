@@ -91,7 +91,7 @@ export async function connectorCheck(
             continue; // the API cannot be asked now; create will tell
         }
         if (!list.some((c) => c.name === name)) {
-            const close = list.find((c) => c.name.toLowerCase() === name.toLowerCase());
+            const close = list.find((c) => editDistance(c.name.toLowerCase(), name.toLowerCase()) <= 2);
             failures.push({
                 property: prop,
                 reason:
@@ -101,4 +101,17 @@ export async function connectorCheck(
         }
     }
     return failures;
+}
+
+/** Levenshtein distance, for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) {
+            cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        prev = cur;
+    }
+    return prev[b.length];
 }

@@ -32,6 +32,8 @@ export interface MailUserOutputs extends MailUserInputs {
     status: string;
     passes: number;
     lastPass?: PassCounts;
+    /** Whether Cloudiway says the user holds a license (a pass or an audit assigns one too). */
+    licenseAssigned?: boolean;
 }
 export interface PassCounts {
     startDateTime: string;
@@ -71,7 +73,7 @@ export const mailUserImpl: ResourceImpl = {
 
     async diff(_ctx, _id, olds, news) {
         // `adopt` only matters at create; `kind` moves the user to another API family.
-        return diffProps(olds, news, INPUTS, ["kind"]);
+        return diffProps(olds, news, INPUTS, ["kind"], [], ["migrationTag"]);
     },
 
     async create(ctx, inputs: MailUserInputs) {
@@ -123,9 +125,10 @@ export const mailUserImpl: ResourceImpl = {
             sourceConnectorName: record.sourceConnectorName?.trim() || props.sourceConnectorName,
             targetConnectorName: record.targetConnectorName?.trim() || props.targetConnectorName,
         };
-        // `licensed` is never downgraded by a read: the API cannot take a license back.
-        if (record.licensed === true) declared.licensed = true;
+        // `licensed` stays as declared: a migration pass or an audit licenses a user too, and that
+        // must not show as a change to declare. What the API says is the `licenseAssigned` output.
         const outs = await observe(ctx, kind, id, declared, record.status);
+        if (record.licensed !== undefined) outs.licenseAssigned = record.licensed;
         return { id, props: outs, inputs: declared };
     },
 
@@ -233,8 +236,10 @@ export class MailUser extends pulumi.dynamic.Resource {
     declare public readonly passes: pulumi.Output<number>;
     /** Counts of the last pass. */
     declare public readonly lastPass: pulumi.Output<PassCounts | undefined>;
+    /** Whether Cloudiway says the user holds a license (known after a refresh). */
+    declare public readonly licenseAssigned: pulumi.Output<boolean | undefined>;
 
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, ...args }, opts, "cloudiway", "MailUser");
+        super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, licenseAssigned: undefined, ...args }, opts, "cloudiway", "MailUser");
     }
 }

@@ -54,6 +54,8 @@ export interface StackOptions {
     /** Program directory to use instead of the spec program (e.g. an example). */
     programDir?: string;
     env?: Record<string, string>;
+    /** Credentials from the environment (CLOUDIWAY_CONSUMER_*) instead of stack config. */
+    credentialsFromEnv?: boolean;
 }
 
 /** One stack of a throwaway project inside the repository (so the package resolves). */
@@ -90,6 +92,7 @@ export class TestStack {
             CLOUDIWAY_TEST_SPEC: this.specFile,
             // Credentials come from stack config only, so the environment cannot hide a config bug.
             CLOUDIWAY_API_URL: "", CLOUDIWAY_CONSUMER_KEY: "", CLOUDIWAY_CONSUMER_SECRET: "",
+            ...(opts.credentialsFromEnv ? { CLOUDIWAY_CONSUMER_KEY: opts.consumerKey ?? "demo-key", CLOUDIWAY_CONSUMER_SECRET: opts.consumerSecret ?? "demo-secret" } : {}),
             ...opts.env,
         };
     }
@@ -99,8 +102,10 @@ export class TestStack {
         await s.cli(["login", `file://${path.join(s.home, "state")}`]);
         await s.cli(["stack", "init", "test"]);
         await s.cli(["config", "set", "cloudiway:apiUrl", opts.apiUrl]);
-        await s.cli(["config", "set", "cloudiway:consumerKey", opts.consumerKey ?? "demo-key"]);
-        await s.cli(["config", "set", "--secret", "cloudiway:consumerSecret", opts.consumerSecret ?? "demo-secret"]);
+        if (!opts.credentialsFromEnv) {
+            await s.cli(["config", "set", "cloudiway:consumerKey", opts.consumerKey ?? "demo-key"]);
+            await s.cli(["config", "set", "--secret", "cloudiway:consumerSecret", opts.consumerSecret ?? "demo-secret"]);
+        }
         for (const [k, v] of Object.entries(opts.config ?? {})) await s.cli(["config", "set", k, v]);
         return s;
     }
@@ -118,7 +123,8 @@ export class TestStack {
             { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: 30 * 60 * 1000 },
             (err, stdout, stderr) => {
                 const code = err ? ((err as any).code ?? 1) : 0;
-                this.log.push(`$ pulumi ${args.join(" ")}\n${stdout}\n${stderr}`);
+                const shown = args.includes("--secret") ? [...args.slice(0, -1), "[secret]"] : args;
+                this.log.push(`$ pulumi ${shown.join(" ")}\n${stdout}\n${stderr}`);
                 if (err && !allowFailure) {
                     reject(new Error(`pulumi ${args.join(" ")} failed (${code}):\n${stdout}\n${stderr}`));
                 } else {

@@ -1,0 +1,113 @@
+/**
+ * PR summary: `npm run plan-summary -- <preview.json> [--out summary.md]` turns
+ * `pulumi preview --json` into Markdown. Migration actions (they cost licenses)
+ * come first; then counts per resource type; users moved between batches;
+ * settings changed field by field; diagnostics.
+ */
+import * as fs from "fs";
+
+const HELP = `Usage: npm run plan-summary -- <preview.json> [--out <summary.md>]
+
+Reads the output of \`pulumi preview --json\` and prints a Markdown summary for a pull request:
+migration actions that will run (they cost licenses) first, then per resource type the counts of
+create/update/replace/delete, users moved between batches, batch settings changed field by field.
+`;
+
+const typeOf = (urn: string) => (urn.split("::")[2] ?? "").replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
+const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+const OPS = ["create", "update", "replace", "delete"] as const;
+const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
+const esc = (s: unknown) => String(s).replace(/\|/g, "\\|");
+
+export function summarizePreview(json: any): string {
+    const steps: any[] = (json?.steps ?? []).filter((s: any) => s?.urn && String(s.urn).includes("pulumi-nodejs:dynamic/cloudiway:"));
+    const lines: string[] = ["## Cloudiway migration plan", ""];
+
+    // 1. Actions that will run.
+    const runs = steps.filter((s) => typeOf(s.urn) === "MigrationRun" && ["create", "update", "replace", "create-replacement"].includes(s.op));
+    lines.push("### Migration actions that will run (they cost licenses)", "");
+    if (!runs.length) lines.push("None.", "");
+    else {
+        lines.push("| run | action | target | trigger | why |", "|---|---|---|---|---|");
+        const seen = new Set<string>();
+        for (const s of runs) {
+            if (seen.has(s.urn)) continue;
+            seen.add(s.urn);
+            const n = s.newState?.inputs ?? {};
+            const target = n.batchName ? `batch ${n.batchName}` : `user ${n.migrationTag ?? "(new user)"}`;
+            const why = s.op === "create" ? "new run" : s.op === "update" ? `trigger ${s.oldState?.inputs?.trigger} → ${n.trigger}` : "replaced";
+            lines.push(`| ${esc(nameOf(s.urn))} | **${esc(n.action)}** | ${esc(target)} | ${esc(n.trigger)} | ${esc(why)} |`);
+        }
+        lines.push("");
+    }
+
+    // 2. Counts per type.
+    const counts = new Map<string, Record<string, number>>();
+    const counted = new Set<string>();
+    for (const s of steps) {
+        const op = opOf(s.op);
+        if (!OPS.includes(op as any)) continue;
+        const k = `${s.urn}|${op}`;
+        if (counted.has(k)) continue;
+        counted.add(k);
+        const t = typeOf(s.urn);
+        const c = counts.get(t) ?? { create: 0, update: 0, replace: 0, delete: 0 };
+        c[op]++;
+        counts.set(t, c);
+    }
+    lines.push("### Changes by resource type", "");
+    if (!counts.size) lines.push("No changes.", "");
+    else {
+        lines.push("| type | create | update | replace | delete |", "|---|---:|---:|---:|---:|");
+        for (const [t, c] of [...counts.entries()].sort()) lines.push(`| ${t} | ${c.create} | ${c.update} | ${c.replace} | ${c.delete} |`);
+        lines.push("");
+    }
+
+    // 3. Users moved between batches.
+    const moves = steps.filter((s) => typeOf(s.urn) === "BatchMembership" && s.op === "update" &&
+        s.oldState?.inputs?.batchName !== s.newState?.inputs?.batchName);
+    if (moves.length) {
+        lines.push("### Users moved between batches", "", "| user | from | to |", "|---|---|---|");
+        for (const s of moves) lines.push(`| ${esc(nameOf(s.urn).replace(/^membership:/, ""))} | ${esc(s.oldState.inputs.batchName)} | ${esc(s.newState.inputs.batchName)} |`);
+        lines.push("");
+    }
+
+    // 4. Settings field by field.
+    const settings = steps.filter((s) => typeOf(s.urn) === "BatchGlobalSettings" && s.op === "update");
+    if (settings.length) {
+        lines.push("### Batch settings changed", "", "| batch | setting | from | to |", "|---|---|---|---|");
+        for (const s of settings) {
+            const o = s.oldState?.inputs ?? {}, n = s.newState?.inputs ?? {};
+            for (const k of [...new Set([...Object.keys(o), ...Object.keys(n)])].sort()) {
+                if (k === "__provider" || JSON.stringify(o[k]) === JSON.stringify(n[k])) continue;
+                lines.push(`| ${esc(n.batchName ?? o.batchName)} | ${k} | ${esc(o[k] ?? "—")} | ${esc(n[k] ?? "—")} |`);
+            }
+        }
+        lines.push("");
+    }
+
+    const errors = (json?.diagnostics ?? []).filter((d: any) => d.severity === "error");
+    if (errors.length) {
+        lines.push("### Errors", "");
+        for (const d of errors) lines.push(`- ${String(d.message).trim()}`);
+        lines.push("");
+    }
+    return lines.join("\n");
+}
+
+function main() {
+    const argv = process.argv.slice(2);
+    if (argv.includes("--help") || argv.includes("-h") || !argv.length) {
+        process.stdout.write(HELP);
+        if (!argv.length) process.exitCode = 2;
+        return;
+    }
+    const file = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out")!;
+    const json = JSON.parse(fs.readFileSync(file === "-" ? 0 : file, "utf8"));
+    const md = summarizePreview(json);
+    const outIdx = argv.indexOf("--out");
+    if (outIdx >= 0) fs.writeFileSync(argv[outIdx + 1], md);
+    else process.stdout.write(md + "\n");
+}
+
+if (require.main === module) main();
