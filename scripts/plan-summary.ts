@@ -13,7 +13,7 @@ migration actions that will run (they cost licenses) first, then per resource ty
 create/update/replace/delete, users moved between batches, batch settings changed field by field.
 `;
 
-const typeOf = (urn: string) => (urn.split("::")[2] ?? "").replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
+const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
 const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
 const OPS = ["create", "update", "replace", "delete"] as const;
 const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
