@@ -166,4 +166,36 @@ describe("@engine migration runs, licenses and status", function () {
         assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/license"] ?? 0, 0, "never re-assigned");
         assert.deepStrictEqual(changes((await s.preview()).steps), []);
     });
+
+    it("stop while WORKING reaches STOP (lifecycle stepped by hand)", async () => {
+        const slow = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true });
+        const tick = () => fetch(`${slow.baseUrl}/_emulator/tick`, { method: "POST" });
+        const s = (stack = await TestStack.create({ name: "stop", apiUrl: slow.url }));
+        try {
+            const base = [{ type: "MailUser", name: "zoe", args: person("Zoe") }];
+            const run = (action: string) => ({ type: "MigrationRun", name: `zoe-${action}`, args: { migrationTag: { $out: "zoe.migrationTag" }, action, trigger: "1" } });
+            s.setSpec({ resources: [...base, run("migrate")] });
+            await s.up();
+            let u = usersOf(await emuState(slow.baseUrl))[0];
+            assert.strictEqual(u.status, "SCHEDULED");
+            await tick();
+            assert.strictEqual(usersOf(await emuState(slow.baseUrl))[0].status, "WORKING");
+            s.setSpec({ resources: [...base, run("migrate"), run("stop")] });
+            await s.up();
+            assert.strictEqual(usersOf(await emuState(slow.baseUrl))[0].status, "STOPPING");
+            await tick();
+            u = usersOf(await emuState(slow.baseUrl))[0];
+            assert.strictEqual(u.status, "STOP");
+            assert.deepStrictEqual(u.statusHistory, ["NOTSTARTED", "SCHEDULED", "WORKING", "STOPPING", "STOP"]);
+            assert.strictEqual(u.history.length, 0, "a stopped pass records no SUCCESS pass");
+            await s.refresh();
+            assert.strictEqual((await s.resources()).get("zoe").outputs.status, "STOP");
+            assert.deepStrictEqual(changes((await s.preview()).steps), [], "status is an output, never a change to declare");
+            await s.destroy();
+        } finally {
+            await s.dispose();
+            stack = undefined;
+            await slow.close();
+        }
+    });
 });

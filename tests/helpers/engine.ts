@@ -53,6 +53,8 @@ export interface StackOptions {
     config?: Record<string, string>;
     /** Program directory to use instead of the spec program (e.g. an example). */
     programDir?: string;
+    /** A module the throwaway project runs instead of the spec program (e.g. the root project's dist/index.js). */
+    program?: string;
     env?: Record<string, string>;
     /** Credentials from the environment (CLOUDIWAY_CONSUMER_*) instead of stack config. */
     credentialsFromEnv?: boolean;
@@ -76,7 +78,7 @@ export class TestStack {
             fs.mkdirSync(this.dir, { recursive: true });
             fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: cw-${opts.name}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n`);
             fs.writeFileSync(path.join(this.dir, "index.js"),
-                `module.exports = require(${JSON.stringify(path.join(REPO, "dist", "tests", "fixtures", "specProgram.js"))});\n`);
+                `module.exports = require(${JSON.stringify(opts.program ?? path.join(REPO, "dist", "tests", "fixtures", "specProgram.js"))});\n`);
         }
         this.specFile = path.join(root, "spec.json");
         fs.mkdirSync(path.join(root, "state"), { recursive: true });
@@ -189,6 +191,7 @@ export class TestStack {
 
     async dispose(): Promise<void> {
         if (!this.opts.programDir) fs.rmSync(this.dir, { recursive: true, force: true });
+        else fs.rmSync(path.join(this.dir, "Pulumi.test.yaml"), { force: true });
         fs.rmSync(this.home, { recursive: true, force: true });
     }
 }

@@ -1,0 +1,162 @@
+/**
+ * Plans and examples under the real engine: the root project deploys the sample
+ * plan and a 200-row CSV plan, a second preview is empty; moving one CSV row is
+ * one membership update (in preview and in the Markdown summary); a bad plan
+ * fails preview with file:line and applies nothing; export-plan round trip;
+ * each example previews and goes up.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { startEmulator } from "../emulator";
+import { CloudiwayClient } from "../provider/client";
+import { exportPlan } from "../scripts/export-plan";
+import { summarizePreview } from "../scripts/plan-summary";
+import { REPO, TestStack, changes, skipEngineTests } from "./helpers/engine";
+import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+
+type Emu = Awaited<ReturnType<typeof startEmulator>>;
+const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
+
+describe("@engine plans, examples and tenant adoption", function () {
+    this.timeout(30 * 60 * 1000);
+    let emu: Emu;
+    let stack: TestStack | undefined;
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-plans-"));
+
+    before(async function () {
+        if (skipEngineTests()) { console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1"); this.skip(); }
+        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+    });
+    after(async () => { await emu?.close(); fs.rmSync(tmp, { recursive: true, force: true }); });
+    afterEach(async function () {
+        if (stack) {
+            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-2).join("\n"));
+            await stack.destroy().catch(() => undefined);
+            await stack.dispose();
+            stack = undefined;
+        }
+    });
+    async function planStack(name: string, planFile: string) {
+        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        stack = await TestStack.create({ name, apiUrl: emu.url, program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": planFile } });
+        return stack;
+    }
+
+    it("the sample plan goes up; the second preview is empty", async () => {
+        const s = await planStack("sample", path.join(REPO, "plan.yaml"));
+        await s.up();
+        const st = await emuState(emu.baseUrl);
+        assert.strictEqual(usersOf(st).length, 24);
+        assert.deepStrictEqual(batchesOf(st).map((b: any) => b.users.length), [6, 9, 9]);
+        assert.deepStrictEqual(changes((await s.preview()).steps), []);
+    });
+
+    it("a 200-row CSV plan; moving one row is one membership update, in preview and in the summary", async () => {
+        const csv = path.join(tmp, "waves.csv");
+        const yamlFile = path.join(tmp, "waves.yaml");
+        fs.copyFileSync(path.join(REPO, "tests", "fixtures", "plans", "waves-200.csv"), csv);
+        fs.copyFileSync(path.join(REPO, "tests", "fixtures", "plans", "waves-200.yaml"), yamlFile);
+        const s = await planStack("csv200", yamlFile);
+        await s.up();
+        assert.strictEqual(usersOf(await emuState(emu.baseUrl)).length, 200);
+        await emuResetStats(emu.baseUrl);
+        const empty = await s.preview();
+        assert.deepStrictEqual(changes(empty.steps), []);
+
+        fs.writeFileSync(csv, fs.readFileSync(csv, "utf8").replace("user007@target.example,Mailbox,Mailbox,Wave 4", "user007@target.example,Mailbox,Mailbox,Wave 2"));
+        const moved = await s.preview();
+        assert.deepStrictEqual(changes(moved.steps).map((c) => [c.op, c.name]), [["update", "membership:user007@source.example"]]);
+        const md = summarizePreview(JSON.parse(moved.result.stdout));
+        assert.match(md, /\| user007@source\.example \| Wave 4 \| Wave 2 \|/);
+        assert.match(md, /\| BatchMembership \| 0 \| 1 \| 0 \| 0 \|/);
+        await s.up();
+        const u = usersOf(await emuState(emu.baseUrl)).find((x: any) => x.sourceEmail === "user007@source.example");
+        assert.strictEqual(u.batchName, "Wave 2");
+    });
+
+    it("a bad plan fails preview with file:line for every problem; nothing applied", async () => {
+        const bad = path.join(tmp, "bad.yaml");
+        fs.writeFileSync(bad, `defaults: { sourceConnectorName: Gmial, targetConnectorName: Office 365 }
+batches:
+  - name: W1
+    users:
+      - { firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann-at-t }
+users:
+  - { firstName: Bob, lastName: B, sourceEmail: bob@s.example, targetEmail: bob@t.example, batch: W7 }
+`);
+        const s = await planStack("badplan", bad);
+        await emuResetStats(emu.baseUrl);
+        const r = await s.cli(["up", "--yes"], true);
+        assert.notStrictEqual(r.code, 0);
+        const text = r.stdout + r.stderr;
+        assert.match(text, /bad\.yaml:5: targetEmail "ann-at-t" is not an email address/);
+        assert.match(text, /bad\.yaml:7: batch "W7" is referenced but not declared/);
+        assert.match(text, /bad\.yaml:7: unknown source connector "Gmial"/);
+        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
+    });
+
+    it("export-plan round trip: a live tenant exported and adopted creates nothing, then previews empty", async () => {
+        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await c.createBatch("mail", "Live A");
+        await c.createBatch("mail", "Live B");
+        for (let i = 0; i < 8; i++) {
+            const { migrationTag } = await c.createUser("mail", {
+                firstName: `Live${i}`, lastName: "User", sourceEmail: `live${i}@s.example`, targetEmail: `live${i}@t.example`,
+                sourceConnectorName: i % 3 ? "Gmail" : "IMAP", targetConnectorName: "Office 365",
+            });
+            if (i < 6) await c.addToBatch("mail", migrationTag, i % 2 ? "Live A" : "Live B");
+        }
+        await c.setGlobalSettings("mail", "Live A", {
+            shouldMigrateMails: true, shouldMigrateTrash: true, shouldMigrateCalendars: false, shouldMigrateContacts: true, shouldMigrateTasks: false,
+            shouldMigrateNotes: true, shouldMigrateJournals: false, shouldConvertEmailAddresses: true, shouldConvertX500: false, fromDate: "2019-05-01", toDate: null,
+        });
+        const { plan } = await exportPlan(c, "mail");
+        await c.close();
+        const file = path.join(tmp, "tenant.yaml");
+        fs.writeFileSync(file, stringify(plan));
+        const before = JSON.stringify((await emuState(emu.baseUrl)).mail);
+        stack = await TestStack.create({ name: "adopt-tenant", apiUrl: emu.url, program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": file } });
+        await emuResetStats(emu.baseUrl);
+        await stack.up();
+        const byCall = (await emuStats(emu.baseUrl)).byCall;
+        assert.strictEqual(byCall["POST /mailusers/create"] ?? 0, 0, "no user created");
+        assert.strictEqual(byCall["POST /mailusers/createbatch"] ?? 0, 0, "no batch created");
+        assert.strictEqual(byCall["POST /mailusers/update"] ?? 0, 0, "no user changed");
+        const after = (await emuState(emu.baseUrl)).mail;
+        assert.deepStrictEqual(after.users.map((u: any) => [u.sourceEmail, u.batchName]).sort(), JSON.parse(before).users.map((u: any) => [u.sourceEmail, u.batchName]).sort());
+        assert.deepStrictEqual(changes((await stack.preview()).steps), []);
+    });
+
+    for (const example of ["quickstart", "csv-waves", "adopt-existing", "gitops"]) {
+        it(`examples/${example}: preview and up`, async () => {
+            await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+            if (example === "adopt-existing") {
+                const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+                await c.createBatch("mail", "Legacy Wave");
+                for (const id of ["rosa", "nils"]) {
+                    const { migrationTag } = await c.createUser("mail", { firstName: id, lastName: "x", sourceEmail: `${id}@legacy.example`, targetEmail: `${id}@new.example`, sourceConnectorName: "Exchange", targetConnectorName: "Office 365" });
+                    await c.addToBatch("mail", migrationTag, "Legacy Wave");
+                }
+                await c.close();
+            }
+            stack = await TestStack.create({ name: example, apiUrl: emu.url, programDir: path.join(REPO, "examples", example) });
+            const p = await stack.preview();
+            assert.ok(changes(p.steps).length > 0);
+            await emuResetStats(emu.baseUrl);
+            await stack.up();
+            const st = await emuState(emu.baseUrl);
+            if (example === "adopt-existing") {
+                assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/create"] ?? 0, 0);
+                assert.strictEqual(usersOf(st).length, 2);
+                assert.ok(usersOf(st).every((u: any) => u.firstName === "Rosa" || u.firstName === "Nils"), "declared names applied");
+            } else {
+                assert.ok(usersOf(st).length >= 2);
+            }
+            assert.deepStrictEqual(changes((await stack.preview()).steps), []);
+        });
+    }
+});
