@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { CloudiwayClient } from "../provider/client";
+import { parseArgs } from "./args";
 import { requireCredentials, resolveSettings } from "../provider/config";
 
 const HELP = `Usage: npm run export-plan -- --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
@@ -73,15 +74,6 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
     return { plan, users: users.length, batches: batches.length };
 }
 
-function parseArgs(argv: string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--help" || a === "-h") out.help = "1";
-        else if (a.startsWith("--")) out[a.slice(2)] = argv[++i] ?? "";
-    }
-    return out;
-}
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));

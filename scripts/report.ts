@@ -9,6 +9,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CloudiwayClient } from "../provider/client";
+import { parseArgs } from "./args";
 import { resolveSettings, requireCredentials } from "../provider/config";
 
 const HELP = `Usage: npm run report -- [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
@@ -122,15 +123,6 @@ td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8e
 <tbody>${rows}</tbody></table></body></html>\n`;
 }
 
-function parseArgs(argv: string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--help" || a === "-h") out.help = "1";
-        else if (a.startsWith("--")) out[a.slice(2)] = argv[++i] ?? "";
-    }
-    return out;
-}
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));
