@@ -55,7 +55,7 @@ describe("@engine plans, examples and tenant adoption", function () {
     });
 
     it("a 200-row CSV plan; moving one row is one membership update, in preview and in the summary", async () => {
-        const csv = path.join(tmp, "waves.csv");
+        const csv = path.join(tmp, "waves-200.csv");
         const yamlFile = path.join(tmp, "waves.yaml");
         fs.copyFileSync(path.join(REPO, "tests", "fixtures", "plans", "waves-200.csv"), csv);
         fs.copyFileSync(path.join(REPO, "tests", "fixtures", "plans", "waves-200.yaml"), yamlFile);
