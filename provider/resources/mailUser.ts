@@ -108,7 +108,8 @@ export const mailUserImpl: ResourceImpl = {
                 throw e;
             }
         }
-        const outs = await observe(ctx, kind, tag, inputs);
+        // A user just made has not started: no need to ask.
+        const outs = await observe(ctx, kind, tag, inputs, existing ? undefined : "NOTSTARTED");
         return { id: tag, outs };
     },
 
