@@ -10,6 +10,7 @@ import { Faults, Stats, noFaults, parseFaults, prng } from "./control";
 import { DataFile } from "./persist";
 import { credentials, match } from "./routes";
 import { Family, Store, VendorError } from "./store";
+import { selfServicePage } from "./selfservicePages";
 
 export { Store, VendorError, SEED_CONNECTORS } from "./store";
 export { STATUSES, STATUS_NUMBER } from "./lifecycle";
@@ -57,6 +58,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const hanging = new Set<http.ServerResponse>();
 
     const persist = async () => { if (data) await data.save(); };
+    let baseUrl = ""; // known once listening; links in the outbox are made absolute with it
     const timer = transitionMs > 0
         ? setInterval(() => { if (store.busy()) { store.tick(); void persist().catch(() => undefined); } }, transitionMs)
         : undefined;
@@ -107,6 +109,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
                 });
                 return sendJson(res, { mail: view("mail"), archive: view("archive"), connectors: store.state.connectors });
             }
+            // Emulator only: the self-service mails "sent" (selfservice.ts), oldest first.
+            case "GET /_emulator/outbox":
+                return sendJson(res, store.state.selfService.outbox.map(({ path, ...m }) => ({
+                    id: m.id, to: m.to, from: m.from, subject: m.subject, link: `${baseUrl}${path}`,
+                    tag: m.tag, family: m.family, recipient: m.recipient, time: m.time,
+                })));
             case "POST /_emulator/tick": store.tick(); await persist(); return sendJson(res, { ok: true, busy: store.busy() });
             default: return sendJson(res, { error: `unknown control call ${route}` }, 404);
         }
@@ -116,6 +124,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         const url = new URL(req.url ?? "/", "http://emulator");
         const body = await readBody(req);
         if (url.pathname.startsWith("/_emulator/")) return control(req, res, url.pathname, "text" in body ? body.text : "");
+        if (url.pathname === "/selfservice" || url.pathname.startsWith("/selfservice/")) {
+            // Emulator only: the self-service form (selfservicePages.ts), HTML for a browser.
+            if ("tooLarge" in body) return send(res, 413, "Request body too large", { "content-type": "text/plain" });
+            const page = selfServicePage(store, req.method ?? "GET", url.pathname, body.text);
+            if (page.changed) await persist();
+            return send(res, page.status, page.html, { "content-type": "text/html; charset=utf-8" });
+        }
 
         const segments = url.pathname.split("/").filter(Boolean);
         const family = FAMILIES[(segments[1] ?? "").toLowerCase()];
@@ -209,7 +224,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
     });
     const port = (server.address() as AddressInfo).port;
-    const baseUrl = `http://${opts.host ?? "127.0.0.1"}:${port}`;
+    baseUrl = `http://${opts.host ?? "127.0.0.1"}:${port}`;
     return {
         url: `${baseUrl}/api`, baseUrl, port, store, stats,
         async close() {

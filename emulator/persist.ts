@@ -21,7 +21,10 @@ export class DataFile {
             const text = fs.readFileSync(this.file, "utf8");
             const s = JSON.parse(text) as State;
             const base = emptyState();
-            return { mail: s.mail ?? base.mail, archive: s.archive ?? base.archive, connectors: s.connectors ?? base.connectors };
+            return {
+                mail: s.mail ?? base.mail, archive: s.archive ?? base.archive, connectors: s.connectors ?? base.connectors,
+                selfService: { ...base.selfService, ...s.selfService },
+            };
         } catch (e: any) {
             if (e.code === "ENOENT") return emptyState();
             throw new Error(`emulator: cannot read data file ${this.file}: ${e.message}`);

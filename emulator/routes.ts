@@ -145,6 +145,12 @@ export const ROUTES: Route[] = [
         method: "GET", path, shape: "QUERY", mutating: false,
         handle: (s, f, p) => s.getSettings(f, q(p, "batchName").trim()),
     })),
+    // EMULATOR ONLY, not in the vendor's REST document: "Send Self Service Email" of the
+    // self-service article (emulator/selfservice.ts). AUTH with auth.migrationTag, plus sendTo.
+    {
+        method: "POST", path: "sendselfservicemail", shape: "AUTH_TAG", mutating: true,
+        handle: (s, f, p) => `Self service email sent to ${s.sendSelfServiceMail(f, authTag(p), str(p.body.sendTo, "sendTo").trim()).join(" and ")}`,
+    },
 ];
 
 /** Finds the route of a request, or undefined. `{tag}` is any segment that is not a call name. */

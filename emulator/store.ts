@@ -5,6 +5,9 @@
  */
 import { randomUUID } from "crypto";
 import { HistoryPass, PERMISSION_STEPS, RUNNING, historyDate, simulatedMailbox } from "./lifecycle";
+import {
+    NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SelfServiceState, SendTo, emptySelfService, newToken, sourceMailboxPassword,
+} from "./selfservice";
 
 export type Family = "mail" | "archive";
 
@@ -18,6 +21,8 @@ export const SEED_CONNECTORS: { source: Connector[]; target: Connector[] } = {
         { name: "Office 365", type: "Office 365" },
         { name: "Exchange", type: "Exchange" },
         { name: "Zimbra Self Service", type: "Self Service" },
+        { name: "IMAP Self Service", type: "Self Service" },
+        { name: "Office 365 Self Service", type: "Self Service" },
     ],
     target: [
         { name: "Office 365", type: "Office 365" },
@@ -64,12 +69,17 @@ export interface FamilyState {
     /** The batch whose permissions are being migrated (one at a time), and ticks left. */
     permissionRun: { batchName: string; ticksLeft: number } | null;
 }
-export interface State { mail: FamilyState; archive: FamilyState; connectors: typeof SEED_CONNECTORS }
+export interface State {
+    mail: FamilyState; archive: FamilyState; connectors: typeof SEED_CONNECTORS;
+    /** Emulator only (not in the vendor's REST document): see selfservice.ts. */
+    selfService: SelfServiceState;
+}
 
 export const emptyState = (): State => ({
     mail: { users: {}, batches: {}, permissionRun: null },
     archive: { users: {}, batches: {}, permissionRun: null },
     connectors: JSON.parse(JSON.stringify(SEED_CONNECTORS)),
+    selfService: emptySelfService(),
 });
 
 /** A refusal of the vendor: answered as {"hasError": true, "response": message}. */
@@ -273,6 +283,72 @@ export class Store {
         b.settings = { ...b.settings, ...patch };
     }
     getSettings(f: Family, name: string): Settings { return this.batch(f, name).settings; }
+
+    // ---------------------------------------------------------------- self service
+    // EMULATOR ONLY: the vendor's REST document has no call for self-service (selfservice.ts).
+
+    /** Refuses a user whose source connector is not a "Self Service" connector. */
+    private selfServiceUser(f: Family, tag: string): User {
+        const u = this.user(f, tag);
+        const c = this.state.connectors.source.find((x) => x.name === u.sourceConnectorName);
+        if (!c || c.type !== SELF_SERVICE_TYPE) {
+            throw new VendorError(
+                `User '${u.migrationTag}' has source connector '${u.sourceConnectorName}'` + (c ? ` (type ${c.type})` : "") +
+                `: self-service needs a source connector whose authentication type is "${SELF_SERVICE_TYPE}"`,
+            );
+        }
+        return u;
+    }
+
+    /** "Send Self Service Email": one mail per recipient, from the no-reply sender; status MAIL_SENT. */
+    sendSelfServiceMail(f: Family, tag: string, sendTo: string): string[] {
+        if (!SEND_TO.includes(sendTo as SendTo)) throw new VendorError(`Invalid sendTo '${sendTo}': expected "source", "target" or "both"`);
+        const u = this.selfServiceUser(f, tag);
+        if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${u.migrationTag}' is already running (${u.status})`);
+        const ss = this.state.selfService;
+        let token = Object.keys(ss.links).find((t) => ss.links[t].family === f && ss.links[t].tag === u.migrationTag);
+        if (!token) {
+            token = newToken();
+            ss.links[token] = { family: f, tag: u.migrationTag };
+        }
+        const recipients = (sendTo === "both" ? ["source", "target"] : [sendTo]) as ("source" | "target")[];
+        const time = new Date().toISOString();
+        for (const r of recipients) {
+            ss.outbox.push({
+                id: ss.outbox.length + 1,
+                to: r === "source" ? u.sourceEmail : u.targetEmail,
+                from: NO_REPLY,
+                subject: `Cloudiway: start the migration of your mailbox ${u.sourceEmail}`,
+                path: `/selfservice/${token}`,
+                tag: u.migrationTag, family: f, recipient: r, time,
+            });
+        }
+        u.status = "MAIL_SENT";
+        u.statusHistory.push("MAIL_SENT");
+        return recipients.map((r) => (r === "source" ? u.sourceEmail : u.targetEmail));
+    }
+
+    /** The user a Self Service Link is for; refused when the link is unknown or its user gone. */
+    selfServiceLink(token: string): { family: Family; user: User } {
+        const link = this.state.selfService.links[token];
+        const u = link && this.fam(link.family).users[link.tag];
+        if (!link || !u) throw new VendorError("This Self Service Link is not valid (unknown link, or its user was removed)");
+        return { family: link.family, user: this.selfServiceUser(link.family, link.tag) };
+    }
+
+    /** "View Self Service Form": the same form for the admin, for a self-service user. */
+    selfServiceForm(f: Family, tag: string): User { return this.selfServiceUser(f, tag); }
+
+    /** The form's submission: the right source credentials start the migration; wrong ones change nothing. */
+    submitSelfService(f: Family, tag: string, username: string, password: string, via: "link" | "admin"): User {
+        const u = this.selfServiceUser(f, tag);
+        if (username.trim().toLowerCase() !== u.sourceEmail.trim().toLowerCase() || password !== sourceMailboxPassword(u.sourceEmail)) {
+            throw new VendorError("The username or password of the source mailbox is incorrect. Nothing was started.");
+        }
+        this.start(f, tag);
+        this.state.selfService.submissions.push({ family: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
+        return u;
+    }
 
     // ---------------------------------------------------------------- lifecycle
     private schedule(f: Family, u: User, steps: string[]) {

@@ -10,13 +10,13 @@ import { historyDateToIso, isoToVendorDate, vendorIsoToDate } from "./dates";
 import { CloudiwayConflictError, CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayNotFoundError, CloudiwayResponseError } from "./errors";
 import { statusName } from "./status";
 import {
-    MailUserRecord, RawHistoryPass, connectorListSchema, historySchema, sentenceSchema, settingsReadSchema, statusSchema,
-    stringListSchema, tagSchema, userListSchema, userRecordSchema,
+    MailUserRecord, RawHistoryPass, SelfServiceSendTo, connectorListSchema, historySchema, selfServiceSendToSchema, sentenceSchema,
+    settingsReadSchema, statusSchema, stringListSchema, tagSchema, userListSchema, userRecordSchema,
 } from "./schemas";
 import { RetryMode, Transport, TransportOptions } from "./transport";
 
 export type Kind = "mail" | "archive";
-export type { MailUserRecord } from "./schemas";
+export type { MailUserRecord, SelfServiceSendTo } from "./schemas";
 
 export interface UserFields {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
@@ -227,5 +227,15 @@ export class CloudiwayClient {
             shouldConvertX500: s.shouldConvertX500,
             fromDate: vendorIsoToDate(s.fromDate), toDate: vendorIsoToDate(s.toDate),
         };
+    }
+
+    // EMULATOR ONLY — not in the vendor's REST document, which has no call for self-service.
+    // "Send Self Service Email" (seeds/self-service-migration.txt) as the local emulator serves
+    // it: POST /sendselfservicemail, AUTH with auth.migrationTag, plus sendTo ("source", "target"
+    // or "both"); the user's status becomes MAIL_SENT. The vendor's API has no such path: against
+    // a real tenant this call fails. Never repeated after an uncertain failure (a second mail).
+    sendSelfServiceMail(k: Kind, tag: string, sendTo: SelfServiceSendTo) {
+        const to = selfServiceSendToSchema.parse(sendTo);
+        return this.post(k, "sendselfservicemail", "/sendselfservicemail", { auth: this.auth({ migrationTag: tag }), sendTo: to }, sentenceSchema, "unsafe");
     }
 }

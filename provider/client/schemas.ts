@@ -66,3 +66,7 @@ export const settingsReadSchema = z.object({
     shouldConvertEmailAddresses: flag, shouldConvertX500: flag,
     fromDate: z.string().nullish(), toDate: z.string().nullish(),
 }).passthrough();
+
+/** Emulator only (no such call in the vendor's document): who gets the self-service email. */
+export const selfServiceSendToSchema = z.enum(["source", "target", "both"]);
+export type SelfServiceSendTo = z.infer<typeof selfServiceSendToSchema>;

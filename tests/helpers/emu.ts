@@ -20,3 +20,7 @@ export function usersOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
 export function batchesOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
     return state[kind].batches;
 }
+/** The self-service mails the emulator "sent" (emulator only): to, from, subject, link, tag, family, recipient, time. */
+export async function emuOutbox(baseUrl: string): Promise<any[]> {
+    return (await fetch(`${baseUrl}/_emulator/outbox`)).json() as any;
+}

@@ -1,0 +1,48 @@
+/**
+ * EMULATOR ONLY (not in the vendor's REST document): the HTTP side of the
+ * self-service pages — the Self Service Link `/selfservice/<token>` and the
+ * admin's "View Self Service Form" `/selfservice/admin/<mail|archive>/<tag>`.
+ * GET shows the form; POST (application/x-www-form-urlencoded: username,
+ * password) submits it. Parse, call the store, render: the rules are in the store.
+ */
+import { Family, Store, User, VendorError } from "./store";
+import { renderDone, renderForm, renderInvalid } from "./selfservice";
+
+export interface Page { status: number; html: string; changed: boolean }
+
+const FAMILY: Record<string, Family> = { mail: "mail", mailusers: "mail", archive: "archive", archivemailusers: "archive" };
+
+export function selfServicePage(store: Store, method: string, pathname: string, form: string): Page {
+    const parts = pathname.split("/").filter(Boolean).map((p) => decodeURIComponent(p)); // ["selfservice", ...]
+    let family: Family;
+    let user: User;
+    let via: "link" | "admin";
+    try {
+        if (parts.length === 2) {
+            ({ family, user } = store.selfServiceLink(parts[1]));
+            via = "link";
+        } else if (parts.length === 4 && parts[1] === "admin" && FAMILY[parts[2].toLowerCase()]) {
+            family = FAMILY[parts[2].toLowerCase()];
+            user = store.selfServiceForm(family, parts[3]);
+            via = "admin";
+        } else {
+            return { status: 404, html: renderInvalid("No such page"), changed: false };
+        }
+    } catch (e) {
+        if (e instanceof VendorError) return { status: 404, html: renderInvalid(e.message), changed: false };
+        throw e;
+    }
+    const admin = via === "admin";
+    if (method === "GET") return { status: 200, html: renderForm(user, { admin }), changed: false };
+    if (method !== "POST") return { status: 405, html: renderInvalid(`${method} is not allowed here`), changed: false };
+    const fields = new URLSearchParams(form);
+    const username = fields.get("username") ?? "";
+    const password = fields.get("password") ?? "";
+    try {
+        const u = store.submitSelfService(family, user.migrationTag, username, password, via);
+        return { status: 200, html: renderDone(u, u.status), changed: true };
+    } catch (e) {
+        if (e instanceof VendorError) return { status: 401, html: renderForm(user, { admin, error: e.message, username }), changed: false };
+        throw e;
+    }
+}
