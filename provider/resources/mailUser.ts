@@ -8,9 +8,24 @@ import { shimFor } from "./shim";
 import {
     Context, ResourceImpl, adoptField, checkWith, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
 } from "./common";
-import { connectorCheck, findUserRecord } from "./lookups";
+import { connectorCheck, connectors, findUserRecord } from "./lookups";
 
 // ---------------------------------------------------------------- schema
+const SEND_TO = ["source", "target", "both"] as const;
+/**
+ * Self-service migration (emulator-only call, see provider/client/calls.ts): the email with the
+ * Self Service Link, to the source address, the target address or both; sent at create and
+ * again when `sendTo` or `trigger` changes.
+ */
+const selfServiceField = z
+    .object({
+        sendTo: z.string({ error: 'sendTo must be "source", "target" or "both"' })
+            .refine((v) => isUnknown(v) || (SEND_TO as readonly string[]).includes(v), { message: 'sendTo must be "source", "target" or "both"' }),
+        trigger: z.string({ error: "trigger must be a string" }).optional(),
+    }, { error: (iss) => (iss.code === "invalid_type" ? 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }' : undefined) })
+    .strict()
+    .optional();
+
 export const mailUserSchema = z.object({
     firstName: nameField,
     lastName: nameField,
@@ -20,12 +35,13 @@ export const mailUserSchema = z.object({
     targetConnectorName: nameField,
     kind: kindField,
     licensed: z.boolean({ error: "must be true or false" }).optional(),
+    selfService: selfServiceField,
     adopt: adoptField,
 });
 export type MailUserInputs = z.infer<typeof mailUserSchema>;
 
 const USER_FIELDS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const;
-const INPUTS = [...USER_FIELDS, "kind", "licensed"] as const;
+const INPUTS = [...USER_FIELDS, "kind", "licensed", "selfService"] as const;
 
 export interface MailUserOutputs extends MailUserInputs {
     migrationTag: string;
@@ -68,7 +84,11 @@ export const mailUserImpl: ResourceImpl = {
             sourceConnectorName: fresh("sourceConnectorName"),
             targetConnectorName: fresh("targetConnectorName"),
         });
-        return { inputs: result.inputs, failures: connectorFailures };
+        // Self-service needs a "Self Service" source connector; asked only when something it depends on is new.
+        const selfServiceFailures = inputs.selfService && !(olds?.selfService && fresh("sourceConnectorName") === undefined)
+            ? await selfServiceCheck(ctx, kind, inputs.sourceConnectorName)
+            : [];
+        return { inputs: result.inputs, failures: [...connectorFailures, ...selfServiceFailures] };
     },
 
     async diff(_ctx, _id, olds, news) {
@@ -83,7 +103,9 @@ export const mailUserImpl: ResourceImpl = {
         const existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
         let tag: string;
         if (existing) {
-            const adopt = inputs.adopt ?? ctx.settings.adoptExisting;
+            // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
+            const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
+                !!ctx.journal?.interrupted("MailUser", kind, `${fields.sourceEmail.trim().toLowerCase()}\n${fields.targetEmail.trim().toLowerCase()}`, existing);
             if (!adopt) {
                 throw new Error(
                     `MailUser ${inputs.sourceEmail} -> ${inputs.targetEmail}: a Cloudiway ${kind} user with this source and target ` +
@@ -99,17 +121,16 @@ export const mailUserImpl: ResourceImpl = {
         } else {
             tag = (await client.createUser(kind, fields)).migrationTag;
         }
-        if (inputs.licensed) {
-            try {
-                await client.assignLicense(kind, tag);
-            } catch (e) {
-                // Nothing half-applied: a user we just made without its license is removed again.
-                if (!existing) await client.deleteUser(kind, tag).catch(() => undefined);
-                throw e;
-            }
+        try {
+            if (inputs.licensed) await client.assignLicense(kind, tag);
+            if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo as SendTo);
+        } catch (e) {
+            // Nothing half-applied: a user we just made without its license (or its mail) is removed again.
+            if (!existing) await client.deleteUser(kind, tag).catch(() => undefined);
+            throw e;
         }
-        // A user just made has not started: no need to ask.
-        const outs = await observe(ctx, kind, tag, inputs, existing ? undefined : "NOTSTARTED");
+        // A user just made has not started (unless its self-service mail was sent): no need to ask.
+        const outs = await observe(ctx, kind, tag, inputs, existing || inputs.selfService ? undefined : "NOTSTARTED");
         return { id: tag, outs };
     },
 
@@ -142,6 +163,11 @@ export const mailUserImpl: ResourceImpl = {
         if (news.licensed && !olds.licensed) {
             await client.assignLicense(kind, id);
         }
+        // The self-service mail goes again only when what it is about changed: sendTo or trigger.
+        const ss = news.selfService;
+        if (ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger)) {
+            await client.sendSelfServiceMail(kind, id, ss.sendTo as SendTo);
+        }
         return { outs: await observe(ctx, kind, id, news) };
     },
 
@@ -156,6 +182,28 @@ export const mailUserImpl: ResourceImpl = {
         }
     },
 };
+
+type SendTo = (typeof SEND_TO)[number];
+
+/** `selfService` on a user whose source connector is not of type "Self Service" is refused. */
+async function selfServiceCheck(ctx: Context, kind: "mail" | "archive", sourceConnectorName: string): Promise<pulumi.dynamic.CheckFailure[]> {
+    if (isUnknown(sourceConnectorName) || !ctx.settings.consumerKey || !ctx.settings.consumerSecret) return [];
+    let list: { name: string; type: string }[];
+    try {
+        list = await connectors(ctx, kind, "source");
+    } catch {
+        return []; // the API cannot be asked now; create will tell
+    }
+    const c = list.find((x) => x.name === sourceConnectorName);
+    if (!c || c.type === "Self Service") return []; // an unknown name is connectorCheck's to report
+    const selfService = list.filter((x) => x.type === "Self Service").map((x) => `"${x.name}"`);
+    return [{
+        property: "selfService",
+        reason: `MailUser.selfService: the source connector "${c.name}" is of type "${c.type}", not "Self Service"; self-service ` +
+            `emails need a source connector whose authentication type is "Self Service" ` +
+            (selfService.length ? `(this ${kind} account has ${selfService.join(", ")})` : `(this ${kind} account has none)`),
+    }];
+}
 
 function userFields(v: MailUserInputs) {
     return {
@@ -216,6 +264,13 @@ export interface MailUserArgs {
     kind?: pulumi.Input<"mail" | "archive">;
     /** false -> true assigns a license (once); true -> false is refused. */
     licensed?: pulumi.Input<boolean>;
+    /**
+     * Self-service migration: email the Self Service Link to the user's source address, target
+     * address or both (the source connector must be of type "Self Service"). Sent once at create,
+     * again when `sendTo` or `trigger` changes; `status` shows MAIL_SENT until the user acts.
+     * The call is the local emulator's: the vendor's REST document has none for self-service.
+     */
+    selfService?: pulumi.Input<{ sendTo: pulumi.Input<"source" | "target" | "both">; trigger?: pulumi.Input<string> }>;
     /** Take over an existing user with the same source + target instead of failing. */
     adopt?: pulumi.Input<boolean>;
 }
@@ -229,6 +284,7 @@ export class MailUser extends pulumi.dynamic.Resource {
     declare public readonly targetConnectorName: pulumi.Output<string>;
     declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
     declare public readonly licensed: pulumi.Output<boolean | undefined>;
+    declare public readonly selfService: pulumi.Output<{ sendTo: "source" | "target" | "both"; trigger?: string } | undefined>;
     /** The user's id in Cloudiway (a GUID). */
     declare public readonly migrationTag: pulumi.Output<string>;
     /** Migration status name (appendix of the API document), e.g. NOTSTARTED, WORKING, SUCCESS. */
