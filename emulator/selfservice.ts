@@ -98,7 +98,7 @@ export function renderForm(u: FormUser, opts: { admin: boolean; error?: string; 
         `<input type="text" id="username" name="username" autocomplete="username" value="${esc(opts.username ?? u.sourceEmail)}">` +
         `<label for="password">Source mailbox password</label>` +
         `<input type="password" id="password" name="password" autocomplete="current-password">` +
-        `<button type="submit" id="start">Start my migration</button></form>`);
+        `<button type="submit" id="start">${opts.admin ? "Start the migration" : "Start my migration"}</button></form>`);
 }
 
 export function renderDone(u: FormUser, status: string): string {
