@@ -7,7 +7,10 @@ const HELP = `Usage: npm run emulator -- [--port <p>] [--data <file>] [--consume
 Serves the Cloudiway Mail REST API (/mailusers and /archivemailusers) under http://127.0.0.1:<p>/api
 and prints that URL. State persists in the data file (written atomically before each answer).
 Control API (not Cloudiway's): GET /_emulator/stats, GET /_emulator/calls, POST /_emulator/reset,
-POST /_emulator/faults, GET /_emulator/state, POST /_emulator/tick.
+POST /_emulator/faults, GET /_emulator/state, POST /_emulator/tick, GET /_emulator/outbox.
+Emulator only, not in the vendor's REST document: self-service migration (POST .../sendselfservicemail,
+the form at /selfservice/<token> and /selfservice/admin/<mail|archive>/<tag>; the source mailbox
+password is "pw:" + the source address in lower case). See README.md.
 
   --port <p>             port (default 8080; 0 = any free port)
   --data <file>          data file (default: memory only)
