@@ -49,6 +49,12 @@ const userView = (u: any, full: boolean) => {
     return base;
 };
 
+/** A user as 2.1 (getall) shows it: `firstname` in lower case, as the document's sample. */
+const getAllView = (u: any) => {
+    const { firstName, ...rest } = userView(u, true);
+    return { firstname: firstName, ...rest };
+};
+
 /** MM/dd/yyyy (also M/d/yyyy) -> yyyy-MM-ddT00:00:00, as the API reads it back. */
 export function vendorDateToIso(v: unknown, name: string): string | null {
     if (v === null || v === "") return null;
@@ -102,7 +108,8 @@ const authTag = (p: Params) => str(p.body.auth?.migrationTag, "auth.migrationTag
 
 export const ROUTES: Route[] = [
     // 2.1 .. 2.3
-    { method: "GET", path: "getall", shape: "QUERY", mutating: false, handle: (s, f) => s.getAll(f).map((u) => userView(u, true)) },
+    // The 2.1 sample spells the first name `firstname` (2.3 spells it `firstName`): served as the sample shows.
+    { method: "GET", path: "getall", shape: "QUERY", mutating: false, handle: (s, f) => s.getAll(f).map((u) => getAllView(u)) },
     // The sample answer has a leading space (" c0d9b808-..."): kept, clients trim.
     { method: "GET", path: "migrationtag", shape: "QUERY", mutating: false, handle: (s, f, p) => ` ${s.migrationTag(f, q(p, "sourceEmail"), q(p, "targetEmail"))}` },
     { method: "GET", path: "{tag}/get", shape: "QUERY", mutating: false, handle: (s, f, p) => userView(s.get(f, p.tag), false) },

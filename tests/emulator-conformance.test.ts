@@ -50,6 +50,7 @@ describe("emulator conformance to the API document", function () {
                 assert.strictEqual(all.hasError, false);
                 assert.strictEqual(all.response.length, 1);
                 assert.strictEqual(all.response[0].lastName, "Doe");
+                assert.strictEqual(all.response[0].firstname, "John", "2.1's sample spells it firstname");
                 const g1 = await get(`/${fam}/${tag}/get`);
                 assert.deepStrictEqual(Object.keys(g1.response).slice(0, 5), ["firstName", "lastName", "sourceEmail", "targetEmail", "migrationTag"]);
                 const g2 = await post(`/${fam}/${tag}/get`, { consumerKey: KEY, consumerSecret: SECRET });
