@@ -49,6 +49,11 @@ const userView = (u: any, full: boolean) => {
     return base;
 };
 
+/** A user as 2.3 (get) shows it: the sample's five fields, in its order. */
+const getView = (u: any) => ({
+    firstName: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, migrationTag: u.migrationTag,
+});
+
 /** A user as 2.1 (getall) shows it: `firstname` in lower case, as the document's sample. */
 const getAllView = (u: any) => {
     const { firstName, ...rest } = userView(u, true);
@@ -67,7 +72,10 @@ export function vendorDateToIso(v: unknown, name: string): string | null {
     return `${String(yyyy).padStart(4, "0")}-${String(mm).padStart(2, "0")}-${String(dd).padStart(2, "0")}T00:00:00`;
 }
 
-/** The sentence the document shows for 2.25: "1/5/2015 12:00:00 AM", "True"/"False". */
+/**
+ * The sentence the document shows for 2.25, word for word: "1/5/2015 12:00:00 AM", "True"/"False",
+ * and no clause for journals (the document's sample has none, though the call takes ShouldMigrateJournals).
+ */
 function settingsSentence(name: string, s: Settings): string {
     const d = (iso: string | null) => {
         if (!iso) return "";
@@ -78,7 +86,7 @@ function settingsSentence(name: string, s: Settings): string {
     return `Global settings set to the users of Batch: ${name} as follows {From Date :${d(s.fromDate)}, To Date :${d(s.toDate)}, ` +
         `Migrate Emails : ${b(s.shouldMigrateMails)}, Migrate Trash : ${b(s.shouldMigrateTrash)}, Migrate Calendars : ${b(s.shouldMigrateCalendars)}, ` +
         `Migrate Contacts : ${b(s.shouldMigrateContacts)}, Migrate Notes : ${b(s.shouldMigrateNotes)}, Migrate Tasks : ${b(s.shouldMigrateTasks)}, ` +
-        `Migrate Journals : ${b(s.shouldMigrateJournals)}, Convert Email Addresses : ${b(s.shouldConvertEmailAddresses)}, Convert X500 Addresses : ${b(s.shouldConvertX500)}}`;
+        `Convert Email Addresses : ${b(s.shouldConvertEmailAddresses)}, Convert X500 Addresses : ${b(s.shouldConvertX500)}}`;
 }
 
 const PASCAL: Record<string, (typeof SETTING_KEYS)[number]> = {
@@ -103,7 +111,8 @@ function settingsPatch(body: any): Partial<Settings> {
     return patch;
 }
 
-const flatTag = (p: Params) => str(p.body.migrationTag, "migrationTag").trim();
+// FLAT bodies: the samples write `migrationTag`, the parameter table of 2.15 `MigrationTag`: both are taken.
+const flatTag = (p: Params) => str(p.body.migrationTag ?? p.body.MigrationTag, "migrationTag").trim();
 const authTag = (p: Params) => str(p.body.auth?.migrationTag, "auth.migrationTag").trim();
 
 export const ROUTES: Route[] = [
@@ -112,8 +121,9 @@ export const ROUTES: Route[] = [
     { method: "GET", path: "getall", shape: "QUERY", mutating: false, handle: (s, f) => s.getAll(f).map((u) => getAllView(u)) },
     // The sample answer has a leading space (" c0d9b808-..."): kept, clients trim.
     { method: "GET", path: "migrationtag", shape: "QUERY", mutating: false, handle: (s, f, p) => ` ${s.migrationTag(f, q(p, "sourceEmail"), q(p, "targetEmail"))}` },
-    { method: "GET", path: "{tag}/get", shape: "QUERY", mutating: false, handle: (s, f, p) => userView(s.get(f, p.tag), false) },
-    { method: "POST", path: "{tag}/get", shape: "FLAT_OR_QUERY", mutating: false, handle: (s, f, p) => userView(s.get(f, p.tag), false) },
+    // 2.3 answers exactly the five fields of the document's sample (no connectors, unlike getall's "...").
+    { method: "GET", path: "{tag}/get", shape: "QUERY", mutating: false, handle: (s, f, p) => getView(s.get(f, p.tag)) },
+    { method: "POST", path: "{tag}/get", shape: "FLAT_OR_QUERY", mutating: false, handle: (s, f, p) => getView(s.get(f, p.tag)) },
     // 2.4 .. 2.9
     { method: "POST", path: "start", shape: "FLAT", mutating: true, handle: (s, f, p) => (s.start(f, flatTag(p)), "User scheduled") },
     { method: "POST", path: "stop", shape: "FLAT", mutating: true, handle: (s, f, p) => (s.stop(f, flatTag(p)), "User stopped") },

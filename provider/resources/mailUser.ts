@@ -112,7 +112,7 @@ export const mailUserImpl: ResourceImpl = {
                 );
             }
             tag = existing;
-            const current = await client.getUser(kind, tag);
+            const current = await findUserRecord(ctx, kind, tag); // getall has the connectors; 2.3 does not
             if (!current || USER_FIELDS.some((f) => current[f] !== undefined && normalizeField(f, current[f]) !== fields[f])) {
                 await client.updateUser(kind, tag, fields);
             }
