@@ -17,7 +17,8 @@ const SUITE = "engine-selfservice";
 
 describe("@engine self-service migration (emulator only): outbox, browser form, refresh", function () {
     this.timeout(20 * 60 * 1000);
-    const fx = new EngineFixture("ss-engine-key", "SS-Engine-S3cret-8080");
+    const SECRET = "SS-Engine-S3cret-8080";
+    const fx = new EngineFixture("ss-engine-key", SECRET);
     fx.hooks();
     let browser: Browser | undefined;
     after(async () => { await browser?.close(); });
@@ -135,6 +136,8 @@ describe("@engine self-service migration (emulator only): outbox, browser form, 
         assert.strictEqual(out[6].to, "src@target.example");
         assert.strictEqual((await emuStats(fx.emu.baseUrl)).byCall["POST /mailusers/sendselfservicemail"], 1);
         await fx.expectEmptyPreview("after the changes");
+        assert.ok(!stack.log.join("\n").includes(SECRET), "the consumer secret in pulumi's output");
+        assert.ok(!JSON.stringify(await stack.exportState()).includes(SECRET), "the consumer secret in the state");
     });
 
     it("selfService on a user whose source connector is not Self Service fails preview naming MailUser.selfService; nothing applied", async () => {

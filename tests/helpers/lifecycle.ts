@@ -183,7 +183,8 @@ export function defineLifecycleTests(fx: EngineFixture, kind: Kind): void {
     it(`MailBatch: lifecycle${label}`, async () => {
         const stack = await fx.newStack(`batch-${kind}`);
         let name = "Wave 1";
-        const spec = () => ({ resources: [{ type: "MailBatch", name: "w1", args: { name, ...k } }] });
+        let family: Record<string, unknown> = k;
+        const spec = () => ({ resources: [{ type: "MailBatch", name: "w1", args: { name, ...family } }] });
         const names = async (f: Kind = kind) => (await batches(f)).map((b: any) => b.name);
         stack.setSpec(spec());
         await stack.up();
@@ -206,8 +207,16 @@ export function defineLifecycleTests(fx: EngineFixture, kind: Kind): void {
         assert.deepStrictEqual(await names(), ["Wave One"]);
         await fx.expectEmptyPreview("after re-create");
 
+        // kind: another API family, so a replacement.
+        family = { kind: other };
+        stack.setSpec(spec());
+        await fx.expectOnly("replace", "w1", "change kind");
+        await stack.up();
+        assert.deepStrictEqual([await names(kind), await names(other)], [[], ["Wave One"]]);
+        await fx.expectEmptyPreview("after kind change");
+
         await stack.destroy();
-        assert.strictEqual((await batches()).length, 0);
+        assert.strictEqual((await batches("mail")).length + (await batches("archive")).length, 0);
     });
 
     it(`BatchMembership: lifecycle, drift, and a move between batches in one up${label}`, async () => {
