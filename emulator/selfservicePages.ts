@@ -42,7 +42,11 @@ export function selfServicePage(store: Store, method: string, pathname: string, 
         const u = store.submitSelfService(family, user.migrationTag, username, password, via);
         return { status: 200, html: renderDone(u, u.status), changed: true };
     } catch (e) {
-        if (e instanceof VendorError) return { status: 401, html: renderForm(user, { admin, error: e.message, username }), changed: false };
+        if (e instanceof VendorError) {
+            // Wrong credentials: 401; anything else the store refuses (a migration already running): 409.
+            const status = /username or password/.test(e.message) ? 401 : 409;
+            return { status, html: renderForm(user, { admin, error: e.message, username }), changed: false };
+        }
         throw e;
     }
 }

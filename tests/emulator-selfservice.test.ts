@@ -174,6 +174,11 @@ describe("emulator self-service (emulator only)", function () {
             const [mail] = await outbox(slow.baseUrl);
             await submit(mail.link, "eve@source.example", sourceMailboxPassword("eve@source.example"));
             assert.strictEqual(await c.getStatus("mail", tag), "SCHEDULED");
+            // A second submission while it runs is refused, and so is another mail.
+            const twice = await submit(mail.link, "eve@source.example", sourceMailboxPassword("eve@source.example"));
+            assert.strictEqual(twice.status, 409);
+            assert.match(await twice.text(), /already running \(SCHEDULED\)/);
+            await assert.rejects(c.sendSelfServiceMail("mail", tag, "source"), /already running/);
             for (const s of ["WORKING", "SUCCESS"]) {
                 await fetch(`${slow.baseUrl}/_emulator/tick`, { method: "POST" });
                 assert.strictEqual(await c.getStatus("mail", tag), s);
