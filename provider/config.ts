@@ -12,6 +12,9 @@
  * | cloudiway:consumerKey             | CLOUDIWAY_CONSUMER_KEY       |
  * | cloudiway:consumerSecret (secret) | CLOUDIWAY_CONSUMER_SECRET    |
  * | cloudiway:adoptExisting           | CLOUDIWAY_ADOPT_EXISTING     |
+ * | cloudiway:requestTimeoutMs        | CLOUDIWAY_REQUEST_TIMEOUT_MS | per attempt, default 30000   |
+ * | cloudiway:maxAttempts             | CLOUDIWAY_MAX_ATTEMPTS       | per call, default 10         |
+ * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 16        |
  */
 export const DEFAULT_API_URL = "https://apps.cloudiway.com/api";
 
@@ -20,6 +23,23 @@ export interface CloudiwaySettings {
     consumerKey: string;
     consumerSecret: string;
     adoptExisting: boolean;
+    /** Per attempt: a request without an answer after this long is a timeout (retried when safe). */
+    requestTimeoutMs: number;
+    /** Attempts per call (capped exponential backoff with jitter between them, Retry-After honoured). */
+    maxAttempts: number;
+    /** Connections to the API per provider process. */
+    connections: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_ATTEMPTS = 10;
+export const DEFAULT_CONNECTIONS = 16;
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`cloudiway:${name} must be a whole number >= 1 (got "${v}")`);
+    return n;
 }
 
 /** A source of configuration values: `key` is `cloudiway:<name>`. */
@@ -42,6 +62,9 @@ export function resolveSettings(lookup: ConfigLookup, env: NodeJS.ProcessEnv = p
         consumerKey: pick("consumerKey", "CLOUDIWAY_CONSUMER_KEY") ?? "",
         consumerSecret: pick("consumerSecret", "CLOUDIWAY_CONSUMER_SECRET") ?? "",
         adoptExisting: truthy(pick("adoptExisting", "CLOUDIWAY_ADOPT_EXISTING")) ?? false,
+        requestTimeoutMs: positiveInt("requestTimeoutMs", pick("requestTimeoutMs", "CLOUDIWAY_REQUEST_TIMEOUT_MS"), DEFAULT_REQUEST_TIMEOUT_MS),
+        maxAttempts: positiveInt("maxAttempts", pick("maxAttempts", "CLOUDIWAY_MAX_ATTEMPTS"), DEFAULT_MAX_ATTEMPTS),
+        connections: positiveInt("connections", pick("connections", "CLOUDIWAY_CONNECTIONS"), DEFAULT_CONNECTIONS),
     };
 }
 

@@ -17,9 +17,12 @@ function client(): CloudiwayClient {
     const cfg = new pulumi.Config("cloudiway");
     const settings = resolveSettings((key) => cfg.get(key.slice("cloudiway:".length)));
     requireCredentials(settings);
-    const key = `${settings.apiUrl}\n${settings.consumerKey}\n${settings.consumerSecret}`;
+    const key = JSON.stringify(settings);
     if (!shared || shared.key !== key) {
-        shared = { key, client: new CloudiwayClient({ apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret }) };
+        shared = { key, client: new CloudiwayClient({
+            apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret,
+            timeoutMs: settings.requestTimeoutMs, connections: settings.connections, retry: { maxAttempts: settings.maxAttempts },
+        }) };
     }
     return shared.client;
 }

@@ -2,14 +2,22 @@
  * `npm run bench`: prints figures (never asserted by tests) and writes them as
  * JSON under bench/results/. Sections:
  *  - client: status reads through the client at concurrency 1, 16, 64 (req/s, p50, p99);
- *  - emulator: the emulator's own request rate (raw undici requests, no client).
- * Usage: npm run bench [-- --users 200 --seconds 3 --latency-ms 0]
+ *  - emulator: the emulator's own request rate (raw undici requests, no client);
+ *  - scale (scripts/bench-scale.ts): `pulumi up` of a whole tenant next to the naive script, no-op
+ *    dynamic resources and the floor of API round trips; requests per resource; state; RSS.
  */
+const USAGE = `Usage: npm run bench [-- --section all|client|scale] [--users 1000[,5000]] [--batches 10] [--latency-ms 20]
+                       [--client-users 200] [--seconds 3] [--client-latency-ms 0]
+  client/emulator section: status reads through the client and raw requests (--client-* options)
+  scale section: pulumi up of --users users in --batches batches against the emulator with --latency-ms
+                 injected latency (default 20 ms), next to the naive script, no-op resources and the floor;
+                 5,000 users is opt-in (--users 1000,5000).`;
 import * as fs from "fs";
 import * as path from "path";
 import { Pool } from "undici";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
+import { scaleBench, scaleTable, writeResult } from "./bench-scale";
 
 interface Row { section: string; case: string; requests: number; seconds: number; rps: number; p50ms: number; p99ms: number }
 
@@ -38,12 +46,27 @@ async function measure(section: string, label: string, concurrency: number, seco
 
 async function main() {
     if (process.argv.includes("--help")) {
-        console.log("Usage: npm run bench [-- --users 200 --seconds 3 --latency-ms 0]");
+        console.log(USAGE);
         return;
     }
-    const users = arg("users", 200);
+    const i = process.argv.indexOf("--section");
+    const section = i >= 0 ? process.argv[i + 1] : "all";
+    if (!["all", "client", "scale"].includes(section)) throw new Error(`--section must be all, client or scale\n${USAGE}`);
+    if (section !== "scale") await clientSection();
+    if (section !== "client") {
+        const j = process.argv.indexOf("--users");
+        for (const users of (j >= 0 ? process.argv[j + 1] : "1000").split(",").map(Number)) {
+            const r = await scaleBench({ users, batches: arg("batches", 10), latencyMs: arg("latency-ms", 20) }, (s) => console.error(`bench: ${s}`));
+            console.log(`\n${scaleTable(r)}`);
+            console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}`, r))}`);
+        }
+    }
+}
+
+async function clientSection() {
+    const users = arg("client-users", 200);
     const seconds = arg("seconds", 3);
-    const latencyMs = arg("latency-ms", 0);
+    const latencyMs = arg("client-latency-ms", 0);
     const emu = await startEmulator({ port: 0, quiet: true });
     const client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections: 64 });
     const rows: Row[] = [];

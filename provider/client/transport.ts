@@ -7,7 +7,7 @@
 import { Pool } from "undici";
 import { z } from "zod";
 import {
-    CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayResponseError, RedactedRequest, apiErrorFor,
+    CloudiwayApiError, CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayResponseError, RedactedRequest, apiErrorFor,
 } from "./errors";
 import { redactBody, redactText, redactUrl } from "./redact";
 import { envelopeSchema } from "./schemas";
@@ -43,7 +43,15 @@ interface Attempt {
     /** true when the request may have been processed */
     maybeSent: boolean;
     retryAfterMs?: number;
+    /** a `hasError` answer whose message says the failure is temporary ("retry later") */
+    transientRefusal?: boolean;
 }
+
+/**
+ * A `hasError` answer that says it is temporary: the API refused without acting,
+ * like a 503. The document does not list its error messages; these are the usual wordings.
+ */
+export const TRANSIENT_REFUSAL = /temporar|try again|retry later|too many requests|server (is )?busy|service unavailable|timed? ?out/i;
 
 /**
  * The retry rules, in order (after stripe-node's RequestSender._shouldRetry):
@@ -53,12 +61,14 @@ interface Attempt {
  * 4. 500/502/504: may or may not have been processed; retry safe calls only.
  * 5. Connection refused / DNS: never reached the API; retry.
  * 6. Reset, socket closed, timeout after sending: outcome unknown; retry safe calls only.
- * 7. Any other 4xx, and `hasError: true` answers: the vendor's refusal; never retry.
+ * 7. Any other 4xx, and `hasError: true` answers: the vendor's refusal; never retry —
+ *    except a refusal that says it is temporary (TRANSIENT_REFUSAL): nothing was done, retry like a 503.
  */
 export function shouldRetry(a: Attempt, mode: RetryMode, maxAttempts: number): boolean {
     if (a.attempt >= maxAttempts) return false; // 1
     if (a.status === 429) return true; // 2
     if (a.status === 503) return true; // 3
+    if (a.transientRefusal) return true; // 7, the temporary refusal
     if (a.status !== undefined && [500, 502, 504].includes(a.status)) return mode === "safe"; // 4
     if (a.status !== undefined) return false; // 7
     if (!a.maybeSent) return true; // 5
@@ -171,7 +181,13 @@ export class Transport {
                         return this.parse(call, request, res.statusCode, text, schema);
                     } catch (e) {
                         if (e instanceof CloudiwayError) e.afterUncertainAttempt = uncertain;
-                        throw e;
+                        if (!(e instanceof CloudiwayApiError) || !TRANSIENT_REFUSAL.test(e.vendorMessage ?? "")) throw e;
+                        a = { attempt, status: undefined, maybeSent: false, transientRefusal: true };
+                        if (!shouldRetry(a, mode, maxAttempts)) throw e;
+                        const wait = backoffMs(attempt, baseDelayMs, maxDelayMs);
+                        this.log(`retrying ${call} in ${wait} ms (temporary refusal)`);
+                        await new Promise((r) => setTimeout(r, wait));
+                        continue;
                     }
                 }
                 let vendor: string | undefined;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
+import type { CreateJournal } from "./journal";
 
 /** What every provider method receives: settings and a client, made at call time. */
 export interface Context {
@@ -9,6 +10,8 @@ export interface Context {
     client(): CloudiwayClient;
     /** Shared answers of list calls within one operation (see ReadCache). */
     cache: ReadCache;
+    /** Intents of creates, to recognize the orphan of an interrupted one (see journal.ts). */
+    journal?: CreateJournal;
 }
 
 export type Kind = "mail" | "archive";
@@ -140,11 +143,14 @@ export function kindOf(props: { kind?: string }): Kind {
 /**
  * Shares list answers (getall, batch, getusersinbatch, settings) between the
  * resources of one operation: concurrent reads of a refresh ask the API once.
- * Any mutation clears it, so a read after a write sees the write.
+ * Any mutation clears it, so a read after a write sees the write. The provider
+ * process lives for one operation; the time limit only bounds how stale a long
+ * read-only operation (a refresh of thousands of resources) can be, and is
+ * longer than such a refresh takes (one answer per list for the whole refresh).
  */
 export class ReadCache {
     private entries = new Map<string, { at: number; value: Promise<unknown> }>();
-    constructor(private ttlMs = 5000) {}
+    constructor(private ttlMs = 10 * 60 * 1000) {}
     get<T>(key: string, load: () => Promise<T>): Promise<T> {
         const now = Date.now();
         const hit = this.entries.get(key);
@@ -154,7 +160,8 @@ export class ReadCache {
         value.catch(() => this.entries.delete(key));
         return value;
     }
+    /** After a mutation. Connector lists stay: no call of this provider changes them. */
     clear(): void {
-        this.entries.clear();
+        for (const k of this.entries.keys()) if (!k.endsWith("connectors")) this.entries.delete(k);
     }
 }

@@ -12,6 +12,8 @@ import { mailBatchImpl } from "./mailBatch";
 import { batchMembershipImpl } from "./batchMembership";
 import { batchGlobalSettingsImpl } from "./batchGlobalSettings";
 import { migrationRunImpl } from "./migrationRun";
+import { CreateJournal, journalDir, naturalKey } from "./journal";
+import { CloudiwayApiError, CloudiwayError } from "../client/errors";
 
 export const implementations: Record<string, ResourceImpl> = {
     MailUser: mailUserImpl,
@@ -29,7 +31,7 @@ const contexts = new Map<string, Context>();
 
 export function contextFor(lookup: ConfigLookup): Context {
     const settings = resolveSettings(lookup);
-    const key = JSON.stringify([settings.apiUrl, settings.consumerKey, settings.consumerSecret, settings.adoptExisting]);
+    const key = JSON.stringify(settings);
     let ctx = contexts.get(key);
     if (!ctx) {
         const cache = new ReadCache();
@@ -37,6 +39,7 @@ export function contextFor(lookup: ConfigLookup): Context {
         ctx = {
             settings,
             cache,
+            journal: new CreateJournal(journalDir(settings)),
             client() {
                 if (!client) {
                     requireCredentials(settings);
@@ -44,6 +47,9 @@ export function contextFor(lookup: ConfigLookup): Context {
                         apiUrl: settings.apiUrl,
                         consumerKey: settings.consumerKey,
                         consumerSecret: settings.consumerSecret,
+                        timeoutMs: settings.requestTimeoutMs,
+                        connections: settings.connections,
+                        retry: { maxAttempts: settings.maxAttempts },
                     });
                     client = new Proxy(raw, {
                         get(target, prop, receiver) {
@@ -77,10 +83,31 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
         return v === undefined || v === null ? undefined : String(v);
     };
     const ctx = contextFor(lookup);
+    const journal = ctx.journal!;
+    const kindOf = (p: any) => (p?.kind === "archive" ? "archive" : "mail");
+    /** The engine holds this resource: its create journal record has served. */
+    const held = (props: any) => {
+        const key = naturalKey(type, props);
+        if (key !== undefined) journal.forget(type, kindOf(props), key);
+    };
     target.check = (olds: any, news: any) => impl.check(ctx, olds, news);
-    target.diff = (id: string, olds: any, news: any) => impl.diff(ctx, id, olds, news);
-    target.create = (inputs: any) => impl.create(ctx, inputs);
-    target.read = (id: string, props: any) => impl.read(ctx, id, props);
+    target.diff = (id: string, olds: any, news: any) => { held(olds); return impl.diff(ctx, id, olds, news); };
+    target.create = async (inputs: any) => {
+        const key = naturalKey(type, inputs);
+        if (key === undefined) return impl.create(ctx, inputs);
+        const kind = kindOf(inputs);
+        journal.begin(type, kind, key);
+        try {
+            const r = await impl.create(ctx, inputs);
+            journal.end(type, kind, key, { id: r.id });
+            return r;
+        } catch (e) {
+            const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
+            journal.end(type, kind, key, refused ? { refused: true } : { uncertain: true });
+            throw e;
+        }
+    };
+    target.read = (id: string, props: any) => { held(props); return impl.read(ctx, id, props); };
     target.update = (id: string, olds: any, news: any) => impl.update(ctx, id, olds, news);
-    target.delete = (id: string, props: any) => impl.delete(ctx, id, props);
+    target.delete = async (id: string, props: any) => { await impl.delete(ctx, id, props); held(props); };
 }

@@ -30,7 +30,8 @@ export const mailBatchImpl: ResourceImpl = {
         const kind = kindOf(inputs);
         const existing = await batchNames(ctx, kind);
         if (existing.includes(inputs.name)) {
-            if (!(inputs.adopt ?? ctx.settings.adoptExisting)) {
+            // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
+            if (!(inputs.adopt ?? ctx.settings.adoptExisting) && !ctx.journal?.interrupted("MailBatch", kind, inputs.name.trim())) {
                 throw new Error(
                     `MailBatch "${inputs.name}": a Cloudiway ${kind} batch with this name already exists. To manage it with ` +
                     `this stack, set \`adopt: true\` on the resource or run \`pulumi config set cloudiway:adoptExisting true\`.`,

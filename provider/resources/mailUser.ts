@@ -103,7 +103,9 @@ export const mailUserImpl: ResourceImpl = {
         const existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
         let tag: string;
         if (existing) {
-            const adopt = inputs.adopt ?? ctx.settings.adoptExisting;
+            // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
+            const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
+                !!ctx.journal?.interrupted("MailUser", kind, `${fields.sourceEmail.trim().toLowerCase()}\n${fields.targetEmail.trim().toLowerCase()}`, existing);
             if (!adopt) {
                 throw new Error(
                     `MailUser ${inputs.sourceEmail} -> ${inputs.targetEmail}: a Cloudiway ${kind} user with this source and target ` +

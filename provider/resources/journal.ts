@@ -1,0 +1,118 @@
+/**
+ * The create journal: how a create interrupted by a kill (SIGKILL, a lost CI
+ * runner) recognizes its own orphan.
+ *
+ * A MailUser or MailBatch is keyed by its natural key (source + target email;
+ * batch name). When `pulumi up` dies after Cloudiway made the object but before
+ * the engine saved its id, the state keeps a pending create; Pulumi tells the user
+ * to run `pulumi refresh` and clear it (`--clear-pending-creates`), and the next
+ * `up` creates again. The object is there: without this journal the create would
+ * refuse ("already exists, set adopt"), and blind adoption would take over objects
+ * that other people made. So, before a create sends anything, it writes an intent
+ * record for the natural key (a small file under the Pulumi home, keyed by API URL
+ * and consumer key, never the secret); when a later create finds the object
+ * existing and an earlier intent of this machine for it (with no id, or the same
+ * id, younger than a week), it is ours: it is adopted.
+ *
+ * The record stays after a create succeeds (the engine may be killed after the
+ * answer and before saving it) and is dropped as soon as the engine shows it has
+ * the resource: at the resource's next diff, read or delete. A create refused
+ * outright (a vendor refusal, our own "already exists") drops it too.
+ *
+ * A machine that did not run the interrupted `up` (an ephemeral CI runner) has no
+ * record: then the create refuses and says how to adopt, and nothing is duplicated.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { CloudiwaySettings } from "../config";
+
+export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
+
+interface Entry { type: string; kind: string; key: string; startedAt: string; id?: string }
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+export function journalDir(settings: Pick<CloudiwaySettings, "apiUrl" | "consumerKey">, env: NodeJS.ProcessEnv = process.env): string {
+    const base = env.CLOUDIWAY_JOURNAL_DIR || path.join(env.PULUMI_HOME || path.join(os.homedir(), ".pulumi"), "cloudiway-creates");
+    return path.join(base, sha(`${settings.apiUrl}\n${settings.consumerKey}`).slice(0, 16));
+}
+
+/** The natural key of a resource's inputs, or undefined for types that have none. */
+export function naturalKey(type: string, props: any): string | undefined {
+    if (!props) return undefined;
+    if (type === "MailUser" && typeof props.sourceEmail === "string" && typeof props.targetEmail === "string") {
+        return `${props.sourceEmail.trim().toLowerCase()}\n${props.targetEmail.trim().toLowerCase()}`;
+    }
+    if (type === "MailBatch" && typeof props.name === "string") return props.name.trim();
+    return undefined;
+}
+
+export class CreateJournal {
+    /** The record found when a create of this process began: evidence of an earlier, interrupted one. */
+    private readonly prior = new Map<string, Entry | undefined>();
+
+    constructor(readonly dir: string, private readonly now = () => Date.now()) {}
+
+    private file(type: string, kind: string, key: string): string {
+        return path.join(this.dir, `${sha(`${type}\n${kind}\n${key}`).slice(0, 32)}.json`);
+    }
+    private read(file: string): Entry | undefined {
+        try {
+            return JSON.parse(fs.readFileSync(file, "utf8")) as Entry;
+        } catch {
+            return undefined;
+        }
+    }
+    private write(file: string, e: Entry): void {
+        try {
+            fs.mkdirSync(this.dir, { recursive: true });
+            const tmp = `${file}.${process.pid}.tmp`;
+            fs.writeFileSync(tmp, JSON.stringify(e));
+            fs.renameSync(tmp, file);
+        } catch {
+            // A journal that cannot be written only loses the orphan recognition: the create still refuses duplicates.
+        }
+    }
+
+    /** Before a create sends anything. */
+    begin(type: string, kind: string, key: string): void {
+        const file = this.file(type, kind, key);
+        this.prior.set(`${type}\n${kind}\n${key}`, this.read(file));
+        this.write(file, { type, kind, key, startedAt: new Date(this.now()).toISOString() });
+    }
+
+    /** Whether an object found existing at create is the orphan of an interrupted create of this journal. */
+    interrupted(type: string, kind: string, key: string, existingId?: string): boolean {
+        const e = this.prior.get(`${type}\n${kind}\n${key}`);
+        if (!e) return false;
+        if (this.now() - Date.parse(e.startedAt) > JOURNAL_TTL_MS) return false;
+        return e.id === undefined || existingId === undefined || e.id === existingId;
+    }
+
+    /** After a create: success records the id; a definite refusal removes the record (or puts the earlier one back). */
+    end(type: string, kind: string, key: string, outcome: { id: string } | { refused: true } | { uncertain: true }): void {
+        const file = this.file(type, kind, key);
+        const k = `${type}\n${kind}\n${key}`;
+        const prior = this.prior.get(k);
+        this.prior.delete(k);
+        if ("id" in outcome) {
+            const cur = this.read(file);
+            this.write(file, { ...(cur ?? { type, kind, key, startedAt: new Date(this.now()).toISOString() }), id: outcome.id });
+        } else if ("refused" in outcome) {
+            if (prior) this.write(file, prior);
+            else this.forget(type, kind, key);
+        }
+        // uncertain: the record stays, the object may exist
+    }
+
+    /** The engine has the resource (diff, read, delete): no orphan to recognize. */
+    forget(type: string, kind: string, key: string): void {
+        try {
+            fs.rmSync(this.file(type, kind, key), { force: true });
+        } catch {
+            // nothing to do
+        }
+    }
+}

@@ -1,0 +1,262 @@
+/**
+ * Chaos under the real Pulumi CLI: nothing is lost, nothing is duplicated.
+ *  - 20% injected faults of every kind (500, 503, 429, reset before and after the write, timeout,
+ *    hasError) plus 50 ms latency: a 500-user `up` converges in one run;
+ *  - `pulumi up` SIGKILLed (with its language host and provider) at 10 seeded random points: each
+ *    time `pulumi refresh --clear-pending-creates` (what Pulumi tells the user) and `up` converge;
+ *  - the emulator killed (-9) and restarted mid-`up`: the run fails or retries cleanly, nothing it
+ *    acknowledged is lost, and the next `up` converges.
+ * "Converges": the emulator holds exactly the declared users (by source + target, 0 duplicates),
+ * each in its declared batch, every batch with its declared settings, and a preview shows no change.
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { startEmulator } from "../emulator";
+import { prng } from "../emulator/control";
+import { TestStack, REPO, changes, skipEngineTests } from "./helpers/engine";
+import { emuFaults, emuState } from "./helpers/emu";
+
+type Emu = Awaited<ReturnType<typeof startEmulator>>;
+
+interface Tenant { users: number; batches: number; prefix: string }
+
+/** The spec program's declaration of a tenant: batches with settings, users, memberships. */
+function spec(t: Tenant) {
+    const resources: any[] = [];
+    for (let b = 0; b < t.batches; b++) {
+        resources.push({ type: "MailBatch", name: `batch${b}`, args: { name: `${t.prefix} ${b}` } });
+        resources.push({
+            type: "BatchGlobalSettings", name: `settings${b}`,
+            args: { batchName: { $out: `batch${b}.name` }, shouldMigrateTrash: b % 2 === 0, shouldMigrateJournals: true, fromDate: `2020-01-${String(b + 1).padStart(2, "0")}` },
+        });
+    }
+    for (let i = 0; i < t.users; i++) {
+        resources.push({
+            type: "MailUser", name: `user${i}`,
+            args: {
+                firstName: `Chaos${i}`, lastName: t.prefix, sourceEmail: `${t.prefix.toLowerCase()}${i}@source.example`,
+                targetEmail: `${t.prefix.toLowerCase()}${i}@target.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+            },
+        });
+        resources.push({ type: "BatchMembership", name: `member${i}`, args: { migrationTag: { $out: `user${i}.migrationTag` }, batchName: { $out: `batch${i % t.batches}.name` } } });
+    }
+    return { resources };
+}
+
+/** Asserts the emulator holds exactly the tenant: users (0 duplicates), memberships, settings. */
+function assertConverged(state: any, t: Tenant, what: string) {
+    const users: any[] = state.mail.users;
+    const keys = users.map((u) => `${u.sourceEmail}|${u.targetEmail}`);
+    const dupes = keys.filter((k, i) => keys.indexOf(k) !== i);
+    assert.deepStrictEqual(dupes, [], `${what}: 0 duplicates`);
+    const want = new Map<string, string>();
+    for (let i = 0; i < t.users; i++) want.set(`${t.prefix.toLowerCase()}${i}@source.example|${t.prefix.toLowerCase()}${i}@target.example`, `${t.prefix} ${i % t.batches}`);
+    assert.deepStrictEqual([...keys].sort(), [...want.keys()].sort(), `${what}: exactly the declared users`);
+    const wrong = users.filter((u) => u.batchName !== want.get(`${u.sourceEmail}|${u.targetEmail}`)).map((u) => `${u.sourceEmail} in ${u.batchName}`);
+    assert.deepStrictEqual(wrong, [], `${what}: every user in its declared batch`);
+    const batches = new Map<string, any>((state.mail.batches as any[]).map((b) => [b.name, b]));
+    assert.deepStrictEqual([...batches.keys()].sort(), Array.from({ length: t.batches }, (_, b) => `${t.prefix} ${b}`).sort(), `${what}: exactly the declared batches`);
+    for (let b = 0; b < t.batches; b++) {
+        const s = settingsOf(state, `${t.prefix} ${b}`);
+        assert.ok(s, `${what}: batch ${b} has settings`);
+        assert.strictEqual(s.shouldMigrateTrash, b % 2 === 0, `${what}: batch ${b} shouldMigrateTrash`);
+        assert.strictEqual(s.shouldMigrateJournals, true, `${what}: batch ${b} shouldMigrateJournals`);
+        assert.match(String(s.fromDate), new RegExp(`^2020-01-${String(b + 1).padStart(2, "0")}`), `${what}: batch ${b} fromDate`);
+    }
+}
+
+function settingsOf(state: any, batch: string): any {
+    return (state.mail.batches as any[]).find((b) => b.name === batch)?.settings;
+}
+
+async function expectNoChanges(stack: TestStack, what: string) {
+    const p = await stack.preview();
+    assert.deepStrictEqual(changes(p.steps), [], `${what}: a preview after convergence shows no change`);
+}
+
+/** Every process under `pid` (by /proc parent links), deepest first. */
+function descendants(pid: number): number[] {
+    const children = new Map<number, number[]>();
+    for (const d of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(d)) continue;
+        let stat: string;
+        try { stat = fs.readFileSync(`/proc/${d}/stat`, "utf8"); } catch { continue; }
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
+    }
+    const out: number[] = [];
+    const walk = (p: number) => { for (const c of children.get(p) ?? []) { walk(c); out.push(c); } };
+    walk(pid);
+    return out;
+}
+
+/** `pulumi up` of the stack as a process group of its own, so it can be killed whole. */
+function spawnUp(stack: TestStack): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "test"], {
+        cwd: stack.dir, env: stack.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, out })));
+    return { child, done };
+}
+
+/** SIGKILL of the whole tree: pulumi, its language host, the program, the dynamic provider. */
+function killTree(pid: number) {
+    const all = [...descendants(pid), pid];
+    try { process.kill(-pid, "SIGKILL"); } catch { /* group gone */ }
+    for (const p of all) { try { process.kill(p, "SIGKILL"); } catch { /* gone */ } }
+}
+
+async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.listen(0, "127.0.0.1", () => { const port = (s.address() as net.AddressInfo).port; s.close(() => resolve(port)); });
+        s.on("error", reject);
+    });
+}
+
+/** The emulator as a child process on a fixed port with a data file, so it can be killed and restarted. */
+async function startEmulatorProcess(port: number, dataFile: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [path.join(REPO, "dist", "emulator", "cli.js"), "--port", String(port), "--data", dataFile, "--transition-ms", "0"], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    await new Promise<void>((resolve, reject) => {
+        let out = "";
+        child.stdout!.on("data", (d) => { out += d; if (/http:\/\//.test(out)) resolve(); });
+        child.on("exit", (code) => reject(new Error(`emulator exited (${code}) before it listened: ${out}`)));
+    });
+    return child;
+}
+
+describe("@engine chaos: faults, kills and restarts lose nothing and duplicate nothing", function () {
+    this.timeout(30 * 60 * 1000);
+    let stack: TestStack | undefined;
+
+    before(function () {
+        if (skipEngineTests()) { console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1"); this.skip(); }
+    });
+    afterEach(async function () {
+        if (stack) {
+            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-2).join("\n").slice(-8000));
+            await stack.dispose();
+            stack = undefined;
+        }
+    });
+
+    it("20% faults of every kind and 50 ms latency: a 500-user up converges in one run", async () => {
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        try {
+            const t: Tenant = { users: 500, batches: 5, prefix: "Fault" };
+            // A timeout fault holds the answer for 60 s: the provider gives up on an attempt after 2 s (cloudiway:requestTimeoutMs).
+            stack = await TestStack.create({ name: "chaos-faults", apiUrl: emu.url, config: { "cloudiway:requestTimeoutMs": "2000" } });
+            stack.setSpec(spec(t));
+            await emuFaults(emu.baseUrl, { errorRate: 0.2, kinds: ["500", "503", "429", "reset", "timeout", "hasError"], latencyMs: 50, retryAfterSeconds: 0.2, seed: 6 });
+            const started = Date.now();
+            await stack.up(); // one run, no error
+            const seconds = (Date.now() - started) / 1000;
+            const stats = (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as any;
+            const calls = (await (await fetch(`${emu.baseUrl}/_emulator/calls`)).json()) as any[];
+            const faults: Record<string, number> = {};
+            for (const c of calls) if (c.fault) faults[c.fault] = (faults[c.fault] ?? 0) + 1;
+            console.log(`      faults run: ${seconds.toFixed(0)} s, ${stats.total} requests, injected ${JSON.stringify(faults)}`);
+            for (const k of ["500", "503", "429", "reset", "timeout", "hasError", "reset-after-commit"]) assert.ok(faults[k] > 0, `fault kind ${k} was injected`);
+            await emuFaults(emu.baseUrl, { errorRate: 0, latencyMs: 0 });
+            assertConverged(await emuState(emu.baseUrl), t, "after one faulty up");
+            await expectNoChanges(stack, "faults");
+        } finally {
+            await emu.close();
+        }
+    });
+
+    it("pulumi up SIGKILLed at 10 seeded random points: refresh --clear-pending-creates + up converge, 0 duplicates", async () => {
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        const random = prng(20261123);
+        const t: Tenant = { users: 30, batches: 3, prefix: "Kill" };
+        const log: string[] = [];
+        try {
+            for (let round = 0; round < 10; round++) {
+                await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+                await emuFaults(emu.baseUrl, { latencyMs: 25 });
+                stack = await TestStack.create({ name: `chaos-kill${round}`, apiUrl: emu.url });
+                stack.setSpec(spec(t));
+                // An up of this stack takes ~6-10 s here; the kill lands anywhere from the program's start to the last creates.
+                const delayMs = Math.floor(1500 + random() * 6000);
+                const up = spawnUp(stack);
+                const timer = setTimeout(() => killTree(up.child.pid!), delayMs);
+                const ended = await up.done;
+                clearTimeout(timer);
+                killTree(up.child.pid!); // nothing of it survives
+                const before = await emuState(emu.baseUrl);
+                const pending = JSON.parse((await stack.cli(["stack", "export"])).stdout).deployment.pending_operations?.length ?? 0;
+                log.push(`round ${round}: kill at ${delayMs} ms (${ended.signal ?? `exit ${ended.code}`}); ${before.mail.users.length} users made, ${pending} pending operations`);
+                await emuFaults(emu.baseUrl, { latencyMs: 0 });
+                // What pulumi tells the user: refresh, clearing the pending creates; then up again.
+                await stack.cli(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+                await stack.up();
+                assertConverged(await emuState(emu.baseUrl), t, `round ${round} (kill at ${delayMs} ms)`);
+                await expectNoChanges(stack, `round ${round}`);
+                await stack.dispose();
+                stack = undefined;
+            }
+            console.log(log.map((l) => `      ${l}`).join("\n"));
+            assert.ok(log.some((l) => /[1-9]\d* pending/.test(l)), "some kill left pending operations");
+        } finally {
+            await emu.close();
+        }
+    });
+
+    it("the emulator killed and restarted mid-up: the run fails or retries cleanly, nothing acknowledged is lost, the next up converges", async () => {
+        const port = await freePort();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-chaos-emu-"));
+        const dataFile = path.join(dir, "cloudiway.json");
+        let emuProc = await startEmulatorProcess(port, dataFile);
+        const baseUrl = `http://127.0.0.1:${port}`;
+        const t: Tenant = { users: 60, batches: 3, prefix: "Restart" };
+        try {
+            stack = await TestStack.create({ name: "chaos-restart", apiUrl: `${baseUrl}/api` });
+            stack.setSpec(spec(t));
+            await emuFaults(baseUrl, { latencyMs: 30 });
+            const up = spawnUp(stack);
+            // Kill the emulator once the up is creating users, keep it down for 2 s, start it again on the same port and data.
+            for (let i = 0; i < 200; i++) {
+                const st = await emuState(baseUrl).catch(() => undefined);
+                if (st && st.mail.users.length >= 10) break;
+                await new Promise((r) => setTimeout(r, 50));
+            }
+            const atKill = (await emuState(baseUrl)).mail.users.length;
+            emuProc.kill("SIGKILL");
+            await new Promise((r) => emuProc.on("exit", r));
+            await new Promise((r) => setTimeout(r, 2000));
+            emuProc = await startEmulatorProcess(port, dataFile);
+            const first = await up.done;
+            const afterRestart = await emuState(baseUrl);
+            console.log(`      killed with ${atKill} users made; the up ${first.code === 0 ? "retried through the outage and succeeded" : `failed (exit ${first.code})`}; ${afterRestart.mail.users.length} users after it`);
+            if (first.code !== 0) assert.doesNotMatch(first.out, /panic|TypeError|ReferenceError|Unhandled/i, "fails cleanly");
+            // Nothing acknowledged is lost: every user and membership the state holds is in the emulator.
+            const state = JSON.parse((await stack.cli(["stack", "export"])).stdout);
+            const byTag = new Map<string, any>(afterRestart.mail.users.map((u: any) => [u.migrationTag, u]));
+            for (const r of state.deployment.resources as any[]) {
+                if (String(r.type).endsWith(":MailUser")) {
+                    assert.ok(byTag.has(r.id), `acknowledged user ${r.outputs.sourceEmail} (${r.id}) survives the restart`);
+                    assert.strictEqual(byTag.get(r.id).sourceEmail, r.outputs.sourceEmail);
+                }
+                if (String(r.type).endsWith(":BatchMembership")) {
+                    assert.strictEqual(byTag.get(r.id)?.batchName, r.outputs.batchName, `acknowledged membership of ${r.id} survives the restart`);
+                }
+            }
+            if (first.code !== 0) await stack.cli(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+            await stack.up();
+            assertConverged(await emuState(baseUrl), t, "after the restart");
+            await expectNoChanges(stack, "restart");
+        } finally {
+            emuProc.kill("SIGKILL");
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
