@@ -25,7 +25,11 @@ const SETTINGS = {
     shouldMigrateNotes: true, shouldMigrateJournals: false, shouldConvertEmailAddresses: true, shouldConvertX500: true, fromDate: null, toDate: null,
 };
 
-export interface ScaleOptions { users: number; batches: number; latencyMs: number; poolSize?: number }
+export interface ScaleOptions {
+    users: number; batches: number; latencyMs: number; poolSize?: number;
+    /** PULUMI_SKIP_CHECKPOINTS=1 for (b) and the provider: the engine saves the state once, at the end (to show what checkpoints cost). */
+    skipCheckpoints?: boolean;
+}
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -42,6 +46,13 @@ const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => { const t 
 /** Peak RSS (VmHWM, MB) of the processes under `root`, by role, sampled until stopped. */
 class RssSampler {
     readonly peakMb: Record<string, number> = {};
+    private cpu = new Map<number, { role: string; seconds: number }>();
+    /** CPU seconds (user + system) per role, summed over the role's processes. */
+    cpuSeconds(): Record<string, number> {
+        const out: Record<string, number> = {};
+        for (const { role, seconds } of this.cpu.values()) out[role] = Number(((out[role] ?? 0) + seconds).toFixed(1));
+        return out;
+    }
     private timer: NodeJS.Timeout | undefined;
     constructor(private root: number) {}
     start(everyMs = 200) { this.timer = setInterval(() => this.sample(), everyMs); this.sample(); }
@@ -68,6 +79,8 @@ class RssSampler {
                 : /pulumi\b/.test(cmd) ? "engine" : "other";
             const mb = Math.round(Number(m[1]) / 1024);
             this.peakMb[role] = Math.max(this.peakMb[role] ?? 0, mb);
+            const f = (safeRead(`/proc/${pid}/stat`) ?? "").split(") ")[1]?.split(" ");
+            if (f) this.cpu.set(pid, { role, seconds: (Number(f[11]) + Number(f[12])) / 100 });
         }
     }
 }
@@ -105,6 +118,7 @@ export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () 
         ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, PULUMI_HOME: path.join(work, "home"),
         PULUMI_BACKEND_URL: `file://${work}`, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "1",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1", CLOUDIWAY_API_URL: emu.url, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
+        ...(o.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "1" } : {}),
     };
     const stats = async () => (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as { total: number; mutating: number; byCall: Record<string, number> };
     const resetStats = () => fetch(`${emu.baseUrl}/_emulator/stats/reset`, { method: "POST" });
@@ -114,7 +128,7 @@ export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () 
         firstName: `Scale${i}`, lastName: "User", sourceEmail: `scale${i}@source.example`, targetEmail: `scale${i}@target.example`,
         sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
     });
-    const r: Record<string, any> = { users, batches, resources, latencyMs, poolSize, node: process.version, at: new Date().toISOString() };
+    const r: Record<string, any> = { users, batches, resources, latencyMs, poolSize, skipCheckpoints: !!o.skipCheckpoints, node: process.version, at: new Date().toISOString() };
     try {
         await setLatency();
         // (a) the naive sequential script
@@ -164,7 +178,10 @@ export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () 
 const provider = { async create(inputs) { return { id: String(Math.random()), outs: inputs }; } };
 for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r" + i, { i });\n`);
         await run("pulumi", ["stack", "init", "bench", "--non-interactive"], noop, env);
-        [r.noopSeconds] = await timed(() => run("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], noop, env));
+        let noopSampler: RssSampler | undefined;
+        [r.noopSeconds] = await timed(() => run("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], noop, env, (pid) => { noopSampler = new RssSampler(pid); noopSampler.start(1000); }));
+        noopSampler?.stop();
+        r.noopCpuSeconds = noopSampler?.cpuSeconds() ?? {};
 
         // the provider
         log(`provider: pulumi up of ${resources} resources...`);
@@ -180,9 +197,13 @@ for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r"
         await run("pulumi", ["stack", "init", "bench", "--non-interactive"], proj, penv);
         await resetStats();
         let sampler: RssSampler | undefined;
+        const cpu0 = process.cpuUsage();
         [r.upSeconds] = await timed(() => p(["up", "--yes", "--skip-preview"], (pid) => { sampler = new RssSampler(pid); sampler.start(); }));
         sampler?.stop();
+        const cpu1 = process.cpuUsage(cpu0);
         r.peakRssMb = sampler?.peakMb ?? {};
+        // Where the up's time goes: CPU seconds of the engine, the program, the provider, and the emulator (this process).
+        r.upCpuSeconds = { ...(sampler?.cpuSeconds() ?? {}), emulator: Number(((cpu1.user + cpu1.system) / 1e6).toFixed(1)) };
         const created = await stats();
         r.create = { requests: created.total, mutating: created.mutating, perResource: Number((created.total / resources).toFixed(2)), byCall: created.byCall };
         const st = (await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as any;
@@ -244,9 +265,11 @@ export function scaleTable(r: Record<string, any>): string {
         ["  state per MailUser", `${r.stateBytesPerMailUser} B`, `whole state ${(r.stateBytes / 1e6).toFixed(2)} MB, ${r.stateBytesPerResource} B per resource`],
         ["  serialized __provider", `${r.providerBytes} B`, ""],
         ["  peak RSS, provider process", `${r.peakRssMb.provider ?? "?"} MB`, `engine ${r.peakRssMb.engine ?? "?"} MB, program ${r.peakRssMb.program ?? "?"} MB`],
+        ["  CPU of the up, by process", `${Object.values(r.upCpuSeconds as Record<string, number>).reduce((a, b) => a + b, 0).toFixed(0)} s`, Object.entries(r.upCpuSeconds).map(([k, v]) => `${k} ${v}`).join(", ")],
+        ["  CPU of (b), by process", `${Object.values(r.noopCpuSeconds as Record<string, number>).reduce((a, b) => a + b, 0).toFixed(0)} s`, Object.entries(r.noopCpuSeconds).map(([k, v]) => `${k} ${v}`).join(", ")],
     ];
     const w0 = Math.max(...rows.map((x) => x[0].length)), w1 = Math.max(...rows.map((x) => x[1].length));
-    const lines = [`scale: ${r.users} users, ${r.batches} batches (${r.resources} resources), ${r.latencyMs} ms injected latency`, ""];
+    const lines = [`scale: ${r.users} users, ${r.batches} batches (${r.resources} resources), ${r.latencyMs} ms injected latency${r.skipCheckpoints ? ", PULUMI_SKIP_CHECKPOINTS=1" : ""}`, ""];
     for (const [a, b, c] of rows) lines.push(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
     lines.push("", "targets:");
     for (const [k, v] of Object.entries(r.targets ?? {})) lines.push(`  ${v ? "met   " : "MISSED"}  ${k}`);
@@ -263,11 +286,11 @@ export function writeResult(prefix: string, r: unknown): string {
 
 async function main() {
     const a = parseArgs(process.argv.slice(2));
-    if (a.help) { console.log("Usage: npm run bench:scale -- [--users 1000] [--batches 10] [--latency-ms 20]"); return; }
+    if (a.help) { console.log("Usage: npm run bench:scale -- [--users 1000[,5000]] [--batches 10] [--latency-ms 20] [--skip-checkpoints]"); return; }
     for (const users of String(a.users ?? "1000").split(",").map(Number)) {
-        const r = await scaleBench({ users, batches: Number(a.batches ?? 10), latencyMs: Number(a["latency-ms"] ?? 20) }, (s) => console.error(s));
+        const r = await scaleBench({ users, batches: Number(a.batches ?? 10), latencyMs: Number(a["latency-ms"] ?? 20), skipCheckpoints: "skip-checkpoints" in a }, (s) => console.error(s));
         console.log(`\n${scaleTable(r)}`);
-        console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}`, r))}`);
+        console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}${r.skipCheckpoints ? "-nocheckpoints" : ""}`, r))}`);
     }
 }
 

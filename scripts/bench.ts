@@ -11,7 +11,8 @@ const USAGE = `Usage: npm run bench [-- --section all|client|scale] [--users 100
   client/emulator section: status reads through the client and raw requests (--client-* options)
   scale section: pulumi up of --users users in --batches batches against the emulator with --latency-ms
                  injected latency (default 20 ms), next to the naive script, no-op resources and the floor;
-                 5,000 users is opt-in (--users 1000,5000).`;
+                 5,000 users is opt-in (--users 1000,5000); --skip-checkpoints runs the engine with
+                 PULUMI_SKIP_CHECKPOINTS=1 (state saved once, at the end) to show what checkpoints cost.`;
 import * as fs from "fs";
 import * as path from "path";
 import { Pool } from "undici";
@@ -56,9 +57,10 @@ async function main() {
     if (section !== "client") {
         const j = process.argv.indexOf("--users");
         for (const users of (j >= 0 ? process.argv[j + 1] : "1000").split(",").map(Number)) {
-            const r = await scaleBench({ users, batches: arg("batches", 10), latencyMs: arg("latency-ms", 20) }, (s) => console.error(`bench: ${s}`));
+            const skipCheckpoints = process.argv.includes("--skip-checkpoints");
+            const r = await scaleBench({ users, batches: arg("batches", 10), latencyMs: arg("latency-ms", 20), skipCheckpoints }, (s) => console.error(`bench: ${s}`));
             console.log(`\n${scaleTable(r)}`);
-            console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}`, r))}`);
+            console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}${skipCheckpoints ? "-nocheckpoints" : ""}`, r))}`);
         }
     }
 }

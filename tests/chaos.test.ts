@@ -2,8 +2,9 @@
  * Chaos under the real Pulumi CLI: nothing is lost, nothing is duplicated.
  *  - 20% injected faults of every kind (500, 503, 429, reset before and after the write, timeout,
  *    hasError) plus 50 ms latency: a 500-user `up` converges in one run;
- *  - `pulumi up` SIGKILLed (with its language host and provider) at 10 seeded random points: each
- *    time `pulumi refresh --clear-pending-creates` (what Pulumi tells the user) and `up` converge;
+ *  - `pulumi up` SIGKILLed (with its language host and provider) at 10 seeded random points of its API
+ *    traffic: each time the recovery Pulumi tells the user (`pulumi cancel` for the stale lock,
+ *    `pulumi refresh --clear-pending-creates`) and `up` converge;
  *  - the emulator killed (-9) and restarted mid-`up`: the run fails or retries cleanly, nothing it
  *    acknowledged is lost, and the next `up` converges.
  * "Converges": the emulator holds exactly the declared users (by source + target, 0 duplicates),
@@ -18,7 +19,7 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
 import { TestStack, REPO, changes, skipEngineTests } from "./helpers/engine";
-import { emuFaults, emuState } from "./helpers/emu";
+import { emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
 
 type Emu = Awaited<ReturnType<typeof startEmulator>>;
 
@@ -106,6 +107,24 @@ function spawnUp(stack: TestStack): { child: ChildProcess; done: Promise<{ code:
     return { child, done };
 }
 
+/**
+ * A kill can leave the file backend's `.attrs` sidecar empty (gocloud's fileblob writes it in place,
+ * not atomically); every later command then fails with "failed to load checkpoint: EOF". The
+ * repair a user makes: delete the empty sidecar (a missing one is accepted). Returns what was removed.
+ */
+function repairEmptyAttrs(stateDir: string): string[] {
+    const removed: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const f = path.join(d, e.name);
+            if (e.isDirectory()) walk(f);
+            else if (e.name.endsWith(".attrs") && fs.statSync(f).size === 0) { fs.rmSync(f); removed.push(path.relative(stateDir, f)); }
+        }
+    };
+    if (fs.existsSync(stateDir)) walk(stateDir);
+    return removed;
+}
+
 /** SIGKILL of the whole tree: pulumi, its language host, the program, the dynamic provider. */
 function killTree(pid: number) {
     const all = [...descendants(pid), pid];
@@ -179,32 +198,60 @@ describe("@engine chaos: faults, kills and restarts lose nothing and duplicate n
         const random = prng(20261123);
         const t: Tenant = { users: 30, batches: 3, prefix: "Kill" };
         const log: string[] = [];
+        let orphans = 0;
         try {
             for (let round = 0; round < 10; round++) {
                 await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
                 await emuFaults(emu.baseUrl, { latencyMs: 25 });
                 stack = await TestStack.create({ name: `chaos-kill${round}`, apiUrl: emu.url });
                 stack.setSpec(spec(t));
-                // An up of this stack takes ~6-10 s here; the kill lands anywhere from the program's start to the last creates.
-                const delayMs = Math.floor(1500 + random() * 6000);
+                // The kill lands at a seeded random point of the up's API traffic (a full up of this stack makes
+                // ~130 requests): the n-th request, n in 1..120, whatever is in flight then.
+                const target = 1 + Math.floor(random() * 120);
+                await emuResetStats(emu.baseUrl);
                 const up = spawnUp(stack);
-                const timer = setTimeout(() => killTree(up.child.pid!), delayMs);
+                let exited = false;
+                let killedAfter = -1;
+                void up.done.then(() => { exited = true; });
+                while (!exited) {
+                    const n = (await emuStats(emu.baseUrl)).total;
+                    if (n >= target) { killTree(up.child.pid!); killedAfter = n; break; }
+                    await new Promise((r) => setTimeout(r, 10));
+                }
                 const ended = await up.done;
-                clearTimeout(timer);
+                const delayMs = killedAfter; // (for the log: requests seen when killed)
                 killTree(up.child.pid!); // nothing of it survives
+                const repaired = repairEmptyAttrs(path.join(stack.home, "state"));
                 const before = await emuState(emu.baseUrl);
-                const pending = JSON.parse((await stack.cli(["stack", "export"])).stdout).deployment.pending_operations?.length ?? 0;
-                log.push(`round ${round}: kill at ${delayMs} ms (${ended.signal ?? `exit ${ended.code}`}); ${before.mail.users.length} users made, ${pending} pending operations`);
+                const pendingOps: any[] = JSON.parse((await stack.cli(["stack", "export"])).stdout).deployment.pending_operations ?? [];
+                const pending = pendingOps.length;
+                // Pending creates whose object Cloudiway made anyway: the orphans the next up must adopt, not duplicate.
+                const made = new Set<string>(before.mail.users.map((u: any) => u.sourceEmail));
+                const batchesMade = new Set<string>(before.mail.batches.map((b: any) => b.name));
+                orphans += pendingOps.filter((op) => op.type === "creating" && (
+                    (String(op.resource.type).endsWith(":MailUser") && made.has(op.resource.inputs?.sourceEmail)) ||
+                    (String(op.resource.type).endsWith(":MailBatch") && batchesMade.has(op.resource.inputs?.name)))).length;
+                log.push(`round ${round}: kill at request ${target} (${ended.signal ?? `exit ${ended.code}`} after ${delayMs} requests); ${before.mail.users.length} users made, ` +
+                    `${pending} pending operations${repaired.length ? `; empty ${repaired.join(", ")} removed` : ""}`);
                 await emuFaults(emu.baseUrl, { latencyMs: 0 });
-                // What pulumi tells the user: refresh, clearing the pending creates; then up again.
-                await stack.cli(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"]);
+                // What pulumi tells the user: a killed run's lock is removed with `pulumi cancel`; refresh,
+                // clearing the pending creates; then up again.
+                let refresh = await stack.cli(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"], true);
+                if (refresh.code !== 0 && /currently locked/.test(refresh.stdout + refresh.stderr)) {
+                    await stack.cli(["cancel", "--yes"]);
+                    log[log.length - 1] += "; lock removed with pulumi cancel";
+                    refresh = await stack.cli(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"], true);
+                }
+                assert.strictEqual(refresh.code, 0, `round ${round}: refresh: ${refresh.stdout}\n${refresh.stderr}`);
                 await stack.up();
-                assertConverged(await emuState(emu.baseUrl), t, `round ${round} (kill at ${delayMs} ms)`);
+                assertConverged(await emuState(emu.baseUrl), t, `round ${round} (kill at request ${target})`);
                 await expectNoChanges(stack, `round ${round}`);
                 await stack.dispose();
                 stack = undefined;
             }
             console.log(log.map((l) => `      ${l}`).join("\n"));
+            console.log(`      ${orphans} interrupted creates had reached Cloudiway; each was adopted by the next up (0 duplicates)`);
+            assert.ok(log.filter((l) => /SIGKILL/.test(l)).length >= 8, "the kills landed during the up");
             assert.ok(log.some((l) => /[1-9]\d* pending/.test(l)), "some kill left pending operations");
         } finally {
             await emu.close();
