@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
-import { TestStack, REPO, skipEngineTests } from "./helpers/engine";
+import { TestStack, REPO, skipIfEngineOptedOut } from "./helpers/engine";
 import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 type Emu = Awaited<ReturnType<typeof startEmulator>>;
@@ -62,7 +62,7 @@ describe("@engine bad input at scale: rejected at preview, named, nothing applie
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-bad-"));
 
     before(async function () {
-        if (skipEngineTests()) { console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1"); this.skip(); }
+        skipIfEngineOptedOut(this);
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => {

@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
-import { TestStack, REPO, changes, skipEngineTests } from "./helpers/engine";
+import { TestStack, REPO, changes, skipIfEngineOptedOut } from "./helpers/engine";
 import { emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
 
 type Emu = Awaited<ReturnType<typeof startEmulator>>;
@@ -158,7 +158,7 @@ describe("@engine chaos: faults, kills and restarts lose nothing and duplicate n
     let stack: TestStack | undefined;
 
     before(function () {
-        if (skipEngineTests()) { console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1"); this.skip(); }
+        skipIfEngineOptedOut(this);
     });
     afterEach(async function () {
         if (stack) {

@@ -14,7 +14,7 @@ import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { exportPlan } from "../scripts/export-plan";
 import { summarizePreview } from "../scripts/plan-summary";
-import { REPO, TestStack, changes, skipEngineTests } from "./helpers/engine";
+import { REPO, TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
 import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 type Emu = Awaited<ReturnType<typeof startEmulator>>;
@@ -27,7 +27,7 @@ describe("@engine plans, examples and tenant adoption", function () {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-plans-"));
 
     before(async function () {
-        if (skipEngineTests()) { console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1"); this.skip(); }
+        skipIfEngineOptedOut(this);
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => { await emu?.close(); fs.rmSync(tmp, { recursive: true, force: true }); });

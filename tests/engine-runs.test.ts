@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
-import { TestStack, changes, skipEngineTests } from "./helpers/engine";
+import { TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
 import { emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 type Emu = Awaited<ReturnType<typeof startEmulator>>;
@@ -37,10 +37,7 @@ describe("@engine migration runs, licenses and status", function () {
     let stack: TestStack | undefined;
 
     before(async function () {
-        if (skipEngineTests()) {
-            console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1");
-            this.skip();
-        }
+        skipIfEngineOptedOut(this);
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => emu?.close());

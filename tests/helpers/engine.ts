@@ -34,6 +34,16 @@ export function skipEngineTests(): boolean {
     return process.env.CLOUDIWAY_SKIP_ENGINE_TESTS === "1" && !process.env.CI;
 }
 
+/**
+ * For an engine suite's first `before`: skips the suite, with a warning, only when a person
+ * opted out with CLOUDIWAY_SKIP_ENGINE_TESTS=1 outside CI. Never under CI.
+ */
+export function skipIfEngineOptedOut(ctx: Mocha.Context): void {
+    if (!skipEngineTests()) return;
+    console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1");
+    ctx.skip();
+}
+
 export interface StepSummary {
     create: number; update: number; replace: number; delete: number; same: number; read: number;
     [op: string]: number;

@@ -11,7 +11,7 @@
 import * as assert from "assert";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { TestStack, changes, skipEngineTests } from "./engine";
+import { TestStack, changes, skipIfEngineOptedOut } from "./engine";
 import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./emu";
 
 export type Kind = "mail" | "archive";
@@ -31,10 +31,7 @@ export class EngineFixture {
         // eslint-disable-next-line @typescript-eslint/no-this-alias
         const fx = this;
         before(async function () {
-            if (skipEngineTests()) {
-                console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1");
-                this.skip();
-            }
+            skipIfEngineOptedOut(this);
             fx.emu = await startEmulator({ port: 0, consumerKey: fx.key, consumerSecret: fx.secret, transitionMs: 0, quiet: true });
             fx.client = new CloudiwayClient({ apiUrl: fx.emu.url, consumerKey: fx.key, consumerSecret: fx.secret });
         });
