@@ -16,12 +16,12 @@ if [ "$version" != "$want_mod" ]; then
   exit 1
 fi
 
-write_shim() {
-  cat > "$1/pulumi-resource-pulumi-nodejs" <<'SHIM'
-#!/bin/sh
-exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")')" "$@"
-SHIM
-  chmod +x "$1/pulumi-resource-pulumi-nodejs"
+write_shim() { # (re)written only when its text changes, through a rename
+  local want='#!/bin/sh
+exec node "$(node -p '"'"'require.resolve("@pulumi/pulumi/cmd/dynamic-provider")'"'"')" "$@"'
+  if [ "$(cat "$1/pulumi-resource-pulumi-nodejs" 2>/dev/null)" != "$want" ]; then
+    printf '%s\n' "$want" > "$1/.shim.$$" && chmod +x "$1/.shim.$$" && mv -f "$1/.shim.$$" "$1/pulumi-resource-pulumi-nodejs"
+  fi
 }
 
 # 1. already installed
@@ -37,8 +37,16 @@ fi
 
 cache="${PULUMI_CLOUDIWAY_ENGINE_CACHE:-$HOME/.cache/pulumi-cloudiway}"
 bin="$cache/engine-v$version/bin"
-src_hash="$(cat "$root/scripts/engine/go.mod" "$root/scripts/engine/langhost/"*.go | sha256sum | cut -c1-16)"
-if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ "$(cat "$bin/.source" 2>/dev/null)" = "$src_hash" ]; then
+# The CLI and the language host are built (and cached) apart: a change to our language host
+# rebuilds it in seconds, not the CLI's several minutes.
+cli_hash="$(cat "$root/scripts/engine/go.mod" | sha256sum | cut -c1-16)"
+lang_hash="$(cat "$root/scripts/engine/go.mod" "$root/scripts/engine/langhost/"*.go | sha256sum | cut -c1-16)"
+fresh() { # fresh <binary> <marker> <hash>
+  [ -x "$bin/$1" ] && [ "$(cat "$bin/$2" 2>/dev/null)" = "$3" ]
+}
+ready() { fresh pulumi .source-cli "$cli_hash" && fresh pulumi-language-nodejs .source-langhost "$lang_hash"; }
+if ready; then
+  write_shim "$bin"
   say "using cached engine $bin"
   echo "$bin"
   exit 0
@@ -49,26 +57,28 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 # another caller may have built it while we waited
-if [ -x "$bin/pulumi" ] && [ "$(cat "$bin/.source" 2>/dev/null)" = "$src_hash" ]; then echo "$bin"; exit 0; fi
+if ready; then write_shim "$bin"; echo "$bin"; exit 0; fi
 
 tmp="$(mktemp -d "$cache/build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-say "building pulumi v$version and pulumi-language-nodejs from Go modules (first time: several minutes)..."
+targets=()
+fresh pulumi .source-cli "$cli_hash" || targets+=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+fresh pulumi-language-nodejs .source-langhost "$lang_hash" || targets+=(./langhost)
+say "building ${targets[*]} (pulumi v$version; the CLI takes several minutes the first time)..."
 (
   cd "$root/scripts/engine"
   export GOSUMDB=off GOFLAGS=-mod=mod GOTOOLCHAIN=local
   go build -tags osusergo \
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
-    -o "$tmp/" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./langhost
+    -o "$tmp/" "${targets[@]}"
 ) >&2
-mv "$tmp/langhost" "$tmp/pulumi-language-nodejs" 2>/dev/null || true
-write_shim "$tmp"
-echo "$src_hash" > "$tmp/.source"
-rm -rf "$bin.old"
-[ -d "$bin" ] && mv "$bin" "$bin.old"
-mkdir -p "$(dirname "$bin")"
-mv "$tmp" "$bin"
-rm -rf "$bin.old"
+mkdir -p "$bin"
+# Each binary is renamed into place (atomic), then its marker written: an interrupted build never
+# leaves a binary that claims to be fresh.
+if [ -x "$tmp/pulumi" ]; then mv -f "$tmp/pulumi" "$bin/pulumi"; echo "$cli_hash" > "$bin/.source-cli"; fi
+if [ -x "$tmp/langhost" ]; then mv -f "$tmp/langhost" "$bin/pulumi-language-nodejs"; echo "$lang_hash" > "$bin/.source-langhost"; fi
+write_shim "$bin"
+rm -rf "$tmp"
 trap - EXIT
 say "engine ready in $bin"
 echo "$bin"

@@ -77,7 +77,7 @@ export const batchGlobalSettingsImpl: ResourceImpl = {
     async read(ctx, id, props) {
         const kind = kindOf(props);
         if (!(await batchNames(ctx, kind)).includes(id)) return {};
-        const s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id));
+        const s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id), { share: true });
         const inputs: Record<string, unknown> = { batchName: id };
         for (const f of SETTING_FLAGS) inputs[f] = s[f];
         if (s.fromDate) inputs.fromDate = s.fromDate;

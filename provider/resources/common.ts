@@ -3,6 +3,7 @@ import { z } from "zod";
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
 import type { CreateJournal } from "./journal";
+import type { SharedReads } from "./sharedReads";
 
 /** What every provider method receives: settings and a client, made at call time. */
 export interface Context {
@@ -147,21 +148,28 @@ export function kindOf(props: { kind?: string }): Kind {
  * process lives for one operation; the time limit only bounds how stale a long
  * read-only operation (a refresh of thousands of resources) can be, and is
  * longer than such a refresh takes (one answer per list for the whole refresh).
+ * With `shared` (the provider process of a `pulumi` command, see sharedReads.ts),
+ * answers read with `share: true` (plain JSON) also serve the command's other
+ * provider process: the update after its preview.
  */
 export class ReadCache {
     private entries = new Map<string, { at: number; value: Promise<unknown> }>();
-    constructor(private ttlMs = 10 * 60 * 1000) {}
-    get<T>(key: string, load: () => Promise<T>): Promise<T> {
+    constructor(private ttlMs = 10 * 60 * 1000, private shared?: SharedReads) {}
+    get<T>(key: string, load: () => Promise<T>, opts: { share?: boolean } = {}): Promise<T> {
         const now = Date.now();
         const hit = this.entries.get(key);
         if (hit && now - hit.at < this.ttlMs) return hit.value as Promise<T>;
-        const value = load();
+        const shared = opts.share ? this.shared : undefined;
+        const found = shared?.get(key) as T | undefined;
+        const value = found !== undefined ? Promise.resolve(found) : load();
         this.entries.set(key, { at: now, value });
-        value.catch(() => this.entries.delete(key));
+        value.then((v) => { if (found === undefined && shared && this.entries.get(key)?.value === value) shared.put(key, v); }, () => this.entries.delete(key));
         return value;
     }
     /** After a mutation. Connector lists stay: no call of this provider changes them. */
     clear(): void {
-        for (const k of this.entries.keys()) if (!k.endsWith("connectors")) this.entries.delete(k);
+        const keep = (k: string) => k.endsWith("connectors");
+        for (const k of this.entries.keys()) if (!keep(k)) this.entries.delete(k);
+        this.shared?.invalidate(keep);
     }
 }

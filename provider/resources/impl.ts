@@ -14,6 +14,8 @@ import { batchGlobalSettingsImpl } from "./batchGlobalSettings";
 import { migrationRunImpl } from "./migrationRun";
 import { CreateJournal, journalDir, naturalKey } from "./journal";
 import { CloudiwayApiError, CloudiwayError } from "../client/errors";
+import { exitWithEngine } from "./watchdog";
+import { SharedReads } from "./sharedReads";
 
 export const implementations: Record<string, ResourceImpl> = {
     MailUser: mailUserImpl,
@@ -26,6 +28,11 @@ export const implementations: Record<string, ResourceImpl> = {
 /** Client calls that only read; every other call clears the shared read cache. */
 const READS = /^(get|list)/;
 
+/** Whether this is the dynamic provider process (@pulumi/pulumi/cmd/dynamic-provider), not a program or a test. */
+function inProviderProcess(): boolean {
+    return /dynamic-provider/.test(process.argv[1] ?? "");
+}
+
 /** One context per provider process and configuration: one connection pool, one cache. */
 const contexts = new Map<string, Context>();
 
@@ -34,7 +41,8 @@ export function contextFor(lookup: ConfigLookup): Context {
     const key = JSON.stringify(settings);
     let ctx = contexts.get(key);
     if (!ctx) {
-        const cache = new ReadCache();
+        // The provider process of a `pulumi` command shares list answers with the command's other one (sharedReads.ts).
+        const cache = new ReadCache(undefined, inProviderProcess() ? SharedReads.forCommand(settings.apiUrl, settings.consumerKey ?? "", 10 * 60 * 1000) : undefined);
         let client: CloudiwayClient | undefined;
         ctx = {
             settings,
@@ -82,6 +90,8 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
         const v = raw?.get(key);
         return v === undefined || v === null ? undefined : String(v);
     };
+    // In the dynamic provider process (@pulumi/pulumi/cmd/dynamic-provider), which must not outlive its engine.
+    if (inProviderProcess()) exitWithEngine();
     const ctx = contextFor(lookup);
     const journal = ctx.journal!;
     const kindOf = (p: any) => (p?.kind === "archive" ? "archive" : "mail");
@@ -92,14 +102,16 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
     };
     target.check = (olds: any, news: any) => impl.check(ctx, olds, news);
     target.diff = (id: string, olds: any, news: any) => { held(olds); return impl.diff(ctx, id, olds, news); };
-    target.create = async (inputs: any) => {
-        const key = naturalKey(type, inputs);
-        if (key === undefined) return impl.create(ctx, inputs);
-        const kind = kindOf(inputs);
+    /** Runs a create (or an action's update) between the journal's intent and outcome records. */
+    const journaled = async <R extends { id?: string; outs?: any }>(props: any, send: () => Promise<R>): Promise<R> => {
+        const key = naturalKey(type, props);
+        if (key === undefined) return send();
+        const kind = kindOf(props);
         journal.begin(type, kind, key);
         try {
-            const r = await impl.create(ctx, inputs);
-            journal.end(type, kind, key, { id: r.id });
+            const r = await send();
+            // An action's answer is kept, so that a run killed before the engine saved it is not performed again.
+            journal.end(type, kind, key, { id: r.id ?? "performed", ...(type === "MigrationRun" ? { outs: r.outs } : {}) });
             return r;
         } catch (e) {
             const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
@@ -107,7 +119,12 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
             throw e;
         }
     };
+    target.create = (inputs: any) => journaled(inputs, () => impl.create(ctx, inputs));
     target.read = (id: string, props: any) => { held(props); return impl.read(ctx, id, props); };
-    target.update = (id: string, olds: any, news: any) => impl.update(ctx, id, olds, news);
+    target.update = (id: string, olds: any, news: any) =>
+        // An update that performs an action again (a MigrationRun's new trigger) is journaled like a create.
+        naturalKey(type, news) !== naturalKey(type, olds) && type === "MigrationRun"
+            ? journaled(news, () => impl.update(ctx, id, olds, news))
+            : impl.update(ctx, id, olds, news);
     target.delete = async (id: string, props: any) => { await impl.delete(ctx, id, props); held(props); };
 }

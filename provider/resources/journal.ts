@@ -30,7 +30,15 @@ import type { CloudiwaySettings } from "../config";
 
 export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
 
-interface Entry { type: string; kind: string; key: string; startedAt: string; id?: string }
+export interface Entry {
+    type: string; kind: string; key: string;
+    /** When the first attempt began (kept across attempts: a MigrationRun compares it with the vendor's history). */
+    startedAt: string;
+    /** The id the create got (MailUser, MailBatch), or "performed" for an action. */
+    id?: string;
+    /** What a performed action answered (MigrationRun), returned again instead of performing it twice. */
+    outs?: Record<string, unknown>;
+}
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -46,6 +54,12 @@ export function naturalKey(type: string, props: any): string | undefined {
         return `${props.sourceEmail.trim().toLowerCase()}\n${props.targetEmail.trim().toLowerCase()}`;
     }
     if (type === "MailBatch" && typeof props.name === "string") return props.name.trim();
+    if (type === "MigrationRun" && typeof props.action === "string" && typeof props.trigger === "string") {
+        // One performance of an action: its target, the action and the trigger that asked for it.
+        const target = typeof props.batchName === "string" ? `batch:${props.batchName.trim()}`
+            : typeof props.migrationTag === "string" ? `user:${props.migrationTag.trim()}` : undefined;
+        return target === undefined ? undefined : `${target}\n${props.action}\n${props.trigger}`;
+    }
     return undefined;
 }
 
@@ -76,30 +90,42 @@ export class CreateJournal {
         }
     }
 
-    /** Before a create sends anything. */
+    /**
+     * Before a create (or an action) sends anything. A fresh earlier record stays as it is (its
+     * start time and outcome are the evidence a later attempt needs); otherwise a new intent is written.
+     */
     begin(type: string, kind: string, key: string): void {
         const file = this.file(type, kind, key);
-        this.prior.set(`${type}\n${kind}\n${key}`, this.read(file));
-        this.write(file, { type, kind, key, startedAt: new Date(this.now()).toISOString() });
+        const prior = this.fresh(this.read(file));
+        this.prior.set(`${type}\n${kind}\n${key}`, prior);
+        if (!prior) this.write(file, { type, kind, key, startedAt: new Date(this.now()).toISOString() });
+    }
+
+    /** The record an earlier, interrupted attempt left (as found by `begin`), if younger than the TTL. */
+    earlier(type: string, kind: string, key: string): Entry | undefined {
+        return this.prior.get(`${type}\n${kind}\n${key}`);
+    }
+
+    private fresh(e: Entry | undefined): Entry | undefined {
+        return e && this.now() - Date.parse(e.startedAt) <= JOURNAL_TTL_MS ? e : undefined;
     }
 
     /** Whether an object found existing at create is the orphan of an interrupted create of this journal. */
     interrupted(type: string, kind: string, key: string, existingId?: string): boolean {
-        const e = this.prior.get(`${type}\n${kind}\n${key}`);
+        const e = this.fresh(this.prior.get(`${type}\n${kind}\n${key}`));
         if (!e) return false;
-        if (this.now() - Date.parse(e.startedAt) > JOURNAL_TTL_MS) return false;
         return e.id === undefined || existingId === undefined || e.id === existingId;
     }
 
     /** After a create: success records the id; a definite refusal removes the record (or puts the earlier one back). */
-    end(type: string, kind: string, key: string, outcome: { id: string } | { refused: true } | { uncertain: true }): void {
+    end(type: string, kind: string, key: string, outcome: { id: string; outs?: Record<string, unknown> } | { refused: true } | { uncertain: true }): void {
         const file = this.file(type, kind, key);
         const k = `${type}\n${kind}\n${key}`;
         const prior = this.prior.get(k);
         this.prior.delete(k);
         if ("id" in outcome) {
             const cur = this.read(file);
-            this.write(file, { ...(cur ?? { type, kind, key, startedAt: new Date(this.now()).toISOString() }), id: outcome.id });
+            this.write(file, { ...(cur ?? { type, kind, key, startedAt: new Date(this.now()).toISOString() }), id: outcome.id, ...(outcome.outs ? { outs: outcome.outs } : {}) });
         } else if ("refused" in outcome) {
             if (prior) this.write(file, prior);
             else this.forget(type, kind, key);

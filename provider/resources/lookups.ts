@@ -19,8 +19,8 @@ export interface UserRecord {
 }
 
 export function allUsers(ctx: Context, kind: Kind): Promise<Map<string, UserRecord>> {
-    return ctx.cache.get(`${kind}:getall`, async () => {
-        const list = (await ctx.client().getAllUsers(kind)) as unknown as UserRecord[];
+    return ctx.cache.get(`${kind}:getall-by-tag`, async () => {
+        const list = await ctx.cache.get(`${kind}:getall`, async () => (await ctx.client().getAllUsers(kind)) as unknown as UserRecord[], { share: true });
         const byTag = new Map<string, UserRecord>();
         for (const u of list) if (u.migrationTag) byTag.set(u.migrationTag.trim(), u);
         return byTag;
@@ -42,13 +42,13 @@ export async function findUserRecord(ctx: Context, kind: Kind, tag: string): Pro
 }
 
 export function batchNames(ctx: Context, kind: Kind): Promise<string[]> {
-    return ctx.cache.get(`${kind}:batch`, () => ctx.client().listBatches(kind));
+    return ctx.cache.get(`${kind}:batch`, () => ctx.client().listBatches(kind), { share: true });
 }
 
 export function usersInBatch(ctx: Context, kind: Kind, batchName: string): Promise<string[]> {
     return ctx.cache.get(`${kind}:getusersinbatch:${batchName}`, async () =>
         (await ctx.client().getUsersInBatch(kind, batchName)).map((t: string) => t.trim()),
-    );
+    { share: true });
 }
 
 /** Batch name -> tags, for every batch: where each user is. */
@@ -65,7 +65,7 @@ export async function membershipIndex(ctx: Context, kind: Kind): Promise<Map<str
 export function connectors(ctx: Context, kind: Kind, side: "source" | "target"): Promise<{ name: string; type: string }[]> {
     return ctx.cache.get(`${kind}:${side}connectors`, () =>
         side === "source" ? ctx.client().getSourceConnectors(kind) : ctx.client().getTargetConnectors(kind),
-    );
+    { share: true });
 }
 
 /**

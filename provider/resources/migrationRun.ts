@@ -11,7 +11,9 @@ import { randomUUID } from "crypto";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf } from "./common";
-import { batchNames, findUserRecord } from "./lookups";
+import { batchNames, findUserRecord, usersInBatch } from "./lookups";
+import { naturalKey } from "./journal";
+import { statusName } from "../client/status";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions"] as const;
@@ -77,8 +79,67 @@ export const migrationRunImpl: ResourceImpl = {
     },
 };
 
-async function perform(ctx: Context, v: MigrationRunInputs): Promise<{ performedAt: string; answer: string }> {
+/** The statuses during which each action is under way for a user (names of the vendor's appendix). */
+export const UNDER_WAY: Record<MigrationAction, ReadonlySet<string>> = {
+    migrate: new Set(["SCHEDULED", "WORKING", "PENDING", "SHEDULEDINAGENT", "WORKINGINAGENT", "PRE_PROCESSING",
+        "PRE_PROCESSING_PENDING", "PRE_PROCESSING_WORKING", "ARCHIVESCHEDULED", "EXPORTINPROGRESS"]),
+    audit: new Set(["AUDIT", "AUDIT_WORKING"]),
+    stop: new Set(["STOPPING"]),
+    permissions: new Set(["MAILPERMISSIONS_SCHEDULED", "MAILPERMISSIONS_WORKING"]),
+};
+
+/** Slack for clocks when a pass's start (the vendor's clock) is compared with our intent (ours). */
+const CLOCK_SLACK_MS = 5 * 60 * 1000;
+
+type RunResult = { performedAt: string; answer: string };
+
+/**
+ * Performs the action at most once per (target, action, trigger), also across a killed `pulumi up`.
+ * A fast-mode run (PULUMI_SKIP_CHECKPOINTS) that is killed loses the engine's record of the runs it
+ * performed, and the next `up` creates them again. Before sending, the provider looks at:
+ *  1. this machine's journal (journal.ts): an earlier attempt that got an answer is not sent again
+ *     (its answer is returned); one that was cut off between sending and the answer counts as
+ *     sent when the vendor shows it (a user of the target running the action, or a pass that
+ *     started after the attempt);
+ *  2. on a recovery without a journal (a fresh CI runner, `cloudiway:adoptExisting` set for that
+ *     run): Cloudiway itself: while the action is still under way for a user of the target, it is
+ *     not sent again.
+ */
+async function perform(ctx: Context, v: MigrationRunInputs): Promise<RunResult> {
     const kind = kindOf(v);
+    const key = naturalKey("MigrationRun", v);
+    const earlier = key === undefined ? undefined : ctx.journal?.earlier("MigrationRun", kind, key);
+    if (earlier?.outs && typeof earlier.outs.performedAt === "string" && typeof earlier.outs.answer === "string") {
+        return { performedAt: earlier.outs.performedAt, answer: earlier.outs.answer };
+    }
+    if (earlier || ctx.settings.adoptExisting) {
+        const seen = await seenByVendor(ctx, kind, v, earlier ? Date.parse(earlier.startedAt) : undefined);
+        if (seen) return { performedAt: earlier?.startedAt ?? new Date().toISOString(), answer: `not sent again: ${seen}` };
+    }
+    return send(ctx, kind, v);
+}
+
+/** What shows that the action already reached Cloudiway (see perform), or undefined. */
+async function seenByVendor(ctx: Context, kind: Kind, v: MigrationRunInputs, since?: number): Promise<string | undefined> {
+    const tags = v.batchName ? await usersInBatch(ctx, kind, v.batchName) : v.migrationTag ? [v.migrationTag] : [];
+    const running = UNDER_WAY[v.action];
+    const underWay: string[] = [];
+    for (const tag of tags) {
+        const u = await findUserRecord(ctx, kind, tag);
+        if (u?.status && running.has(statusName(u.status))) underWay.push(`${u.sourceEmail} ${statusName(u.status)}`);
+    }
+    if (underWay.length) return `${v.action} is under way (${underWay.length} of ${tags.length}: ${underWay.slice(0, 3).join(", ")}${underWay.length > 3 ? ", ..." : ""})`;
+    if (since !== undefined && v.action === "migrate") {
+        for (const tag of tags) {
+            const passes = await ctx.client().getMailHistory(kind, tag);
+            const started = passes.find((p) => Date.parse(p.startIso) >= since - CLOCK_SLACK_MS);
+            if (started) return `a pass started at ${started.startIso} after the interrupted attempt of ${new Date(since).toISOString()}`;
+        }
+    }
+    return undefined;
+}
+
+async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<RunResult> {
     const client = ctx.client();
     let answer: string;
     if (v.batchName) {

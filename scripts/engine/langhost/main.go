@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -34,6 +36,31 @@ var version = "3.248.0"
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	engineAddress string
+
+	mu       sync.Mutex
+	programs map[*exec.Cmd]struct{} // the Node.js programs running now, killed if the engine dies
+}
+
+// exitWithEngine ends the language host, and the programs it runs, soon after the engine is gone.
+// Pulumi's own language hosts health-check their engine; without it, a `pulumi up` killed with
+// SIGKILL leaves this process (and its program) running forever. The engine is our parent: when
+// it dies we are re-parented, so a change of the parent pid means it is gone.
+func (h *host) exitWithEngine(every time.Duration) {
+	engine := os.Getppid()
+	for range time.Tick(every) {
+		if os.Getppid() == engine {
+			continue
+		}
+		h.mu.Lock()
+		for cmd := range h.programs {
+			if cmd.Process != nil {
+				_ = cmd.Process.Kill()
+			}
+		}
+		h.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: the Pulumi engine (pid %d) is gone; exiting\n", engine)
+		os.Exit(1)
+	}
 }
 
 func (h *host) Handshake(_ context.Context, req *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
@@ -145,7 +172,17 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	cmd.Env = env
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return &pulumirpc.RunResponse{Error: err.Error()}, nil
+	}
+	h.mu.Lock()
+	h.programs[cmd] = struct{}{}
+	h.mu.Unlock()
+	err = cmd.Wait()
+	h.mu.Lock()
+	delete(h.programs, cmd)
+	h.mu.Unlock()
+	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			// 32: the program failed and already reported why (the runner's "bail" code).
@@ -166,10 +203,11 @@ func main() {
 	flag.String("tsconfig", "", "ignored")
 	flag.String("nodeargs", "", "ignored")
 	flag.Parse()
-	h := &host{}
+	h := &host{programs: map[*exec.Cmd]struct{}{}}
 	if flag.NArg() > 0 {
 		h.engineAddress = flag.Arg(0)
 	}
+	go h.exitWithEngine(time.Second)
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Init: func(s *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(s, h)

@@ -1,0 +1,96 @@
+/**
+ * List answers shared by the provider processes of one `pulumi` command.
+ *
+ * `pulumi refresh --yes` (and `up --refresh`) runs a preview and then the update, each with a
+ * provider process of its own: the in-process ReadCache alone reads every list twice (a refresh
+ * of 50 users in 5 batches made 24 requests instead of 12). The provider processes of one command
+ * are children of the same `pulumi` process, so their list answers are shared through a small
+ * folder keyed by that process (pid and start time), the API URL and the consumer key (never the
+ * secret). The update then applies exactly what its preview observed. Any write of any of these
+ * processes removes the shared answers (as it clears the in-process cache), answers older than the
+ * cache's time limit are not used, and folders of `pulumi` processes that are gone are removed.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+
+/** The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or undefined. */
+function startTime(pid: number): string | undefined {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    } catch {
+        return undefined;
+    }
+}
+
+export class SharedReads {
+    /** Whether this process put answers in the folder since it last emptied it. */
+    private wrote = false;
+    /** Whether this process has emptied the folder once (a write of this command's earlier process may have filled it). */
+    private emptied = false;
+
+    private constructor(readonly dir: string, private readonly ttlMs: number) {}
+
+    /** For the provider process of a `pulumi` command (its parent), or undefined where /proc cannot tell. */
+    static forCommand(apiUrl: string, consumerKey: string, ttlMs: number, base = path.join(os.tmpdir(), `pulumi-cloudiway-reads-${process.getuid?.() ?? "u"}`)): SharedReads | undefined {
+        const parent = process.ppid;
+        const started = startTime(parent);
+        if (!started) return undefined;
+        SharedReads.sweep(base);
+        return new SharedReads(path.join(base, `${parent}-${started}-${sha(`${apiUrl}\n${consumerKey}`).slice(0, 16)}`), ttlMs);
+    }
+
+    /** Removes the folders of commands that are over (their process is gone or is another one now). */
+    private static sweep(base: string): void {
+        let names: string[];
+        try { names = fs.readdirSync(base); } catch { return; }
+        for (const n of names) {
+            const m = /^(\d+)-(\d+)-/.exec(n);
+            if (m && startTime(Number(m[1])) !== m[2]) fs.rmSync(path.join(base, n), { recursive: true, force: true });
+        }
+    }
+
+    private file(key: string): string {
+        return path.join(this.dir, `${sha(key).slice(0, 32)}.json`);
+    }
+
+    get(key: string): unknown {
+        try {
+            const e = JSON.parse(fs.readFileSync(this.file(key), "utf8")) as { at: number; key: string; value: unknown };
+            return e.key === key && Date.now() - e.at < this.ttlMs ? e.value : undefined;
+        } catch {
+            return undefined;
+        }
+    }
+
+    put(key: string, value: unknown): void {
+        try {
+            fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+            const f = this.file(key);
+            fs.writeFileSync(`${f}.${process.pid}.tmp`, JSON.stringify({ at: Date.now(), key, value }), { mode: 0o600 });
+            fs.renameSync(`${f}.${process.pid}.tmp`, f);
+            this.wrote = true;
+        } catch {
+            // Only the sharing is lost: the next process asks the API.
+        }
+    }
+
+    /** Before and after a write: no process of this command may use answers from before it. */
+    invalidate(keep: (key: string) => boolean): void {
+        if (this.emptied && !this.wrote) return;
+        let names: string[] = [];
+        try { names = fs.readdirSync(this.dir); } catch { /* nothing shared */ }
+        for (const n of names) {
+            const f = path.join(this.dir, n);
+            let key: string | undefined;
+            try { key = (JSON.parse(fs.readFileSync(f, "utf8")) as { key: string }).key; } catch { /* partial: remove */ }
+            if (key === undefined || !keep(key)) fs.rmSync(f, { force: true });
+        }
+        this.emptied = true;
+        this.wrote = false;
+    }
+}
