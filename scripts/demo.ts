@@ -24,6 +24,8 @@ prints the status report and writes <folder>/report.html. Run it again: the seco
 `;
 
 const ROOT = path.resolve(__dirname, "..", "..");
+/** The engine's parallelism that served best at 100 ms API latency (README, "Large plans"; `npm run bench -- --section scale`). */
+const PARALLEL = ["--parallel", "32"];
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 
 async function main() {
@@ -54,6 +56,8 @@ async function main() {
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "demo-passphrase",
         PULUMI_SKIP_UPDATE_CHECK: "1",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
+        // Fast mode (README, "Large plans"): the state is written once per run; a killed run is recovered by the next up.
+        PULUMI_SKIP_CHECKPOINTS: "true",
     };
     // Asynchronous: the emulator answers from this very process, so its event loop must keep running.
     const pulumi = (args: string[], quiet = false) => new Promise<string>((resolve, reject) => {
@@ -75,7 +79,7 @@ async function main() {
         await pulumi(["config", "set", "cloudiway-migration:planFile", path.relative(ROOT, plan)], true);
 
         step(`pulumi up of ${path.relative(ROOT, plan)}`);
-        await pulumi(["up", "--yes"]);
+        await pulumi(["up", "--yes", ...PARALLEL]);
 
         step("Waiting for the migration passes to finish");
         const client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
@@ -96,7 +100,7 @@ async function main() {
         await client.close?.();
 
         step("pulumi preview (should show no changes)");
-        await pulumi(["preview", "--expect-no-changes"]);
+        await pulumi(["preview", "--expect-no-changes", ...PARALLEL]);
         console.log("\nDone. Run `npm run demo` again: the second `up` changes nothing.");
     } finally {
         await emu.close();

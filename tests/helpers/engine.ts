@@ -68,6 +68,8 @@ export interface StackOptions {
     env?: Record<string, string>;
     /** Credentials from the environment (CLOUDIWAY_CONSUMER_*) instead of stack config. */
     credentialsFromEnv?: boolean;
+    /** Pulumi's backend (e.g. `azblob://…` on Azurite, with its account in `env`); default a file backend of the stack's own. */
+    backendUrl?: string;
 }
 
 /** One stack of a throwaway project inside the repository (so the package resolves). */
@@ -76,7 +78,8 @@ export class TestStack {
     readonly home: string;
     readonly specFile: string;
     readonly log: string[] = [];
-    readonly env: NodeJS.ProcessEnv;
+    env: NodeJS.ProcessEnv;
+    readonly backendUrl: string;
 
     private constructor(readonly opts: StackOptions) {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), `cw-${opts.name}-`));
@@ -92,11 +95,12 @@ export class TestStack {
         }
         this.specFile = path.join(root, "spec.json");
         fs.mkdirSync(path.join(root, "state"), { recursive: true });
+        this.backendUrl = opts.backendUrl ?? `file://${path.join(root, "state")}`;
         this.env = {
             ...process.env,
             PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`,
             PULUMI_HOME: path.join(root, "home"),
-            PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
+            PULUMI_BACKEND_URL: this.backendUrl,
             PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
             PULUMI_SKIP_UPDATE_CHECK: "1",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
@@ -111,7 +115,7 @@ export class TestStack {
 
     static async create(opts: StackOptions): Promise<TestStack> {
         const s = new TestStack(opts);
-        await s.cli(["login", `file://${path.join(s.home, "state")}`]);
+        await s.cli(["login", s.backendUrl]);
         await s.cli(["stack", "init", "test"]);
         await s.cli(["config", "set", "cloudiway:apiUrl", opts.apiUrl]);
         if (!opts.credentialsFromEnv) {
@@ -120,6 +124,17 @@ export class TestStack {
         }
         for (const [k, v] of Object.entries(opts.config ?? {})) await s.cli(["config", "set", k, v]);
         return s;
+    }
+
+    /**
+     * From now on, run as another machine would (an ephemeral CI runner): a new, empty PULUMI_HOME
+     * (no credentials, plugins or create journal of the earlier runs), logged in to the same backend.
+     */
+    async freshRunner(): Promise<string> {
+        const home = fs.mkdtempSync(path.join(this.home, "runner-"));
+        this.env = { ...this.env, PULUMI_HOME: home };
+        await this.cli(["login", this.backendUrl]);
+        return home;
     }
 
     setSpec(spec: unknown): void {

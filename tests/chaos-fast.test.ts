@@ -1,0 +1,274 @@
+/**
+ * Chaos in fast mode (the engine's PULUMI_SKIP_CHECKPOINTS=true: the state is written once, at the
+ * end of the run), under the real Pulumi CLI:
+ *  - `pulumi up` SIGKILLed at 10 seeded points — during creates, during MigrationRun actions, during
+ *    deletes — then recovered as the README says: `pulumi cancel --yes` if the lock remains, and the
+ *    next `up`. Half the rounds recover on the same machine (file backend, the create journal under
+ *    PULUMI_HOME); the other half as a fresh CI runner: a new, empty PULUMI_HOME, the state in a
+ *    shared blob store (Azurite behind Pulumi's azblob:// backend), CLOUDIWAY_ADOPT_EXISTING=true for
+ *    the recovery run and nothing else. Each time the emulator holds each declared user once, its
+ *    membership and every batch's settings as declared, and each run's action was sent once;
+ *  - nothing of the killed run lingers: its language host, program and dynamic provider exit within
+ *    seconds of the engine's death (only the `pulumi` process is killed);
+ *  - a 500-user fast-mode up with 20% injected faults and 100 ms latency converges in one run.
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import { startEmulator } from "../emulator";
+import { prng } from "../emulator/control";
+import { Azurite, startAzurite } from "../scripts/azurite";
+import { TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
+import { emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
+
+type Emu = Awaited<ReturnType<typeof startEmulator>>;
+
+/** The engine's fast mode, and the parallelism the README recommends. */
+const FAST = { PULUMI_SKIP_CHECKPOINTS: "true" };
+const PARALLEL = ["--parallel", "32"];
+
+interface Tenant { users: number; batches: number; prefix: string; runs: number[]; without?: number }
+
+/**
+ * Batches with settings, users with memberships, and a `migrate` run on each batch of `runs`
+ * (after that batch's memberships and settings). `without`: that batch and its users left out.
+ */
+function spec(t: Tenant) {
+    const resources: any[] = [];
+    const keep = (b: number) => b !== t.without;
+    for (let b = 0; b < t.batches; b++) {
+        if (!keep(b)) continue;
+        resources.push({ type: "MailBatch", name: `batch${b}`, args: { name: `${t.prefix} ${b}` } });
+        resources.push({
+            type: "BatchGlobalSettings", name: `settings${b}`,
+            args: { batchName: { $out: `batch${b}.name` }, shouldMigrateTrash: b % 2 === 0, shouldMigrateJournals: true, fromDate: `2021-02-${String(b + 1).padStart(2, "0")}` },
+        });
+    }
+    for (let i = 0; i < t.users; i++) {
+        if (!keep(i % t.batches)) continue;
+        resources.push({
+            type: "MailUser", name: `user${i}`,
+            args: {
+                firstName: `Fast${i}`, lastName: t.prefix, sourceEmail: `${t.prefix.toLowerCase()}${i}@source.example`,
+                targetEmail: `${t.prefix.toLowerCase()}${i}@target.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+            },
+        });
+        resources.push({ type: "BatchMembership", name: `member${i}`, args: { migrationTag: { $out: `user${i}.migrationTag` }, batchName: { $out: `batch${i % t.batches}.name` } } });
+    }
+    for (const b of t.runs.filter(keep)) {
+        const members = Array.from({ length: t.users }, (_, i) => i).filter((i) => i % t.batches === b).map((i) => `member${i}`);
+        resources.push({ type: "MigrationRun", name: `run${b}`, args: { batchName: { $out: `batch${b}.name` }, action: "migrate", trigger: "wave-1" }, dependsOn: [...members, `settings${b}`] });
+    }
+    return { resources };
+}
+
+/** The emulator holds exactly the tenant (each user once, in its batch; settings), and each run's start was sent once. */
+async function assertConverged(baseUrl: string, t: Tenant, what: string) {
+    const state = await emuState(baseUrl);
+    const users: any[] = state.mail.users;
+    const keys = users.map((u) => `${u.sourceEmail}|${u.targetEmail}`);
+    assert.deepStrictEqual(keys.filter((k, i) => keys.indexOf(k) !== i), [], `${what}: 0 duplicate users`);
+    const want = new Map<string, string>();
+    for (let i = 0; i < t.users; i++) {
+        if (i % t.batches === t.without) continue;
+        want.set(`${t.prefix.toLowerCase()}${i}@source.example|${t.prefix.toLowerCase()}${i}@target.example`, `${t.prefix} ${i % t.batches}`);
+    }
+    assert.deepStrictEqual([...keys].sort(), [...want.keys()].sort(), `${what}: exactly the declared users`);
+    const wrong = users.filter((u) => u.batchName !== want.get(`${u.sourceEmail}|${u.targetEmail}`)).map((u) => `${u.sourceEmail} in ${u.batchName}`);
+    assert.deepStrictEqual(wrong, [], `${what}: every user in its declared batch`);
+    const batches = Array.from({ length: t.batches }, (_, b) => b).filter((b) => b !== t.without);
+    assert.deepStrictEqual((state.mail.batches as any[]).map((b) => b.name).sort(), batches.map((b) => `${t.prefix} ${b}`).sort(), `${what}: exactly the declared batches`);
+    for (const b of batches) {
+        const s = (state.mail.batches as any[]).find((x) => x.name === `${t.prefix} ${b}`)?.settings;
+        assert.strictEqual(s?.shouldMigrateTrash, b % 2 === 0, `${what}: batch ${b} shouldMigrateTrash`);
+        assert.strictEqual(s?.shouldMigrateJournals, true, `${what}: batch ${b} shouldMigrateJournals`);
+        assert.match(String(s?.fromDate), new RegExp(`^2021-02-${String(b + 1).padStart(2, "0")}`), `${what}: batch ${b} fromDate`);
+    }
+    const starts = (await emuCalls(baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok);
+    for (const b of t.runs.filter((x) => x !== t.without)) {
+        assert.strictEqual(starts.filter((c) => c.batchName === `${t.prefix} ${b}`).length, 1, `${what}: the run of batch ${b} was sent once`);
+    }
+}
+
+/** Every process under `pid` (by /proc parent links) with its command line. */
+function descendants(pid: number): { pid: number; cmd: string }[] {
+    const children = new Map<number, number[]>();
+    for (const d of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(d)) continue;
+        let stat: string;
+        try { stat = fs.readFileSync(`/proc/${d}/stat`, "utf8"); } catch { continue; }
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
+    }
+    const out: { pid: number; cmd: string }[] = [];
+    const walk = (p: number) => {
+        for (const c of children.get(p) ?? []) {
+            let cmd = "";
+            try { cmd = fs.readFileSync(`/proc/${c}/cmdline`, "utf8").replace(/\0/g, " ").trim(); } catch { /* gone */ }
+            out.push({ pid: c, cmd });
+            walk(c);
+        }
+    };
+    walk(pid);
+    return out;
+}
+
+/** Alive and not a zombie (an exited orphan that nobody reaped yet has exited). */
+function alive(pid: number): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
+    } catch {
+        return false;
+    }
+}
+
+/** `pulumi up` in fast mode, as a process group of its own. */
+function spawnUp(stack: TestStack): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "test", ...PARALLEL], {
+        cwd: stack.dir, env: stack.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, out })));
+    return { child, done };
+}
+
+/**
+ * Kills only the `pulumi` process (SIGKILL) when `when()` says so, then waits for the processes it
+ * had started (language host, program, dynamic provider) to exit by themselves. Returns what it saw.
+ */
+async function killEngineWhen(stack: TestStack, when: () => Promise<boolean>): Promise<{ killed: boolean; orphans: { pid: number; cmd: string }[]; exitedInMs: number; leftAlive: string[] }> {
+    const up = spawnUp(stack);
+    let exited = false;
+    void up.done.then(() => { exited = true; });
+    while (!exited && !(await when())) await new Promise((r) => setTimeout(r, 5));
+    if (exited) return { killed: false, orphans: [], exitedInMs: 0, leftAlive: [] };
+    const orphans = descendants(up.child.pid!);
+    process.kill(up.child.pid!, "SIGKILL");
+    await up.done;
+    const t0 = Date.now();
+    while (orphans.some((p) => alive(p.pid)) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 100));
+    const exitedInMs = Date.now() - t0;
+    const leftAlive = orphans.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`);
+    for (const p of orphans) { try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ } } // never leave them to later tests
+    return { killed: true, orphans, exitedInMs, leftAlive };
+}
+
+describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on the same machine and on a fresh runner", function () {
+    this.timeout(30 * 60 * 1000);
+    let stack: TestStack | undefined;
+    let azurite: Azurite | undefined;
+
+    before(async function () {
+        skipIfEngineOptedOut(this);
+        azurite = await startAzurite({ quiet: true });
+    });
+    after(async () => { await azurite?.close(); });
+    afterEach(async function () {
+        if (stack) {
+            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-3).join("\n").slice(-8000));
+            await stack.dispose();
+            stack = undefined;
+        }
+    });
+
+    it("10 seeded SIGKILLs of a fast-mode up (creates, MigrationRun actions, deletes): the next up converges, each action sent once, nothing lingers", async () => {
+        // Passes take several seconds here (a real one takes hours): a recovery finds a killed run's pass still under way.
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 4000, quiet: true });
+        const random = prng(20261130);
+        const t: Tenant = { users: 24, batches: 3, prefix: "Fast", runs: [0, 1] };
+        const phases = ["creates", "creates", "creates", "creates", "runs", "runs", "runs", "deletes", "deletes", "deletes"] as const;
+        const log: string[] = [];
+        try {
+            for (let round = 0; round < phases.length; round++) {
+                const phase = phases[round];
+                const fresh = round % 2 === 1; // odd rounds: the recovery runs on a fresh runner, the state on Azurite
+                await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+                await emuFaults(emu.baseUrl, { latencyMs: 20 });
+                stack = await TestStack.create({
+                    name: `fast-kill${round}`, apiUrl: emu.url,
+                    ...(fresh ? { backendUrl: await azurite!.backendUrl(`fast-kill-${round}`), env: { ...FAST, ...azurite!.env } } : { env: FAST }),
+                });
+                let declared: Tenant = t;
+                stack.setSpec(spec(t));
+                if (phase === "deletes") {
+                    await stack.up(PARALLEL); // converged first; then batch 2 and its users leave the plan
+                    declared = { ...t, without: 2 };
+                    stack.setSpec(spec(declared));
+                }
+                const base = (await emuStats(emu.baseUrl)).total;
+                let target = "";
+                let when: () => Promise<boolean>;
+                if (phase === "runs") {
+                    // Right after the k-th batch start reached Cloudiway (k = 1 or 2).
+                    const k = 1 + Math.floor(random() * 2);
+                    target = `after start ${k}`;
+                    when = async () => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok).length >= k;
+                } else {
+                    // The n-th request of the up: an up from empty makes ~110, the deletes ~30.
+                    const n = 1 + Math.floor(random() * (phase === "creates" ? 90 : 22));
+                    target = `request ${n}`;
+                    when = async () => (await emuStats(emu.baseUrl)).total - base >= n;
+                }
+                const k = await killEngineWhen(stack, when);
+                const before = await emuState(emu.baseUrl);
+                let line = `round ${round} (${phase}, kill at ${target}): ${k.killed ? "SIGKILL" : "the up ended before the kill"}; ` +
+                    `${before.mail.users.length} users made; ${k.orphans.length} processes of the run exited in ${(k.exitedInMs / 1000).toFixed(1)} s`;
+                assert.deepStrictEqual(k.leftAlive, [], `round ${round}: the language host, program and provider exit after the engine's death`);
+
+                await emuFaults(emu.baseUrl, { latencyMs: 0 });
+                if (fresh) {
+                    await stack.freshRunner();
+                    stack.env = { ...stack.env, CLOUDIWAY_ADOPT_EXISTING: "true" };
+                    line += "; recovered on a fresh runner (new PULUMI_HOME, state on Azurite, CLOUDIWAY_ADOPT_EXISTING=true)";
+                } else {
+                    line += "; recovered on the same machine";
+                }
+                let r = await stack.cli(["up", "--yes", "--skip-preview", ...PARALLEL], true);
+                if (r.code !== 0 && /locked/.test(r.stdout + r.stderr)) {
+                    await stack.cli(["cancel", "--yes"]);
+                    line += " after pulumi cancel";
+                    r = await stack.cli(["up", "--yes", "--skip-preview", ...PARALLEL], true);
+                }
+                assert.strictEqual(r.code, 0, `round ${round}: the recovery up: ${r.stdout}\n${r.stderr}`);
+                log.push(line);
+                await assertConverged(emu.baseUrl, declared, `round ${round} (${phase}, kill at ${target})`);
+                if (fresh) delete stack.env.CLOUDIWAY_ADOPT_EXISTING; // that run only
+                const p = await stack.preview();
+                assert.deepStrictEqual(changes(p.steps), [], `round ${round}: a preview after the recovery shows no change`);
+                await stack.dispose();
+                stack = undefined;
+            }
+            console.log(log.map((l) => `      ${l}`).join("\n"));
+            assert.ok(log.filter((l) => /SIGKILL/.test(l)).length >= 8, "the kills landed during the up");
+        } finally {
+            await emu.close();
+        }
+    });
+
+    it("a 500-user fast-mode up with 20% injected faults and 100 ms latency converges in one run; the next preview is empty", async () => {
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        try {
+            const t: Tenant = { users: 500, batches: 5, prefix: "Faulty", runs: [] };
+            stack = await TestStack.create({ name: "fast-faults", apiUrl: emu.url, config: { "cloudiway:requestTimeoutMs": "2000" }, env: FAST });
+            stack.setSpec(spec(t));
+            await emuFaults(emu.baseUrl, { errorRate: 0.2, kinds: ["500", "503", "429", "reset", "timeout", "hasError"], latencyMs: 100, retryAfterSeconds: 0.2, seed: 11 });
+            const started = Date.now();
+            await stack.up(PARALLEL); // one run, no error
+            const seconds = (Date.now() - started) / 1000;
+            const calls = await emuCalls(emu.baseUrl);
+            const faults: Record<string, number> = {};
+            for (const c of calls) if (c.fault) faults[c.fault] = (faults[c.fault] ?? 0) + 1;
+            console.log(`      fast-mode faults run: ${seconds.toFixed(0)} s, ${calls.length} requests, injected ${JSON.stringify(faults)}`);
+            for (const k of ["500", "503", "429", "reset", "timeout", "hasError"]) assert.ok(faults[k] > 0, `fault kind ${k} was injected`);
+            await emuFaults(emu.baseUrl, { errorRate: 0, latencyMs: 0 });
+            await assertConverged(emu.baseUrl, t, "after one faulty fast-mode up");
+            const p = await stack.preview();
+            assert.deepStrictEqual(changes(p.steps), [], "the next preview is empty");
+        } finally {
+            await emu.close();
+        }
+    });
+});
