@@ -20,3 +20,18 @@ export function statusName(v: string | number): string {
     const t = v.trim();
     return /^\d+$/.test(t) ? MIGRATION_STATUSES[Number(t)] ?? t : t.toUpperCase();
 }
+
+/** The statuses during which each action is under way for a user (names of the appendix above). */
+export const UNDER_WAY: Record<"migrate" | "audit" | "stop" | "permissions", ReadonlySet<string>> = {
+    migrate: new Set(["SCHEDULED", "WORKING", "PENDING", "SHEDULEDINAGENT", "WORKINGINAGENT", "PRE_PROCESSING",
+        "PRE_PROCESSING_PENDING", "PRE_PROCESSING_WORKING", "ARCHIVESCHEDULED", "EXPORTINPROGRESS"]),
+    audit: new Set(["AUDIT", "AUDIT_WORKING"]),
+    stop: new Set(["STOPPING"]),
+    permissions: new Set(["MAILPERMISSIONS_SCHEDULED", "MAILPERMISSIONS_WORKING"]),
+};
+
+/** Any action under way: the user's pass (or audit, stop) has not ended yet. */
+export function isUnderWay(status: string): boolean {
+    const s = statusName(status);
+    return Object.values(UNDER_WAY).some((set) => set.has(s));
+}

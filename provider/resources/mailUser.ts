@@ -9,6 +9,7 @@ import {
     Context, ResourceImpl, adoptField, checkWith, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
+import { isUnderWay } from "../client/status";
 
 // ---------------------------------------------------------------- schema
 const SEND_TO = ["source", "target", "both"] as const;
@@ -149,7 +150,7 @@ export const mailUserImpl: ResourceImpl = {
         };
         // `licensed` stays as declared: a migration pass or an audit licenses a user too, and that
         // must not show as a change to declare. What the API says is the `licenseAssigned` output.
-        const outs = await observe(ctx, kind, id, declared, record.status);
+        const outs = await observe(ctx, kind, id, declared, record.status, props);
         if (record.licensed !== undefined) outs.licenseAssigned = record.licensed;
         return { id, props: outs, inputs: declared };
     },
@@ -226,14 +227,24 @@ function pickInputs(props: any): MailUserInputs {
     return out;
 }
 
-/** Outputs: the declared inputs plus what a person watching the migration wants. */
-async function observe(ctx: Context, kind: "mail" | "archive", tag: string, inputs: MailUserInputs, knownStatus?: string): Promise<MailUserOutputs> {
+/**
+ * Outputs: the declared inputs plus what a person watching the migration wants. The status comes
+ * from the list (getall) where the caller has it. The pass counts need the user's own history call:
+ * a refresh skips it while the user's pass (or audit, stop) is under way — its counts are not final
+ * yet, and the last observed ones (`before`) are kept — and for a user that never started. A
+ * refresh in mid-migration thus costs the lists only (2 + 2 x batches requests).
+ */
+async function observe(ctx: Context, kind: "mail" | "archive", tag: string, inputs: MailUserInputs, knownStatus?: string, before?: Partial<MailUserOutputs>): Promise<MailUserOutputs> {
     const client = ctx.client();
     const status = knownStatus ?? (await client.getStatus(kind, tag));
     let passes = 0;
     let lastPass: PassCounts | undefined;
-    if (status !== "NOTSTARTED") {
-        const history = await client.getMailHistory(kind, tag);
+    if (before && isUnderWay(status)) {
+        passes = typeof before.passes === "number" ? before.passes : 0;
+        lastPass = before.lastPass;
+    } else if (status !== "NOTSTARTED") {
+        // Shared by the provider processes of one command (the preview and the update of a refresh).
+        const history = await ctx.cache.get(`${kind}:history:${tag}`, () => client.getMailHistory(kind, tag), { share: true });
         passes = history.length;
         const p = history[history.length - 1];
         if (p) {

@@ -13,7 +13,7 @@ import { shimFor } from "./shim";
 import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf } from "./common";
 import { batchNames, findUserRecord, usersInBatch } from "./lookups";
 import { naturalKey } from "./journal";
-import { statusName } from "../client/status";
+import { UNDER_WAY, statusName } from "../client/status";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions"] as const;
@@ -77,15 +77,6 @@ export const migrationRunImpl: ResourceImpl = {
     async delete() {
         // Deleting a run performs nothing: what was migrated stays migrated.
     },
-};
-
-/** The statuses during which each action is under way for a user (names of the vendor's appendix). */
-export const UNDER_WAY: Record<MigrationAction, ReadonlySet<string>> = {
-    migrate: new Set(["SCHEDULED", "WORKING", "PENDING", "SHEDULEDINAGENT", "WORKINGINAGENT", "PRE_PROCESSING",
-        "PRE_PROCESSING_PENDING", "PRE_PROCESSING_WORKING", "ARCHIVESCHEDULED", "EXPORTINPROGRESS"]),
-    audit: new Set(["AUDIT", "AUDIT_WORKING"]),
-    stop: new Set(["STOPPING"]),
-    permissions: new Set(["MAILPERMISSIONS_SCHEDULED", "MAILPERMISSIONS_WORKING"]),
 };
 
 /** Slack for clocks when a pass's start (the vendor's clock) is compared with our intent (ours). */
