@@ -15,6 +15,7 @@
  * | cloudiway:requestTimeoutMs        | CLOUDIWAY_REQUEST_TIMEOUT_MS | per attempt, default 30000   |
  * | cloudiway:maxAttempts             | CLOUDIWAY_MAX_ATTEMPTS       | per call, default 10         |
  * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 16        |
+ * | cloudiway:permissionsWaitSeconds  | CLOUDIWAY_PERMISSIONS_WAIT_SECONDS | how long a permissions run waits for another batch's, default 900 |
  */
 export const DEFAULT_API_URL = "https://apps.cloudiway.com/api";
 
@@ -29,11 +30,14 @@ export interface CloudiwaySettings {
     maxAttempts: number;
     /** Connections to the API per provider process. */
     connections: number;
+    /** How long a permissions run waits while another batch's permissions migration runs (the service runs one at a time). */
+    permissionsWaitSeconds: number;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 export const DEFAULT_CONNECTIONS = 16;
+export const DEFAULT_PERMISSIONS_WAIT_SECONDS = 900;
 
 function positiveInt(name: string, v: string | undefined, dflt: number): number {
     if (v === undefined) return dflt;
@@ -65,6 +69,7 @@ export function resolveSettings(lookup: ConfigLookup, env: NodeJS.ProcessEnv = p
         requestTimeoutMs: positiveInt("requestTimeoutMs", pick("requestTimeoutMs", "CLOUDIWAY_REQUEST_TIMEOUT_MS"), DEFAULT_REQUEST_TIMEOUT_MS),
         maxAttempts: positiveInt("maxAttempts", pick("maxAttempts", "CLOUDIWAY_MAX_ATTEMPTS"), DEFAULT_MAX_ATTEMPTS),
         connections: positiveInt("connections", pick("connections", "CLOUDIWAY_CONNECTIONS"), DEFAULT_CONNECTIONS),
+        permissionsWaitSeconds: positiveInt("permissionsWaitSeconds", pick("permissionsWaitSeconds", "CLOUDIWAY_PERMISSIONS_WAIT_SECONDS"), DEFAULT_PERMISSIONS_WAIT_SECONDS),
     };
 }
 

@@ -5,8 +5,8 @@
  * environment).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CloudiwayClient } from "./client";
-import { requireCredentials, resolveSettings } from "./config";
+import { CloudiwayClient, clientFor } from "./client";
+import { resolveSettings } from "./config";
 
 export interface KindArgs {
     kind?: "mail" | "archive";
@@ -16,13 +16,9 @@ let shared: { key: string; client: CloudiwayClient } | undefined;
 function client(): CloudiwayClient {
     const cfg = new pulumi.Config("cloudiway");
     const settings = resolveSettings((key) => cfg.get(key.slice("cloudiway:".length)));
-    requireCredentials(settings);
     const key = JSON.stringify(settings);
     if (!shared || shared.key !== key) {
-        shared = { key, client: new CloudiwayClient({
-            apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret,
-            timeoutMs: settings.requestTimeoutMs, connections: settings.connections, retry: { maxAttempts: settings.maxAttempts },
-        }) };
+        shared = { key, client: clientFor(settings) };
     }
     return shared.client;
 }

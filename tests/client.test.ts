@@ -64,9 +64,9 @@ describe("client: transport rules", () => {
         const s = await server((_q, res) => { res.writeHead(500); res.end("{}"); });
         try {
             const t = transport(s.url);
-            await assert.rejects(t.post("start", "/mailusers/start", {}, z.string(), "unsafe"), CloudiwayHttpError);
+            await assert.rejects(t.post("start", "/mailusers/start", {}, z.string(), { mode: "unsafe" }), CloudiwayHttpError);
             assert.strictEqual(s.count(), 1);
-            await assert.rejects(t.post("update", "/mailusers/update", {}, z.string(), "safe"), CloudiwayHttpError);
+            await assert.rejects(t.post("update", "/mailusers/update", {}, z.string(), { mode: "safe" }), CloudiwayHttpError);
             assert.strictEqual(s.count(), 1 + 4);
             await t.close();
         } finally { await s.close(); }
@@ -75,7 +75,7 @@ describe("client: transport rules", () => {
         const s = await server(() => { /* never answers */ });
         try {
             const t = transport(s.url, { timeoutMs: 200, retry: { maxAttempts: 1 } });
-            await assert.rejects(t.post("start", "/mailusers/start", {}, z.string(), "unsafe"), (e: any) => e instanceof CloudiwayNetworkError && e.maybeApplied);
+            await assert.rejects(t.post("start", "/mailusers/start", {}, z.string(), { mode: "unsafe" }), (e: any) => e instanceof CloudiwayNetworkError && e.maybeApplied);
             await t.close();
         } finally { await s.close(); }
     });

@@ -7,7 +7,8 @@ import * as assert from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { z } from "zod";
-import { Transport, TRANSIENT_REFUSAL } from "../provider/client/transport";
+import { Transport } from "../provider/client/transport";
+import { VENDOR_MESSAGES } from "../provider/client/retry";
 import { CloudiwayApiError } from "../provider/client/errors";
 import { DEFAULT_MAX_ATTEMPTS, resolveSettings } from "../provider/config";
 
@@ -32,7 +33,7 @@ describe("temporary refusals and retry configuration", () => {
         ]);
         const tr = t(s.url);
         try {
-            assert.strictEqual(await tr.post("start", "/mailusers/start", {}, z.string(), "unsafe"), "User scheduled");
+            assert.strictEqual(await tr.post("start", "/mailusers/start", {}, z.string(), { mode: "unsafe" }), "User scheduled");
             assert.strictEqual(s.count(), 3);
         } finally { await tr.close(); await s.close(); }
     });
@@ -41,7 +42,7 @@ describe("temporary refusals and retry configuration", () => {
         const s = await server([{ hasError: true, response: "Batch 'X' already exists" }]);
         const tr = t(s.url);
         try {
-            await assert.rejects(tr.post("createbatch", "/mailusers/createbatch", {}, z.string(), "safe"), CloudiwayApiError);
+            await assert.rejects(tr.post("createbatch", "/mailusers/createbatch", {}, z.string(), { mode: "safe" }), CloudiwayApiError);
             assert.strictEqual(s.count(), 1);
         } finally { await tr.close(); await s.close(); }
         const busy = await server([{ hasError: true, response: "Temporary failure, please retry later" }]);
@@ -50,8 +51,8 @@ describe("temporary refusals and retry configuration", () => {
             await assert.rejects(tb.get("batch", "/mailusers/batch", {}, z.any()), (e: any) => e instanceof CloudiwayApiError && /retry later/.test(e.message));
             assert.strictEqual(busy.count(), 5);
         } finally { await tb.close(); await busy.close(); }
-        assert.ok(!TRANSIENT_REFUSAL.test("User not found: unknown migration tag 'x'"));
-        assert.ok(!TRANSIENT_REFUSAL.test("Authentication failed: invalid consumerKey or consumerSecret"));
+        assert.ok(!VENDOR_MESSAGES.temporary.test("User not found: unknown migration tag 'x'"));
+        assert.ok(!VENDOR_MESSAGES.temporary.test("Authentication failed: invalid consumerKey or consumerSecret"));
     });
 
     it("requestTimeoutMs, maxAttempts, connections: config, then environment, then defaults; bad values named", () => {

@@ -7,13 +7,14 @@
  */
 import { z } from "zod";
 import { historyDateToIso, isoToVendorDate, vendorIsoToDate } from "./dates";
-import { CloudiwayConflictError, CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayNotFoundError, CloudiwayResponseError } from "./errors";
+import { CloudiwayConflictError, CloudiwayNotFoundError, CloudiwayResponseError } from "./errors";
+import { Idempotency, VENDOR_MESSAGES } from "./retry";
 import { statusName } from "./status";
 import {
     MailUserRecord, RawHistoryPass, SelfServiceSendTo, connectorListSchema, historySchema, selfServiceSendToSchema, sentenceSchema,
     settingsReadSchema, statusSchema, stringListSchema, tagSchema, userListSchema, userRecordSchema,
 } from "./schemas";
-import { RetryMode, Transport, TransportOptions } from "./transport";
+import { Transport, TransportOptions } from "./transport";
 
 export type Kind = "mail" | "archive";
 export type { MailUserRecord, SelfServiceSendTo } from "./schemas";
@@ -39,11 +40,12 @@ export interface GlobalSettings {
 const root = (k: Kind) => (k === "archive" ? "/archivemailusers" : "/mailusers");
 const enc = encodeURIComponent;
 
-/** Whether an earlier attempt may have been applied: its failure said nothing certain. */
-function uncertain(e: unknown): boolean {
-    return (e instanceof CloudiwayNetworkError && e.maybeApplied) ||
-        (e instanceof CloudiwayHttpError && [500, 502, 504].includes(e.status ?? 0));
-}
+/** The policies of the calls (retry.ts): what a repeat may do. */
+const SAFE: Idempotency<string> = { mode: "safe" };
+const UNSAFE: Idempotency<string> = { mode: "unsafe" };
+/** A safe write whose repeat, after a lost answer, gets a refusal that says the first attempt did it. */
+const doneWhen = (refusal: RegExp | ((e: Error) => boolean)): Idempotency<string> =>
+    ({ mode: "safe", doneWhen: { refusal, value: "done (an earlier attempt whose answer was lost did it)" } });
 
 export class CloudiwayClient {
     readonly transport: Transport;
@@ -60,21 +62,8 @@ export class CloudiwayClient {
     private get<T>(k: Kind, call: string, path: string, query: Record<string, string>, schema: z.ZodType<T>) {
         return this.transport.get(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, query, schema);
     }
-    private post<T>(k: Kind, call: string, path: string, body: unknown, schema: z.ZodType<T>, mode: RetryMode) {
-        return this.transport.post(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, body, schema, mode);
-    }
-    /**
-     * A write whose repeat gives a recognizable refusal ("already exists", "not
-     * found"): if that refusal follows an attempt whose answer was lost, the
-     * first attempt did the work.
-     */
-    private async repeatable(send: () => Promise<string>, okWhen: (e: CloudiwayError) => boolean): Promise<string> {
-        try {
-            return await send();
-        } catch (e) {
-            if (e instanceof CloudiwayError && e.afterUncertainAttempt && okWhen(e)) return "done (an earlier attempt was applied)";
-            throw e;
-        }
+    private post<T>(k: Kind, call: string, path: string, body: unknown, schema: z.ZodType<T>, policy: Idempotency<T>) {
+        return this.transport.post(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, body, schema, policy);
     }
 
     // 2.1 GET /getall
@@ -104,9 +93,9 @@ export class CloudiwayClient {
     }
 
     // 2.4 - 2.6: a start or an audit uses a license: never repeated after an uncertain failure.
-    startUser(k: Kind, tag: string) { return this.post(k, "start", "/start", this.flat(tag), sentenceSchema, "unsafe"); }
-    stopUser(k: Kind, tag: string) { return this.post(k, "stop", "/stop", this.flat(tag), sentenceSchema, "safe"); }
-    auditUser(k: Kind, tag: string) { return this.post(k, "audit", "/audit", this.flat(tag), sentenceSchema, "unsafe"); }
+    startUser(k: Kind, tag: string) { return this.post(k, "start", "/start", this.flat(tag), sentenceSchema, UNSAFE); }
+    stopUser(k: Kind, tag: string) { return this.post(k, "stop", "/stop", this.flat(tag), sentenceSchema, SAFE); }
+    auditUser(k: Kind, tag: string) { return this.post(k, "audit", "/audit", this.flat(tag), sentenceSchema, UNSAFE); }
 
     // 2.7
     async getStatus(k: Kind, tag: string): Promise<string> {
@@ -120,46 +109,33 @@ export class CloudiwayClient {
     }
 
     // 2.9 POST /license (the detail's example path; the heading says /{tag}/license). Idempotent.
-    assignLicense(k: Kind, tag: string) { return this.post(k, "license", "/license", this.flat(tag), sentenceSchema, "safe"); }
+    assignLicense(k: Kind, tag: string) { return this.post(k, "license", "/license", this.flat(tag), sentenceSchema, SAFE); }
 
-    // 2.10 create + 2.2 lookup. Never makes a second user: after an uncertain
-    // failure it looks the user up before sending create again.
+    // 2.10 create + 2.2 lookup. Never makes a second user: create answers no tag, and after an
+    // attempt whose outcome is unknown the transport looks the user up before sending again (rule 8).
     async createUser(k: Kind, v: UserFields): Promise<{ migrationTag: string }> {
-        const body = { auth: this.auth(), ...v };
-        let sentBefore = false;
-        const attempts = this.transport.opts.retry.maxAttempts;
-        for (let attempt = 1; attempt <= attempts; attempt++) {
-            try {
-                await this.post(k, "create", "/create", body, sentenceSchema, "unsafe");
-            } catch (e) {
-                if (e instanceof CloudiwayConflictError && sentBefore) {
-                    // our earlier, uncertain attempt made it
-                } else if (uncertain(e) && attempt < attempts) {
-                    sentBefore = true;
-                    const tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail);
-                    if (tag) return { migrationTag: tag };
-                    continue; // it was not created: sending create again cannot duplicate
-                } else {
-                    throw e;
-                }
-            }
-            const tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail);
-            if (tag) return { migrationTag: tag };
-            throw new CloudiwayResponseError(`Cloudiway ${root(k).slice(1)}.create: the user was created but migrationtag does not find it`, {
-                call: `${root(k).slice(1)}.create`, request: { method: "GET", url: "migrationtag" },
-            });
-        }
-        throw new Error("unreachable");
+        let tag: string | undefined;
+        const lookUp = async () => (tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail));
+        await this.post(k, "create", "/create", { auth: this.auth(), ...v }, sentenceSchema, {
+            mode: "checked",
+            lookUp: async () => ((await lookUp()) ? "created by an earlier attempt whose answer was lost" : undefined),
+            // "already exists" after a lost answer: that attempt made it (rule 9).
+            doneWhen: { refusal: (e) => e instanceof CloudiwayConflictError, value: "created by an earlier attempt whose answer was lost" },
+        });
+        if (tag || (await lookUp())) return { migrationTag: tag! };
+        throw new CloudiwayResponseError(`Cloudiway ${root(k).slice(1)}.create: the user was created but migrationtag does not find it`, {
+            call: `${root(k).slice(1)}.create`, request: { method: "GET", url: "migrationtag" },
+        });
     }
 
     // 2.11
     deleteUser(k: Kind, tag: string) {
-        return this.repeatable(() => this.post(k, "delete", "/delete", this.flat(tag), sentenceSchema, "safe"), (e) => e instanceof CloudiwayNotFoundError);
+        return this.post(k, "delete", "/delete", this.flat(tag), sentenceSchema, doneWhen((e) => e instanceof CloudiwayNotFoundError));
     }
 
     // 2.12: AUTH with the tag inside auth. Idempotent.
     updateUser(k: Kind, tag: string, v: UserFields) {
-        return this.post(k, "update", "/update", { auth: this.auth({ migrationTag: tag }), ...v }, sentenceSchema, "safe");
+        return this.post(k, "update", "/update", { auth: this.auth({ migrationTag: tag }), ...v }, sentenceSchema, SAFE);
     }
 
     // 2.13
@@ -167,25 +143,22 @@ export class CloudiwayClient {
 
     // 2.14: adding a user to the batch it is in is accepted again. Idempotent.
     addToBatch(k: Kind, tag: string, batchName: string) {
-        return this.post(k, "addtobatch", "/addtobatch", { auth: this.auth({ migrationTag: tag }), batchName }, sentenceSchema, "safe");
+        return this.post(k, "addtobatch", "/addtobatch", { auth: this.auth({ migrationTag: tag }), batchName }, sentenceSchema, SAFE);
     }
     // 2.15
     removeFromBatch(k: Kind, tag: string) {
-        return this.repeatable(() => this.post(k, "removefrombatch", "/removefrombatch", this.flat(tag), sentenceSchema, "safe"),
-            (e) => /not in a batch/i.test(e.vendorMessage ?? ""));
+        return this.post(k, "removefrombatch", "/removefrombatch", this.flat(tag), sentenceSchema, doneWhen(VENDOR_MESSAGES.notInBatch));
     }
     // 2.16 - 2.20
-    startBatch(k: Kind, batchName: string) { return this.post(k, "startbatch", "/startbatch", { auth: this.auth(), batchName }, sentenceSchema, "unsafe"); }
-    stopBatch(k: Kind, batchName: string) { return this.post(k, "stopbatch", "/stopbatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"); }
+    startBatch(k: Kind, batchName: string) { return this.post(k, "startbatch", "/startbatch", { auth: this.auth(), batchName }, sentenceSchema, UNSAFE); }
+    stopBatch(k: Kind, batchName: string) { return this.post(k, "stopbatch", "/stopbatch", { auth: this.auth(), batchName }, sentenceSchema, SAFE); }
     createBatch(k: Kind, batchName: string) {
-        return this.repeatable(() => this.post(k, "createbatch", "/createbatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"),
-            (e) => e instanceof CloudiwayConflictError);
+        return this.post(k, "createbatch", "/createbatch", { auth: this.auth(), batchName }, sentenceSchema, doneWhen((e) => e instanceof CloudiwayConflictError));
     }
     deleteBatch(k: Kind, batchName: string) {
-        return this.repeatable(() => this.post(k, "deletebatch", "/deletebatch", { auth: this.auth(), batchName }, sentenceSchema, "safe"),
-            (e) => e instanceof CloudiwayNotFoundError);
+        return this.post(k, "deletebatch", "/deletebatch", { auth: this.auth(), batchName }, sentenceSchema, doneWhen((e) => e instanceof CloudiwayNotFoundError));
     }
-    auditBatch(k: Kind, batchName: string) { return this.post(k, "batchaudit", "/batchaudit", { auth: this.auth(), batchName }, sentenceSchema, "unsafe"); }
+    auditBatch(k: Kind, batchName: string) { return this.post(k, "batchaudit", "/batchaudit", { auth: this.auth(), batchName }, sentenceSchema, UNSAFE); }
 
     // 2.21
     getUsersInBatch(k: Kind, batchName: string): Promise<string[]> {
@@ -197,7 +170,7 @@ export class CloudiwayClient {
 
     // 2.24: one batch at a time in the service; a refusal is a CloudiwayConflictError.
     startPermissionMigrationByBatch(k: Kind, batchName: string) {
-        return this.post(k, "startpermissionmigrationbybatch", "/startpermissionmigrationbybatch", { auth: this.auth(), batchName }, sentenceSchema, "unsafe");
+        return this.post(k, "startpermissionmigrationbybatch", "/startpermissionmigrationbybatch", { auth: this.auth(), batchName }, sentenceSchema, UNSAFE);
     }
 
     // 2.25: the detail's path /setmailglobalsettingsbybatch (the summary's
@@ -213,7 +186,7 @@ export class CloudiwayClient {
             ShouldConvertX500: s.shouldConvertX500,
             batch: { auth: this.auth(), batchName },
         };
-        return this.post(k, "setmailglobalsettingsbybatch", "/setmailglobalsettingsbybatch", body, sentenceSchema, "safe");
+        return this.post(k, "setmailglobalsettingsbybatch", "/setmailglobalsettingsbybatch", body, sentenceSchema, SAFE);
     }
 
     // 2.26 (detail path; the summary's /getglobalsettingsbybatch is an alias). Dates normalized to ISO YYYY-MM-DD.
@@ -236,6 +209,6 @@ export class CloudiwayClient {
     // a real tenant this call fails. Never repeated after an uncertain failure (a second mail).
     sendSelfServiceMail(k: Kind, tag: string, sendTo: SelfServiceSendTo) {
         const to = selfServiceSendToSchema.parse(sendTo);
-        return this.post(k, "sendselfservicemail", "/sendselfservicemail", { auth: this.auth({ migrationTag: tag }), sendTo: to }, sentenceSchema, "unsafe");
+        return this.post(k, "sendselfservicemail", "/sendselfservicemail", { auth: this.auth({ migrationTag: tag }), sendTo: to }, sentenceSchema, UNSAFE);
     }
 }

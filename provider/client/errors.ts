@@ -3,6 +3,7 @@
  * the call name, the HTTP status, the vendor's message, and the request — its
  * URL and body always redacted.
  */
+import { VENDOR_MESSAGES } from "./retry";
 export interface RedactedRequest {
     method: string;
     url: string;
@@ -14,8 +15,6 @@ export class CloudiwayError extends Error {
     readonly status?: number;
     readonly vendorMessage?: string;
     readonly request: RedactedRequest;
-    /** Set when an earlier attempt of the same call may have been applied (its answer was lost). */
-    afterUncertainAttempt = false;
     constructor(message: string, opts: { call: string; status?: number; vendorMessage?: string; request: RedactedRequest }) {
         super(message);
         this.name = new.target.name;
@@ -45,13 +44,10 @@ export class CloudiwayNetworkError extends CloudiwayError {
 /** An answer that does not have the documented shape. */
 export class CloudiwayResponseError extends CloudiwayError {}
 
-const NOT_FOUND = /not found|does not exist|unknown migration tag|no such (user|batch)/i;
-const CONFLICT = /already/i;
-
-/** Chooses the error class of a vendor refusal from its message. */
+/** Chooses the error class of a vendor refusal from its message (the patterns: retry.ts, VENDOR_MESSAGES). */
 export function apiErrorFor(message: string, opts: ConstructorParameters<typeof CloudiwayError>[1]): CloudiwayApiError {
     const vendor = opts.vendorMessage ?? "";
-    if (NOT_FOUND.test(vendor)) return new CloudiwayNotFoundError(message, opts);
-    if (CONFLICT.test(vendor)) return new CloudiwayConflictError(message, opts);
+    if (VENDOR_MESSAGES.notFound.test(vendor)) return new CloudiwayNotFoundError(message, opts);
+    if (VENDOR_MESSAGES.conflict.test(vendor)) return new CloudiwayConflictError(message, opts);
     return new CloudiwayApiError(message, opts);
 }

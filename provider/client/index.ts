@@ -5,3 +5,5 @@ export * from "./status";
 export * from "./transport";
 export * from "./calls";
 export { Connector } from "./schemas";
+export * from "./forSettings";
+export * from "./retry";

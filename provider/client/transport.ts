@@ -10,7 +10,9 @@ import {
     CloudiwayApiError, CloudiwayError, CloudiwayHttpError, CloudiwayNetworkError, CloudiwayResponseError, RedactedRequest, apiErrorFor,
 } from "./errors";
 import { redactBody, redactText, redactUrl } from "./redact";
+import { Attempt, Idempotency, NOT_SENT, VENDOR_MESSAGES, backoffMs, outcomeUnknown, parseRetryAfter, shouldRetry } from "./retry";
 import { envelopeSchema } from "./schemas";
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT_MS } from "../config";
 
 export interface RetryOptions {
     maxAttempts?: number;
@@ -26,71 +28,9 @@ export interface TransportOptions {
     retry?: RetryOptions;
     logger?: (line: string) => void;
     userAgent?: string;
+    /** Fired before and after every call that may change something (every POST): e.g. to clear a read cache. */
+    onWrite?: () => void;
 }
-
-/**
- * `safe`: repeating the call cannot do harm (reads; idempotent writes).
- * `unsafe`: a repeat could act twice (start, audit: they cost licenses) — retried
- * only when the request provably did not reach the API.
- */
-export type RetryMode = "safe" | "unsafe";
-
-interface Attempt {
-    attempt: number;
-    status?: number;
-    /** error code of a failed connection, if any */
-    code?: string;
-    /** true when the request may have been processed */
-    maybeSent: boolean;
-    retryAfterMs?: number;
-    /** a `hasError` answer whose message says the failure is temporary ("retry later") */
-    transientRefusal?: boolean;
-}
-
-/**
- * A `hasError` answer that says it is temporary: the API refused without acting,
- * like a 503. The document does not list its error messages; these are the usual wordings.
- */
-export const TRANSIENT_REFUSAL = /temporar|try again|retry later|too many requests|server (is )?busy|service unavailable|timed? ?out/i;
-
-/**
- * The retry rules, in order (after stripe-node's RequestSender._shouldRetry):
- * 1. Never beyond maxAttempts.
- * 2. 429 Too Many Requests: the API did nothing; always retry, after Retry-After.
- * 3. 503 Service Unavailable: not processed; retry (after Retry-After if given).
- * 4. 500/502/504: may or may not have been processed; retry safe calls only.
- * 5. Connection refused / DNS: never reached the API; retry.
- * 6. Reset, socket closed, timeout after sending: outcome unknown; retry safe calls only.
- * 7. Any other 4xx, and `hasError: true` answers: the vendor's refusal; never retry —
- *    except a refusal that says it is temporary (TRANSIENT_REFUSAL): nothing was done, retry like a 503.
- */
-export function shouldRetry(a: Attempt, mode: RetryMode, maxAttempts: number): boolean {
-    if (a.attempt >= maxAttempts) return false; // 1
-    if (a.status === 429) return true; // 2
-    if (a.status === 503) return true; // 3
-    if (a.transientRefusal) return true; // 7, the temporary refusal
-    if (a.status !== undefined && [500, 502, 504].includes(a.status)) return mode === "safe"; // 4
-    if (a.status !== undefined) return false; // 7
-    if (!a.maybeSent) return true; // 5
-    return mode === "safe"; // 6
-}
-
-/** Capped exponential backoff with full jitter; a Retry-After wins, capped too. */
-export function backoffMs(attempt: number, base: number, cap: number, retryAfterMs?: number, random = Math.random): number {
-    if (retryAfterMs !== undefined && retryAfterMs >= 0) return Math.min(retryAfterMs, cap);
-    const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
-    return Math.floor(random() * ceiling);
-}
-
-export function parseRetryAfter(v: string | string[] | undefined, now = Date.now()): number | undefined {
-    const s = Array.isArray(v) ? v[0] : v;
-    if (!s) return undefined;
-    if (/^\d+(\.\d+)?$/.test(s.trim())) return Number(s) * 1000;
-    const t = Date.parse(s);
-    return Number.isNaN(t) ? undefined : Math.max(0, t - now);
-}
-
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** The message of a failure, wherever the vendor put it. */
 export function vendorMessage(env: Record<string, unknown>): string {
@@ -107,7 +47,7 @@ export class Transport {
     private pool: Pool | undefined;
     private readonly origin: string;
     private readonly basePath: string;
-    readonly opts: Required<Omit<TransportOptions, "logger" | "retry">> & { retry: Required<RetryOptions>; logger?: (l: string) => void };
+    readonly opts: Required<Omit<TransportOptions, "logger" | "retry" | "onWrite">> & { retry: Required<RetryOptions>; logger?: (l: string) => void; onWrite?: () => void };
 
     constructor(opts: TransportOptions) {
         const u = new URL(opts.apiUrl);
@@ -115,10 +55,11 @@ export class Transport {
         this.basePath = u.pathname.replace(/\/+$/, "");
         this.opts = {
             apiUrl: opts.apiUrl, consumerKey: opts.consumerKey, consumerSecret: opts.consumerSecret,
-            connections: opts.connections ?? 16, timeoutMs: opts.timeoutMs ?? 30_000,
+            connections: opts.connections ?? DEFAULT_CONNECTIONS, timeoutMs: opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
             userAgent: opts.userAgent ?? "pulumi-cloudiway",
-            retry: { maxAttempts: opts.retry?.maxAttempts ?? 6, baseDelayMs: opts.retry?.baseDelayMs ?? 200, maxDelayMs: opts.retry?.maxDelayMs ?? 10_000 },
+            retry: { maxAttempts: opts.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, baseDelayMs: opts.retry?.baseDelayMs ?? 200, maxDelayMs: opts.retry?.maxDelayMs ?? 10_000 },
             logger: opts.logger,
+            onWrite: opts.onWrite,
         };
     }
 
@@ -150,14 +91,22 @@ export class Transport {
 
     get<T>(call: string, path: string, query: Record<string, string>, schema: z.ZodType<T>): Promise<T> {
         const qs = new URLSearchParams({ consumerKey: this.opts.consumerKey, consumerSecret: this.opts.consumerSecret, ...query });
-        return this.request(call, "GET", `${this.basePath}${path}?${qs}`, undefined, schema, "safe");
+        return this.request(call, "GET", `${this.basePath}${path}?${qs}`, undefined, schema, { mode: "safe" });
     }
 
-    post<T>(call: string, path: string, body: unknown, schema: z.ZodType<T>, mode: RetryMode): Promise<T> {
-        return this.request(call, "POST", `${this.basePath}${path}`, body, schema, mode);
+    /** A call that may change something: the onWrite hook fires before and after it, whatever its outcome. */
+    async post<T>(call: string, path: string, body: unknown, schema: z.ZodType<T>, policy: Idempotency<T>): Promise<T> {
+        this.opts.onWrite?.();
+        try {
+            return await this.request(call, "POST", `${this.basePath}${path}`, body, schema, policy);
+        } finally {
+            this.opts.onWrite?.();
+        }
     }
 
-    private async request<T>(call: string, method: "GET" | "POST", path: string, body: unknown, schema: z.ZodType<T>, mode: RetryMode): Promise<T> {
+    /** One call, attempts and waits included, by the rules of retry.ts. */
+    private async request<T>(call: string, method: "GET" | "POST", path: string, body: unknown, schema: z.ZodType<T>, policy: Idempotency<T>): Promise<T> {
+        const mode = policy.mode;
         const request: RedactedRequest = { method, url: redactUrl(`${this.origin}${path}`), ...(body === undefined ? {} : { body: redactBody(body) }) };
         const payload = body === undefined ? undefined : JSON.stringify(body);
         const { maxAttempts, baseDelayMs, maxDelayMs } = this.opts.retry;
@@ -180,8 +129,11 @@ export class Transport {
                     try {
                         return this.parse(call, request, res.statusCode, text, schema);
                     } catch (e) {
-                        if (e instanceof CloudiwayError) e.afterUncertainAttempt = uncertain;
-                        if (!(e instanceof CloudiwayApiError) || !TRANSIENT_REFUSAL.test(e.vendorMessage ?? "")) throw e;
+                        if (e instanceof CloudiwayApiError && uncertain && policy.doneWhen && refusalMatches(policy.doneWhen.refusal, e)) {
+                            this.log(`${call}: ${e.vendorMessage}: an earlier attempt whose answer was lost did it (rule 9)`);
+                            return policy.doneWhen.value;
+                        }
+                        if (!(e instanceof CloudiwayApiError) || !VENDOR_MESSAGES.temporary.test(e.vendorMessage ?? "")) throw e;
                         a = { attempt, status: undefined, maybeSent: false, transientRefusal: true };
                         if (!shouldRetry(a, mode, maxAttempts)) throw e;
                         const wait = backoffMs(attempt, baseDelayMs, maxDelayMs);
@@ -207,12 +159,16 @@ export class Transport {
                     call, request, maybeApplied: maybeSent,
                 });
             }
-            failure.afterUncertainAttempt = uncertain;
             if (!shouldRetry(a, mode, maxAttempts)) throw failure;
-            if (a.maybeSent && a.status !== 429 && a.status !== 503) uncertain = true;
+            if (outcomeUnknown(a)) uncertain = true;
             const wait = backoffMs(attempt, baseDelayMs, maxDelayMs, a.retryAfterMs);
             this.log(`retrying ${call} in ${wait} ms`);
             await new Promise((r) => setTimeout(r, wait));
+            if (uncertain && mode === "checked" && policy.lookUp) {
+                // Rule 8: the earlier attempt may have done it; look before sending again.
+                const found = await policy.lookUp();
+                if (found !== undefined) return found;
+            }
         }
     }
 
@@ -238,4 +194,8 @@ export class Transport {
         }
         return parsed.data;
     }
+}
+
+function refusalMatches(refusal: RegExp | ((e: Error) => boolean), e: CloudiwayApiError): boolean {
+    return refusal instanceof RegExp ? refusal.test(e.vendorMessage ?? "") : refusal(e);
 }

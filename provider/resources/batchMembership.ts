@@ -8,6 +8,7 @@ import { z } from "zod";
 import { shimFor } from "./shim";
 import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
 import { batchNames, membershipIndex, usersInBatch } from "./lookups";
+import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
 
 // ---------------------------------------------------------------- schema
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,8 +63,8 @@ export const batchMembershipImpl: ResourceImpl = {
         if (!(await usersInBatch(ctx, kind, props.batchName)).includes(id)) return;
         try {
             await ctx.client().removeFromBatch(kind, id);
-        } catch (e: any) {
-            if (e?.name === "CloudiwayNotFoundError") return;
+        } catch (e) {
+            if (e instanceof CloudiwayNotFoundError) return;
             throw e;
         }
     },
@@ -79,8 +80,8 @@ async function placeUser(ctx: Context, kind: Kind, tag: string, batchName: strin
     try {
         await client.addToBatch(kind, tag, batchName); // the common case: one call
         return;
-    } catch (e: any) {
-        if (e?.name !== "CloudiwayConflictError") throw e; // refused for another reason
+    } catch (e) {
+        if (!(e instanceof CloudiwayConflictError)) throw e; // refused for another reason
     }
     const current = (await membershipIndex(ctx, kind)).get(tag);
     if (current === batchName) return;

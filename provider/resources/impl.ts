@@ -4,8 +4,8 @@
  * the shim object, bound to a context made from the stack configuration.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { CloudiwayClient } from "../client";
-import { ConfigLookup, requireCredentials, resolveSettings } from "../config";
+import { CloudiwayClient, clientFor } from "../client";
+import { ConfigLookup, resolveSettings } from "../config";
 import { Context, ReadCache, ResourceImpl } from "./common";
 import { mailUserImpl } from "./mailUser";
 import { mailBatchImpl } from "./mailBatch";
@@ -24,9 +24,6 @@ export const implementations: Record<string, ResourceImpl> = {
     BatchGlobalSettings: batchGlobalSettingsImpl,
     MigrationRun: migrationRunImpl,
 };
-
-/** Client calls that only read; every other call clears the shared read cache. */
-const READS = /^(get|list)/;
 
 /** Whether this is the dynamic provider process (@pulumi/pulumi/cmd/dynamic-provider), not a program or a test. */
 function inProviderProcess(): boolean {
@@ -49,31 +46,8 @@ export function contextFor(lookup: ConfigLookup): Context {
             cache,
             journal: new CreateJournal(journalDir(settings)),
             client() {
-                if (!client) {
-                    requireCredentials(settings);
-                    const raw = new CloudiwayClient({
-                        apiUrl: settings.apiUrl,
-                        consumerKey: settings.consumerKey,
-                        consumerSecret: settings.consumerSecret,
-                        timeoutMs: settings.requestTimeoutMs,
-                        connections: settings.connections,
-                        retry: { maxAttempts: settings.maxAttempts },
-                    });
-                    client = new Proxy(raw, {
-                        get(target, prop, receiver) {
-                            const v = Reflect.get(target, prop, receiver);
-                            if (typeof v !== "function" || typeof prop !== "string" || READS.test(prop)) return v;
-                            return async (...args: unknown[]) => {
-                                cache.clear();
-                                try {
-                                    return await v.apply(target, args);
-                                } finally {
-                                    cache.clear();
-                                }
-                            };
-                        },
-                    });
-                }
+                // The transport fires onWrite before and after every call that may change something: a read after a write sees it.
+                client ??= clientFor(settings, { onWrite: () => cache.clear() });
                 return client;
             },
         };

@@ -63,6 +63,8 @@ export function naturalKey(type: string, props: any): string | undefined {
     return undefined;
 }
 
+const familyOf = (props: { kind?: string }) => (props.kind === "archive" ? "archive" : "mail");
+
 export class CreateJournal {
     /** The record found when a create of this process began: evidence of an earlier, interrupted one. */
     private readonly prior = new Map<string, Entry | undefined>();
@@ -108,6 +110,18 @@ export class CreateJournal {
 
     private fresh(e: Entry | undefined): Entry | undefined {
         return e && this.now() - Date.parse(e.startedAt) <= JOURNAL_TTL_MS ? e : undefined;
+    }
+
+    /** For a resource's inputs (the key made by naturalKey, the one place that makes it): whether the object found is its orphan. */
+    isOrphan(type: string, props: { kind?: string }, existingId?: string): boolean {
+        const key = naturalKey(type, props);
+        return key !== undefined && this.interrupted(type, familyOf(props), key, existingId);
+    }
+
+    /** For a resource's inputs: the record of an earlier, interrupted attempt (see `earlier`). */
+    earlierOf(type: string, props: { kind?: string }): Entry | undefined {
+        const key = naturalKey(type, props);
+        return key === undefined ? undefined : this.earlier(type, familyOf(props), key);
     }
 
     /** Whether an object found existing at create is the orphan of an interrupted create of this journal. */

@@ -31,7 +31,7 @@ export const mailBatchImpl: ResourceImpl = {
         const existing = await batchNames(ctx, kind);
         if (existing.includes(inputs.name)) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
-            if (!(inputs.adopt ?? ctx.settings.adoptExisting) && !ctx.journal?.interrupted("MailBatch", kind, inputs.name.trim())) {
+            if (!(inputs.adopt ?? ctx.settings.adoptExisting) && !ctx.journal?.isOrphan("MailBatch", inputs)) {
                 throw new Error(
                     `MailBatch "${inputs.name}": a Cloudiway ${kind} batch with this name already exists. To manage it with ` +
                     `this stack, set \`adopt: true\` on the resource or run \`pulumi config set cloudiway:adoptExisting true\`.`,

@@ -10,6 +10,7 @@ import {
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
+import { CloudiwayNotFoundError } from "../client/errors";
 
 // ---------------------------------------------------------------- schema
 const SEND_TO = ["source", "target", "both"] as const;
@@ -106,7 +107,7 @@ export const mailUserImpl: ResourceImpl = {
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
             const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
-                !!ctx.journal?.interrupted("MailUser", kind, `${fields.sourceEmail.trim().toLowerCase()}\n${fields.targetEmail.trim().toLowerCase()}`, existing);
+                !!ctx.journal?.isOrphan("MailUser", inputs, existing);
             if (!adopt) {
                 throw new Error(
                     `MailUser ${inputs.sourceEmail} -> ${inputs.targetEmail}: a Cloudiway ${kind} user with this source and target ` +
@@ -177,8 +178,8 @@ export const mailUserImpl: ResourceImpl = {
         const client = ctx.client();
         try {
             await client.deleteUser(kind, id);
-        } catch (e: any) {
-            if (e?.name === "CloudiwayNotFoundError") return; // already gone
+        } catch (e) {
+            if (e instanceof CloudiwayNotFoundError) return; // already gone
             throw e;
         }
     },

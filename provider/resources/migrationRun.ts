@@ -12,8 +12,9 @@ import { z } from "zod";
 import { shimFor } from "./shim";
 import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf } from "./common";
 import { batchNames, findUserRecord, usersInBatch } from "./lookups";
-import { naturalKey } from "./journal";
 import { UNDER_WAY, statusName } from "../client/status";
+import { CloudiwayConflictError } from "../client/errors";
+import { waitOut } from "../client/retry";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions"] as const;
@@ -98,8 +99,7 @@ type RunResult = { performedAt: string; answer: string };
  */
 async function perform(ctx: Context, v: MigrationRunInputs): Promise<RunResult> {
     const kind = kindOf(v);
-    const key = naturalKey("MigrationRun", v);
-    const earlier = key === undefined ? undefined : ctx.journal?.earlier("MigrationRun", kind, key);
+    const earlier = ctx.journal?.earlierOf("MigrationRun", v);
     if (earlier?.outs && typeof earlier.outs.performedAt === "string" && typeof earlier.outs.answer === "string") {
         return { performedAt: earlier.outs.performedAt, answer: earlier.outs.answer };
     }
@@ -156,23 +156,15 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
  * The service migrates permissions one batch at a time and refuses a second
  * batch while one runs. Runs of one `up` go through this queue in turn, and a run
  * refused because another (maybe outside this stack) is still running waits and
- * asks again, up to CLOUDIWAY_PERMISSIONS_WAIT_SECONDS (default 900).
+ * asks again (retry.ts, waitOut), up to `cloudiway:permissionsWaitSeconds`.
  */
 let permissionsQueue: Promise<unknown> = Promise.resolve();
 function permissionsOneAtATime(ctx: Context, kind: Kind, batchName: string): Promise<string> {
-    const run = permissionsQueue.then(async () => {
-        const deadline = Date.now() + Number(process.env.CLOUDIWAY_PERMISSIONS_WAIT_SECONDS ?? 900) * 1000;
-        let delay = 250;
-        for (;;) {
-            try {
-                return await ctx.client().startPermissionMigrationByBatch(kind, batchName);
-            } catch (e: any) {
-                if (e?.name !== "CloudiwayConflictError" || Date.now() + delay > deadline) throw e;
-                await new Promise((r) => setTimeout(r, delay));
-                delay = Math.min(delay * 2, 5000);
-            }
-        }
-    });
+    const run = permissionsQueue.then(() => waitOut(
+        () => ctx.client().startPermissionMigrationByBatch(kind, batchName),
+        (e) => e instanceof CloudiwayConflictError,
+        Date.now() + ctx.settings.permissionsWaitSeconds * 1000,
+    ));
     permissionsQueue = run.catch(() => undefined);
     return run;
 }
