@@ -11,6 +11,7 @@ import { contextFor, implementations } from "../provider/resources/impl";
 import { UNKNOWN } from "../provider/resources/common";
 import * as fns from "../provider/functions";
 import { emuResetStats, emuStats } from "./helpers/emu";
+import { checked, held, present } from "./helpers/provider";
 
 const KEY = "unit-key";
 const SECRET = "Unit-S3cret-9191";
@@ -69,7 +70,7 @@ describe("provider methods against the emulator", function () {
             assert.deepStrictEqual(r.failures, []);
             assert.strictEqual(r.inputs.migrationTag, UNKNOWN);
             const olds = { migrationTag: "11111111-2222-3333-4444-555555555555", batchName: "Wave 1" };
-            const d = await member.diff(ctx, olds.migrationTag, olds, r.inputs);
+            const d = await member.diff(ctx, olds.migrationTag, olds, checked(r));
             assert.strictEqual(d.changes, true);
             assert.deepStrictEqual(d.replaces, ["migrationTag"]);
             // Dates unknown: the fromDate <= toDate rule waits for the values.
@@ -93,18 +94,18 @@ describe("provider methods against the emulator", function () {
 
     describe("diff", () => {
         it("only the properties that changed; replaces only where the API cannot update", async () => {
-            const same = await user.diff(ctx, "t", { ...ada, migrationTag: "t", status: "SUCCESS" }, { ...ada });
+            const same = await user.diff(ctx, "t", held({ ...ada, migrationTag: "t", status: "SUCCESS" }), { ...ada });
             assert.strictEqual(same.changes, false);
-            const d = await user.diff(ctx, "t", { ...ada }, { ...ada, lastName: "King" });
+            const d = await user.diff(ctx, "t", held({ ...ada }), { ...ada, lastName: "King" });
             assert.strictEqual(d.changes, true);
             assert.deepStrictEqual(d.replaces, []);
             assert.ok(d.stables!.includes("migrationTag"), "an in-place update keeps the tag known during preview");
-            assert.deepStrictEqual((await user.diff(ctx, "t", { ...ada }, { ...ada, kind: "archive" })).replaces, ["kind"]);
+            assert.deepStrictEqual((await user.diff(ctx, "t", held({ ...ada }), { ...ada, kind: "archive" })).replaces, ["kind"]);
             assert.deepStrictEqual((await batch.diff(ctx, "B", { name: "B" }, { name: "C" })).replaces, ["name"]);
             const move = await member.diff(ctx, "t", { migrationTag: "t", batchName: "A" }, { migrationTag: "t", batchName: "B" });
             assert.deepStrictEqual([move.changes, move.replaces], [true, []]);
             assert.deepStrictEqual((await member.diff(ctx, "t", { migrationTag: "t", batchName: "A" }, { migrationTag: "t", batchName: "A", kind: "archive" })).replaces, ["kind"]);
-            const retrigger = await run.diff(ctx, "r", { batchName: "A", action: "migrate", trigger: "1" }, { batchName: "A", action: "migrate", trigger: "2" });
+            const retrigger = await run.diff(ctx, "r", held({ batchName: "A", action: "migrate", trigger: "1" }), { batchName: "A", action: "migrate", trigger: "2" });
             assert.deepStrictEqual([retrigger.changes, retrigger.replaces], [true, []]);
         });
     });
@@ -112,16 +113,16 @@ describe("provider methods against the emulator", function () {
     describe("read and delete of what is gone", () => {
         it("read of a missing object returns no id; delete of a missing object succeeds", async () => {
             const ghost = "11111111-2222-3333-4444-555555555555";
-            assert.strictEqual((await user.read(ctx, ghost, { ...ada })).id, undefined);
+            assert.strictEqual((await user.read(ctx, ghost, held({ ...ada }))).id, undefined);
             assert.strictEqual((await batch.read(ctx, "No Such Wave", { name: "No Such Wave" })).id, undefined);
             assert.strictEqual((await member.read(ctx, ghost, { migrationTag: ghost, batchName: "No Such Wave" })).id, undefined);
             assert.strictEqual((await settings.read(ctx, "No Such Wave", { batchName: "No Such Wave" })).id, undefined);
             await emuResetStats(emu.baseUrl);
-            await user.delete(ctx, ghost, { ...ada });
+            await user.delete(ctx, ghost, held({ ...ada }));
             await batch.delete(ctx, "No Such Wave", { name: "No Such Wave" });
             await member.delete(ctx, ghost, { migrationTag: ghost, batchName: "No Such Wave" });
             await settings.delete(ctx, "No Such Wave", { batchName: "No Such Wave" });
-            await run.delete(ctx, "r", { batchName: "No Such Wave", action: "migrate", trigger: "1" });
+            await run.delete(ctx, "r", held({ batchName: "No Such Wave", action: "migrate", trigger: "1" }));
             assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/create"] ?? 0, 0);
         });
     });
@@ -133,7 +134,7 @@ describe("provider methods against the emulator", function () {
             assert.strictEqual(c.outs.status, "NOTSTARTED");
             const r = await user.read(ctx, c.id, c.outs);
             assert.strictEqual(r.id, c.id);
-            assert.strictEqual((await user.diff(ctx, c.id, r.props, r.inputs)).changes, false, "refresh then preview: no phantom diff");
+            assert.strictEqual((await user.diff(ctx, c.id, present(r.props), present(r.inputs))).changes, false, "refresh then preview: no phantom diff");
             const u = await user.update(ctx, c.id, c.outs, { ...ada, lastName: "King" });
             assert.strictEqual(u.outs.lastName, "King");
             assert.strictEqual((await client.getUser("mail", c.id))!.lastName, "King");
@@ -186,11 +187,11 @@ describe("provider methods against the emulator", function () {
 
         it("BatchGlobalSettings: ISO dates in, the API's MM/dd/yyyy and yyyy-MM-ddT00:00:00 never show as a change", async () => {
             await batch.create(ctx, { name: "W" });
-            const checked = await settings.check(ctx, undefined, { batchName: "W", fromDate: "2015-01-05", toDate: "2016-12-31", shouldMigrateTrash: true });
-            const c = await settings.create(ctx, checked.inputs);
+            const chk = await settings.check(ctx, undefined, { batchName: "W", fromDate: "2015-01-05", toDate: "2016-12-31", shouldMigrateTrash: true });
+            const c = await settings.create(ctx, checked(chk));
             const r = await settings.read(ctx, c.id, c.outs);
             assert.strictEqual(r.inputs!.fromDate, "2015-01-05");
-            assert.strictEqual((await settings.diff(ctx, c.id, c.outs, (await settings.check(ctx, c.outs, r.inputs)).inputs)).changes, false);
+            assert.strictEqual((await settings.diff(ctx, c.id, c.outs, checked(await settings.check(ctx, c.outs, present(r.inputs))))).changes, false);
             const raw = await fetch(`${emu.url}/mailusers/getmailglobalsettingsbybatch?batchName=W&consumerKey=${KEY}&consumerSecret=${SECRET}`);
             assert.strictEqual(((await raw.json()) as any).response.fromDate, "2015-01-05T00:00:00");
         });

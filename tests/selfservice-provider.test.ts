@@ -9,6 +9,7 @@ import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { contextFor, implementations } from "../provider/resources/impl";
 import { UNKNOWN } from "../provider/resources/common";
+import { held, present } from "./helpers/provider";
 import { emuOutbox, emuResetStats, emuStats } from "./helpers/emu";
 
 const KEY = "ss-unit-key";
@@ -79,11 +80,11 @@ describe("MailUser.selfService provider methods", function () {
     it("diff: selfService changes are updates, not replaces", async () => {
         const olds = { ...zoe, selfService: { sendTo: "source" } };
         for (const ss of [{ sendTo: "both" }, { sendTo: "source", trigger: "1" }, undefined]) {
-            const d = await user.diff(ctx, "t", { ...olds, migrationTag: "t" }, { ...zoe, selfService: ss });
+            const d = await user.diff(ctx, "t", held({ ...olds, migrationTag: "t" }), { ...zoe, selfService: ss });
             assert.strictEqual(d.changes, true, JSON.stringify(ss));
             assert.deepStrictEqual(d.replaces, []);
         }
-        const same = await user.diff(ctx, "t", { ...olds, migrationTag: "t" }, { ...zoe, selfService: { sendTo: "source" } });
+        const same = await user.diff(ctx, "t", held({ ...olds, migrationTag: "t" }), { ...zoe, selfService: { sendTo: "source" } });
         assert.strictEqual(same.changes, false);
     });
 
@@ -111,9 +112,9 @@ describe("MailUser.selfService provider methods", function () {
 
         ctx.cache.clear();
         const r = await user.read(ctx, tag, same.outs);
-        assert.strictEqual(r.props.status, "MAIL_SENT");
-        assert.deepStrictEqual(r.inputs.selfService, { sendTo: "both", trigger: "reminder-1" });
-        const d = await user.diff(ctx, tag, r.props, triggered);
+        assert.strictEqual(present(r.props).status, "MAIL_SENT");
+        assert.deepStrictEqual(present(r.inputs).selfService, { sendTo: "both", trigger: "reminder-1" });
+        const d = await user.diff(ctx, tag, present(r.props), triggered);
         assert.strictEqual(d.changes, false, "no phantom diff after read");
         assert.strictEqual((await emuOutbox(emu.baseUrl)).length, 5, "read sends nothing");
     });

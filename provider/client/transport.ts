@@ -144,13 +144,13 @@ export class Transport {
                 }
                 let vendor: string | undefined;
                 try { vendor = vendorMessage(JSON.parse(text)); } catch { vendor = text.slice(0, 200) || undefined; }
-                a = { attempt, status: res.statusCode, maybeSent: true, retryAfterMs: parseRetryAfter(res.headers["retry-after"] as any) };
+                a = { attempt, status: res.statusCode, maybeSent: true, retryAfterMs: parseRetryAfter(res.headers["retry-after"]) };
                 failure = new CloudiwayHttpError(this.redact(`Cloudiway ${call} failed (HTTP ${res.statusCode})${vendor ? `: ${vendor}` : ""}`), {
                     call, status: res.statusCode, vendorMessage: vendor && this.redact(vendor), request,
                 });
-            } catch (e: any) {
+            } catch (e) {
                 if (e instanceof CloudiwayError) throw e;
-                const code = String(e?.code ?? e?.cause?.code ?? e?.name ?? "ERROR");
+                const code = errorCode(e);
                 const maybeSent = !NOT_SENT.has(code);
                 this.log(`${method} ${request.url} -> ${code} (${Date.now() - started} ms, attempt ${attempt})`);
                 a = { attempt, code, maybeSent };
@@ -198,4 +198,10 @@ export class Transport {
 
 function refusalMatches(refusal: RegExp | ((e: Error) => boolean), e: CloudiwayApiError): boolean {
     return refusal instanceof RegExp ? refusal.test(e.vendorMessage ?? "") : refusal(e);
+}
+
+/** The code of a connection failure (undici puts it on the error or its cause). */
+function errorCode(e: unknown): string {
+    const o = (typeof e === "object" && e !== null ? e : {}) as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+    return String(o.code ?? o.cause?.code ?? o.name ?? "ERROR");
 }

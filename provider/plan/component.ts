@@ -39,7 +39,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
             const batch = new MailBatch(`batch:${b.name}`, { name: b.name, kind, ...withAdopt }, child);
             this.batches[b.name] = batch;
             if (b.settings) {
-                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...(b.settings as any), batchName: batch.name, kind }, child);
+                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...b.settings, batchName: batch.name, kind }, child);
             }
         }
         const membersOf: Record<string, BatchMembership[]> = {};

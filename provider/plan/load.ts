@@ -7,12 +7,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LineCounter, Node, isMap, isScalar, isSeq, parseDocument } from "yaml";
-import { SETTING_FLAGS, isIsoDate } from "../resources/batchGlobalSettings";
+import { SETTING_FLAGS, SettingFlag, isIsoDate } from "../resources/batchGlobalSettings";
 import { MIGRATION_ACTIONS, MigrationAction } from "../resources/migrationRun";
 
-export type Kind = "mail" | "archive";
+import type { Kind } from "../client/calls";
+export type { Kind };
 export interface PlanRun { action: MigrationAction; trigger: string; where: string }
-export interface PlanSettings { [flag: string]: boolean | string | undefined; fromDate?: string; toDate?: string }
+/** A batch's settings as the plan declares them: the flags it sets, and its date window. */
+export type PlanSettings = Partial<Record<SettingFlag, boolean>> & { fromDate?: string; toDate?: string };
 export interface PlanBatch { name: string; settings?: PlanSettings; runs: PlanRun[]; where: string }
 export interface PlanUser {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
@@ -44,7 +46,7 @@ const RUN_KEYS = ["action", "trigger"];
 const SETTING_KEYS = [...SETTING_FLAGS, "fromDate", "toDate"];
 
 /** A YAML node with its line, for messages. */
-interface Located { value: unknown; line: number; node: Node | null }
+interface Located { value: unknown; node: Node | null }
 
 class Problems {
     list: string[] = [];
@@ -82,7 +84,7 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
                 continue;
             }
             const v = item.value as Node | null;
-            out.set(k, { value: v && isScalar(v) ? v.value : v, line: 0, node: v ?? keyNode });
+            out.set(k, { value: v && isScalar(v) ? v.value : v, node: v ?? keyNode });
         }
         return out;
     };

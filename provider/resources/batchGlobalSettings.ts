@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { Context, ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
 import { batchNames } from "./lookups";
 
 // ---------------------------------------------------------------- schema
@@ -52,7 +52,7 @@ export type BatchGlobalSettingsInputs = z.infer<typeof batchGlobalSettingsSchema
 const INPUTS = ["batchName", ...SETTING_FLAGS, "fromDate", "toDate", "kind"] as const;
 
 // ---------------------------------------------------------------- provider
-export const batchGlobalSettingsImpl: ResourceImpl = {
+export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = {
     async check(_ctx, _olds, news) {
         const result = checkWith("BatchGlobalSettings", batchGlobalSettingsSchema, news, (v, unknown) =>
             v.fromDate && v.toDate && !unknown.has("fromDate") && !unknown.has("toDate") && v.fromDate > v.toDate
@@ -69,7 +69,7 @@ export const batchGlobalSettingsImpl: ResourceImpl = {
         return diffProps(olds, news, INPUTS, ["batchName", "kind"]);
     },
 
-    async create(ctx, inputs: BatchGlobalSettingsInputs) {
+    async create(ctx, inputs) {
         await write(ctx, inputs);
         return { id: inputs.batchName, outs: { ...inputs } };
     },
@@ -78,7 +78,7 @@ export const batchGlobalSettingsImpl: ResourceImpl = {
         const kind = kindOf(props);
         if (!(await batchNames(ctx, kind)).includes(id)) return {};
         const s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id), { share: true });
-        const inputs: Record<string, unknown> = { batchName: id };
+        const inputs: BatchGlobalSettingsInputs = { batchName: id };
         for (const f of SETTING_FLAGS) inputs[f] = s[f];
         if (s.fromDate) inputs.fromDate = s.fromDate;
         if (s.toDate) inputs.toDate = s.toDate;
@@ -86,7 +86,7 @@ export const batchGlobalSettingsImpl: ResourceImpl = {
         return { id, props: { ...inputs }, inputs };
     },
 
-    async update(ctx, _id, _olds, news: BatchGlobalSettingsInputs) {
+    async update(ctx, _id, _olds, news) {
         await write(ctx, news);
         return { outs: { ...news } };
     },
@@ -96,10 +96,9 @@ export const batchGlobalSettingsImpl: ResourceImpl = {
     },
 };
 
-async function write(ctx: Parameters<ResourceImpl["create"]>[0], v: BatchGlobalSettingsInputs): Promise<void> {
-    const settings: any = { fromDate: v.fromDate ?? null, toDate: v.toDate ?? null };
-    for (const f of SETTING_FLAGS) settings[f] = v[f] ?? SETTING_DEFAULTS[f];
-    await ctx.client().setGlobalSettings(kindOf(v), v.batchName, settings);
+async function write(ctx: Context, v: BatchGlobalSettingsInputs): Promise<void> {
+    const flags = Object.fromEntries(SETTING_FLAGS.map((f) => [f, v[f] ?? SETTING_DEFAULTS[f]])) as Record<SettingFlag, boolean>;
+    await ctx.client().setGlobalSettings(kindOf(v), v.batchName, { ...flags, fromDate: v.fromDate ?? null, toDate: v.toDate ?? null });
 }
 
 // ---------------------------------------------------------------- resource

@@ -21,7 +21,7 @@ export const batchMembershipSchema = z.object({
 export type BatchMembershipInputs = z.infer<typeof batchMembershipSchema>;
 
 // ---------------------------------------------------------------- provider
-export const batchMembershipImpl: ResourceImpl = {
+export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
     async check(_ctx, _olds, news) {
         return checkWith("BatchMembership", batchMembershipSchema, news);
     },
@@ -30,7 +30,7 @@ export const batchMembershipImpl: ResourceImpl = {
         return diffProps(olds, news, ["migrationTag", "batchName", "kind"], ["migrationTag", "kind"]);
     },
 
-    async create(ctx, inputs: BatchMembershipInputs) {
+    async create(ctx, inputs) {
         await placeUser(ctx, kindOf(inputs), inputs.migrationTag, inputs.batchName);
         return { id: inputs.migrationTag, outs: { ...inputs } };
     },
@@ -50,7 +50,7 @@ export const batchMembershipImpl: ResourceImpl = {
         return { id, props: { ...inputs }, inputs };
     },
 
-    async update(ctx, id, _olds, news: BatchMembershipInputs) {
+    async update(ctx, id, _olds, news) {
         await placeUser(ctx, kindOf(news), id, news.batchName);
         return { outs: { ...news } };
     },

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import type { Kind } from "../client/calls";
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
 import type { CreateJournal } from "./journal";
@@ -15,23 +16,49 @@ export interface Context {
     journal?: CreateJournal;
 }
 
-export type Kind = "mail" | "archive";
-
-/** The provider methods of one resource type, each taking the context first. */
-export interface ResourceImpl {
-    check(ctx: Context, olds: any, news: any): Promise<pulumi.dynamic.CheckResult>;
-    diff(ctx: Context, id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult>;
-    create(ctx: Context, inputs: any): Promise<pulumi.dynamic.CreateResult>;
-    read(ctx: Context, id: string, props: any): Promise<pulumi.dynamic.ReadResult>;
-    update(ctx: Context, id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult>;
-    delete(ctx: Context, id: string, props: any): Promise<void>;
-}
+export type { Kind } from "../client/calls";
 
 /** During preview, inputs that are not known yet reach check/diff as this string. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as const;
+export type Unknown = typeof UNKNOWN;
 
-export function isUnknown(v: unknown): boolean {
+export function isUnknown(v: unknown): v is Unknown {
     return v === UNKNOWN;
+}
+
+/** Inputs as preview may have them: any of them may still be unknown. */
+export type Planned<I> = { [K in keyof I]: I[K] | Unknown };
+
+/** What check answers: the typed inputs (unknowns kept), or the failures, each naming the property. */
+export interface CheckResult<I> {
+    inputs: Planned<I> | Record<string, unknown>;
+    failures: pulumi.dynamic.CheckFailure[];
+}
+export interface ReadResult<I, O> {
+    /** No id: the object is gone. */
+    id?: string;
+    props?: O;
+    inputs?: I;
+}
+
+/**
+ * The provider methods of one resource type, typed by its inputs `I` and outputs `O` (after
+ * terraform-plugin-framework's typed model and pulumi-go-provider's infer.CreateRequest[Args]).
+ * `check` is the one place where the engine's untyped values become typed inputs; the engine
+ * then hands every other method what check answered (and what create/update/read answered as
+ * outputs), so those take typed values. The untyped edge is `install` (impl.ts).
+ */
+export interface ResourceImpl<I, O = I> {
+    check(ctx: Context, olds: Partial<I> | undefined, news: unknown): Promise<CheckResult<I>>;
+    diff(ctx: Context, id: string, olds: O, news: Planned<I>): Promise<pulumi.dynamic.DiffResult>;
+    create(ctx: Context, inputs: I): Promise<{ id: string; outs: O }>;
+    read(ctx: Context, id: string, props: O): Promise<ReadResult<I, O>>;
+    update(ctx: Context, id: string, olds: O, news: I): Promise<{ outs: O }>;
+    delete(ctx: Context, id: string, props: O): Promise<void>;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -39,63 +66,64 @@ export function isUnknown(v: unknown): boolean {
  * unknown fields are removed before parsing and put back afterwards, so they pass
  * through check untouched. Every failing property gets one CheckFailure.
  */
-export function checkWith<T extends z.ZodObject<any>>(
+export function checkWith<S extends z.ZodObject>(
     resource: string,
-    schema: T,
-    news: Record<string, unknown>,
-    extra?: (value: z.infer<T>, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[],
-): pulumi.dynamic.CheckResult {
-    const unknownKeys = new Set(Object.keys(news).filter((k) => isUnknown(news[k])));
+    schema: S,
+    news: unknown,
+    extra?: (value: z.infer<S>, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[],
+): CheckResult<z.infer<S>> {
+    const given = isRecord(news) ? news : {};
+    const unknownKeys = new Set(Object.keys(given).filter((k) => isUnknown(given[k])));
     const known: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(news)) {
+    for (const [k, v] of Object.entries(given)) {
         if (k === "__provider" || unknownKeys.has(k)) continue;
         known[k] = v;
     }
     // Fields that are unknown are optional for this parse.
-    const shape: Record<string, z.ZodTypeAny> = {};
-    for (const [k, v] of Object.entries(schema.shape as Record<string, z.ZodTypeAny>)) {
-        shape[k] = unknownKeys.has(k) ? z.any().optional() : v;
+    const shape: Record<string, z.ZodType> = {};
+    for (const [k, v] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
+        shape[k] = unknownKeys.has(k) ? z.unknown().optional() : v;
     }
     const parsed = z.object(shape).strict().safeParse(known);
     if (!parsed.success) {
         const flat = z.flattenError(parsed.error);
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        for (const [property, reasons] of Object.entries(flat.fieldErrors as Record<string, string[]>)) {
+        for (const [property, reasons] of Object.entries(flat.fieldErrors as Record<string, string[] | undefined>)) {
             failures.push({ property, reason: `${resource}.${property}: ${(reasons ?? []).join("; ")}` });
         }
         for (const reason of flat.formErrors) {
             const m = /Unrecognized key[s]?: (.*)/.exec(reason);
             failures.push({ property: m ? m[1].replace(/"/g, "").split(",")[0].trim() : "", reason: `${resource}: ${reason}` });
         }
-        return { inputs: news, failures };
+        return { inputs: given, failures };
     }
-    const value = parsed.data as z.infer<T>;
+    const value = parsed.data as z.infer<S>;
     const failures = extra ? extra(value, unknownKeys) : [];
     const inputs: Record<string, unknown> = { ...value };
     for (const k of unknownKeys) inputs[k] = UNKNOWN;
-    if (news.__provider !== undefined) inputs.__provider = news.__provider;
-    return { inputs, failures };
+    if (given.__provider !== undefined) inputs.__provider = given.__provider;
+    return { inputs: inputs as Planned<z.infer<S>>, failures };
 }
 
 /**
  * Exact diff over declared input properties: only those that changed, `replaces`
  * for those the API cannot update. An unknown new value counts as a change.
  */
-export function diffProps(
-    olds: Record<string, unknown>,
-    news: Record<string, unknown>,
-    props: readonly string[],
-    replaceProps: readonly string[],
-    ignore: readonly string[] = [],
+export function diffProps<I extends object>(
+    olds: Partial<I>,
+    news: Planned<I> | Partial<I>,
+    props: readonly (keyof I & string)[],
+    replaceProps: readonly (keyof I & string)[],
+    ignore: readonly (keyof I & string)[] = [],
     /** Outputs an in-place update never changes (e.g. the migration tag): kept known during preview. */
     stableOutputs: readonly string[] = [],
 ): pulumi.dynamic.DiffResult {
     const changed: string[] = [];
     for (const p of props) {
         if (ignore.includes(p)) continue;
-        if (!sameValue(olds[p], news[p])) changed.push(p);
+        if (!sameValue(olds[p], (news as Partial<Record<string, unknown>>)[p])) changed.push(p);
     }
-    const replaces = changed.filter((p) => replaceProps.includes(p));
+    const replaces = changed.filter((p) => (replaceProps as readonly string[]).includes(p));
     return {
         changes: changed.length > 0,
         replaces,
@@ -109,13 +137,6 @@ export function sameValue(a: unknown, b: unknown): boolean {
     if (a === undefined || a === null) return b === undefined || b === null;
     if (typeof a === "object" || typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
     return a === b;
-}
-
-/** Inputs without the serialized provider and without unknowns. */
-export function pick<T extends object>(obj: any, keys: readonly (keyof T)[]): Partial<T> {
-    const out: any = {};
-    for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-    return out;
 }
 
 // ---- field rules shared by resources ----
@@ -137,7 +158,7 @@ export const batchNameField = z
     .min(1, { message: "must not be empty" })
     .max(256, { message: "must be at most 256 characters" });
 
-export function kindOf(props: { kind?: string }): Kind {
+export function kindOf(props: { kind?: unknown }): Kind {
     return props.kind === "archive" ? "archive" : "mail";
 }
 

@@ -12,18 +12,22 @@ import { mailBatchImpl } from "./mailBatch";
 import { batchMembershipImpl } from "./batchMembership";
 import { batchGlobalSettingsImpl } from "./batchGlobalSettings";
 import { migrationRunImpl } from "./migrationRun";
-import { CreateJournal, journalDir, naturalKey } from "./journal";
+import { CreateJournal, familyOf, journalDir, naturalKey } from "./journal";
 import { CloudiwayApiError, CloudiwayError } from "../client/errors";
 import { exitWithEngine } from "./watchdog";
 import { SharedReads } from "./sharedReads";
 
-export const implementations: Record<string, ResourceImpl> = {
+/** The resource types of this package (the type tokens are `pulumi-nodejs:dynamic/cloudiway:<type>`). */
+export type ResourceType = "MailUser" | "MailBatch" | "BatchMembership" | "BatchGlobalSettings" | "MigrationRun";
+
+/** Each type's typed implementation (tests call them directly, typed). */
+export const implementations = {
     MailUser: mailUserImpl,
     MailBatch: mailBatchImpl,
     BatchMembership: batchMembershipImpl,
     BatchGlobalSettings: batchGlobalSettingsImpl,
     MigrationRun: migrationRunImpl,
-};
+} satisfies Record<ResourceType, ResourceImpl<object, object>>;
 
 /** Whether this is the dynamic provider process (@pulumi/pulumi/cmd/dynamic-provider), not a program or a test. */
 function inProviderProcess(): boolean {
@@ -56,9 +60,24 @@ export function contextFor(lookup: ConfigLookup): Context {
     return ctx;
 }
 
-export function install(target: any, type: string, req: pulumi.dynamic.ConfigureRequest): void {
-    const impl = implementations[type];
-    if (!impl) throw new Error(`pulumi-cloudiway: unknown resource type ${type}`);
+/** The engine's property bags are objects; anything else is taken as empty. */
+function record(v: unknown): object {
+    return typeof v === "object" && v !== null ? v : {};
+}
+
+function isResourceType(t: string): t is ResourceType {
+    return Object.prototype.hasOwnProperty.call(implementations, t);
+}
+
+/**
+ * Puts the methods of `type` on the shim (shim.ts) the engine calls: the untyped edge of the provider.
+ * Pulumi's ResourceProvider methods take `any`; here they become `unknown` and go to the typed
+ * implementation. Around them: the create journal (journal.ts) and the engine watchdog.
+ */
+export function install(target: pulumi.dynamic.ResourceProvider, type: string, req: pulumi.dynamic.ConfigureRequest): void {
+    if (!isResourceType(type)) throw new Error(`pulumi-cloudiway: unknown resource type ${type}`);
+    // What the engine hands a method is what this type's own check/create/read answered.
+    const impl: ResourceImpl<object, object> = implementations[type];
     const raw = req?.config;
     const lookup: ConfigLookup = (key) => {
         const v = raw?.get(key);
@@ -68,24 +87,22 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
     if (inProviderProcess()) exitWithEngine();
     const ctx = contextFor(lookup);
     const journal = ctx.journal!;
-    const kindOf = (p: any) => (p?.kind === "archive" ? "archive" : "mail");
     /** The engine holds this resource: its create journal record has served. */
-    const held = (props: any) => {
+    const held = (props: unknown) => {
         const key = naturalKey(type, props);
-        if (key !== undefined) journal.forget(type, kindOf(props), key);
+        if (key !== undefined) journal.forget(type, familyOf(props), key);
     };
-    target.check = (olds: any, news: any) => impl.check(ctx, olds, news);
-    target.diff = (id: string, olds: any, news: any) => { held(olds); return impl.diff(ctx, id, olds, news); };
     /** Runs a create (or an action's update) between the journal's intent and outcome records. */
-    const journaled = async <R extends { id?: string; outs?: any }>(props: any, send: () => Promise<R>): Promise<R> => {
+    const journaled = async <R extends { id?: string; outs: unknown }>(props: unknown, send: () => Promise<R>): Promise<R> => {
         const key = naturalKey(type, props);
         if (key === undefined) return send();
-        const kind = kindOf(props);
+        const kind = familyOf(props);
         journal.begin(type, kind, key);
         try {
             const r = await send();
             // An action's answer is kept, so that a run killed before the engine saved it is not performed again.
-            journal.end(type, kind, key, { id: r.id ?? "performed", ...(type === "MigrationRun" ? { outs: r.outs } : {}) });
+            const outs = type === "MigrationRun" && typeof r.outs === "object" && r.outs !== null ? { outs: r.outs as Record<string, unknown> } : {};
+            journal.end(type, kind, key, { id: r.id ?? "performed", ...outs });
             return r;
         } catch (e) {
             const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
@@ -93,12 +110,14 @@ export function install(target: any, type: string, req: pulumi.dynamic.Configure
             throw e;
         }
     };
-    target.create = (inputs: any) => journaled(inputs, () => impl.create(ctx, inputs));
-    target.read = (id: string, props: any) => { held(props); return impl.read(ctx, id, props); };
-    target.update = (id: string, olds: any, news: any) =>
+    target.check = (olds: unknown, news: unknown) => impl.check(ctx, olds === undefined || olds === null ? undefined : record(olds), news);
+    target.diff = (id: string, olds: unknown, news: unknown) => { held(olds); return impl.diff(ctx, id, record(olds), record(news)); };
+    target.create = (inputs: unknown) => journaled(inputs, () => impl.create(ctx, record(inputs)));
+    target.read = (id: string, props: unknown) => { held(props); return impl.read(ctx, id, record(props)); };
+    target.update = (id: string, olds: unknown, news: unknown) =>
         // An update that performs an action again (a MigrationRun's new trigger) is journaled like a create.
-        naturalKey(type, news) !== naturalKey(type, olds) && type === "MigrationRun"
-            ? journaled(news, () => impl.update(ctx, id, olds, news))
-            : impl.update(ctx, id, olds, news);
-    target.delete = async (id: string, props: any) => { await impl.delete(ctx, id, props); held(props); };
+        type === "MigrationRun" && naturalKey(type, news) !== naturalKey(type, olds)
+            ? journaled(news, () => impl.update(ctx, id, record(olds), record(news)))
+            : impl.update(ctx, id, record(olds), record(news));
+    target.delete = async (id: string, props: unknown) => { await impl.delete(ctx, id, record(props)); held(props); };
 }

@@ -48,8 +48,9 @@ export function journalDir(settings: Pick<CloudiwaySettings, "apiUrl" | "consume
 }
 
 /** The natural key of a resource's inputs, or undefined for types that have none. */
-export function naturalKey(type: string, props: any): string | undefined {
-    if (!props) return undefined;
+export function naturalKey(type: string, value: unknown): string | undefined {
+    if (typeof value !== "object" || value === null) return undefined;
+    const props = value as Record<string, unknown>;
     if (type === "MailUser" && typeof props.sourceEmail === "string" && typeof props.targetEmail === "string") {
         return `${props.sourceEmail.trim().toLowerCase()}\n${props.targetEmail.trim().toLowerCase()}`;
     }
@@ -63,7 +64,10 @@ export function naturalKey(type: string, props: any): string | undefined {
     return undefined;
 }
 
-const familyOf = (props: { kind?: string }) => (props.kind === "archive" ? "archive" : "mail");
+/** The API family of a resource's inputs (`kind`, default mail), for any value the engine holds. */
+export function familyOf(props: unknown): "mail" | "archive" {
+    return typeof props === "object" && props !== null && (props as { kind?: unknown }).kind === "archive" ? "archive" : "mail";
+}
 
 export class CreateJournal {
     /** The record found when a create of this process began: evidence of an earlier, interrupted one. */
@@ -113,13 +117,13 @@ export class CreateJournal {
     }
 
     /** For a resource's inputs (the key made by naturalKey, the one place that makes it): whether the object found is its orphan. */
-    isOrphan(type: string, props: { kind?: string }, existingId?: string): boolean {
+    isOrphan(type: string, props: object, existingId?: string): boolean {
         const key = naturalKey(type, props);
         return key !== undefined && this.interrupted(type, familyOf(props), key, existingId);
     }
 
     /** For a resource's inputs: the record of an earlier, interrupted attempt (see `earlier`). */
-    earlierOf(type: string, props: { kind?: string }): Entry | undefined {
+    earlierOf(type: string, props: object): Entry | undefined {
         const key = naturalKey(type, props);
         return key === undefined ? undefined : this.earlier(type, familyOf(props), key);
     }

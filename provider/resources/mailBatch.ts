@@ -17,7 +17,7 @@ export const mailBatchSchema = z.object({
 export type MailBatchInputs = z.infer<typeof mailBatchSchema>;
 
 // ---------------------------------------------------------------- provider
-export const mailBatchImpl: ResourceImpl = {
+export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
     async check(_ctx, _olds, news) {
         return checkWith("MailBatch", mailBatchSchema, news);
     },
@@ -26,7 +26,7 @@ export const mailBatchImpl: ResourceImpl = {
         return diffProps(olds, news, ["name", "kind"], ["name", "kind"]);
     },
 
-    async create(ctx, inputs: MailBatchInputs) {
+    async create(ctx, inputs) {
         const kind = kindOf(inputs);
         const existing = await batchNames(ctx, kind);
         if (existing.includes(inputs.name)) {

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, ResourceImpl, adoptField, checkWith, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
+    Context, Planned, ResourceImpl, adoptField, checkWith, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
@@ -63,7 +63,7 @@ export interface PassCounts {
 }
 
 // ---------------------------------------------------------------- provider
-export const mailUserImpl: ResourceImpl = {
+export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     async check(ctx, olds, news) {
         const result = checkWith("MailUser", mailUserSchema, news, (v, unknown) => {
             const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -98,7 +98,7 @@ export const mailUserImpl: ResourceImpl = {
         return diffProps(olds, news, INPUTS, ["kind"], [], ["migrationTag"]);
     },
 
-    async create(ctx, inputs: MailUserInputs) {
+    async create(ctx, inputs) {
         const kind = kindOf(inputs);
         const client = ctx.client();
         const fields = userFields(inputs);
@@ -156,7 +156,7 @@ export const mailUserImpl: ResourceImpl = {
         return { id, props: outs, inputs: declared };
     },
 
-    async update(ctx, id, olds, news: MailUserInputs) {
+    async update(ctx, id, olds, news) {
         const kind = kindOf(news);
         const client = ctx.client();
         if (USER_FIELDS.some((f) => olds[f] !== news[f])) {
@@ -222,10 +222,11 @@ function normalizeField(f: string, v: string): string {
     return f.endsWith("Email") ? v.trim().toLowerCase() : v.trim();
 }
 
-function pickInputs(props: any): MailUserInputs {
-    const out: any = {};
-    for (const k of [...INPUTS, "adopt"]) if (props[k] !== undefined && !isUnknown(props[k])) out[k] = props[k];
-    return out;
+/** The declared inputs among outputs (or planned inputs): outputs and unknowns left out. */
+function pickInputs(props: Partial<MailUserInputs> | Planned<MailUserInputs>): MailUserInputs {
+    const out: Record<string, unknown> = {};
+    for (const k of [...INPUTS, "adopt"] as const) if (props[k] !== undefined && !isUnknown(props[k])) out[k] = props[k];
+    return out as MailUserInputs; // the keys of MailUserInputs, each known
 }
 
 /**

@@ -28,10 +28,16 @@ export const migrationRunSchema = z.object({
     kind: kindField,
 });
 export type MigrationRunInputs = z.infer<typeof migrationRunSchema>;
+export interface MigrationRunOutputs extends MigrationRunInputs {
+    /** When the action was performed (ISO), or when an earlier, interrupted run performed it. */
+    performedAt: string;
+    /** The API's answer, e.g. "Batch Wave1 started" (or why it was not sent again). */
+    answer: string;
+}
 const INPUTS = ["batchName", "migrationTag", "action", "trigger", "kind"] as const;
 
 // ---------------------------------------------------------------- provider
-export const migrationRunImpl: ResourceImpl = {
+export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutputs> = {
     async check(_ctx, _olds, news) {
         return checkWith("MigrationRun", migrationRunSchema, news, (v, unknown) => {
             const hasBatch = v.batchName !== undefined || unknown.has("batchName");
@@ -51,7 +57,7 @@ export const migrationRunImpl: ResourceImpl = {
         return diffProps(olds, news, INPUTS, ["batchName", "migrationTag", "action", "kind"]);
     },
 
-    async create(ctx, inputs: MigrationRunInputs) {
+    async create(ctx, inputs) {
         const result = await perform(ctx, inputs);
         return { id: randomUUID(), outs: { ...inputs, ...result } };
     },
@@ -64,12 +70,14 @@ export const migrationRunImpl: ResourceImpl = {
         } else if (props.migrationTag) {
             if (!(await findUserRecord(ctx, kind, props.migrationTag))) return {};
         }
-        const inputs: any = {};
-        for (const k of INPUTS) if (props[k] !== undefined) inputs[k] = props[k];
+        const inputs: MigrationRunInputs = { action: props.action, trigger: props.trigger };
+        if (props.batchName !== undefined) inputs.batchName = props.batchName;
+        if (props.migrationTag !== undefined) inputs.migrationTag = props.migrationTag;
+        if (props.kind !== undefined) inputs.kind = props.kind;
         return { id, props, inputs };
     },
 
-    async update(ctx, _id, olds, news: MigrationRunInputs) {
+    async update(ctx, _id, olds, news) {
         if (olds.trigger === news.trigger) return { outs: { ...olds, ...news } };
         const result = await perform(ctx, news);
         return { outs: { ...news, ...result } };
