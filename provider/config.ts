@@ -15,6 +15,7 @@
  * | cloudiway:requestTimeoutMs        | CLOUDIWAY_REQUEST_TIMEOUT_MS | per attempt, default 30000   |
  * | cloudiway:maxAttempts             | CLOUDIWAY_MAX_ATTEMPTS       | per call, default 10         |
  * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 16        |
+ * | cloudiway:deletionPolicy          | CLOUDIWAY_DELETION_POLICY    | retainMigrated (default), delete, retain |
  * | cloudiway:permissionsWaitSeconds  | CLOUDIWAY_PERMISSIONS_WAIT_SECONDS | how long a permissions run waits for another batch's, default 900 |
  */
 export const DEFAULT_API_URL = "https://apps.cloudiway.com/api";
@@ -30,6 +31,8 @@ export interface CloudiwaySettings {
     maxAttempts: number;
     /** Connections to the API per provider process. */
     connections: number;
+    /** What a MailUser leaving the stack does in Cloudiway, unless the user says (MailUser.deletionPolicy). */
+    deletionPolicy: DeletionPolicy;
     /** How long a permissions run waits while another batch's permissions migration runs (the service runs one at a time). */
     permissionsWaitSeconds: number;
 }
@@ -38,6 +41,25 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 export const DEFAULT_CONNECTIONS = 16;
 export const DEFAULT_PERMISSIONS_WAIT_SECONDS = 900;
+
+/**
+ * What happens in Cloudiway when a MailUser leaves the stack (removed, replaced, destroyed):
+ *  - retainMigrated: kept when it has something to lose (a license, a pass, an audit, any status
+ *    but NOTSTARTED), deleted otherwise;
+ *  - delete: deleted;
+ *  - retain: never deleted.
+ * A deleted user loses its migration history; made again, it is a new user (a new license).
+ */
+export const DELETION_POLICIES = ["retainMigrated", "delete", "retain"] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
+export const DEFAULT_DELETION_POLICY: DeletionPolicy = "retainMigrated";
+
+function deletionPolicy(v: string | undefined): DeletionPolicy {
+    if (v === undefined) return DEFAULT_DELETION_POLICY;
+    const p = DELETION_POLICIES.find((x) => x.toLowerCase() === v.trim().toLowerCase());
+    if (!p) throw new Error(`cloudiway:deletionPolicy must be one of ${DELETION_POLICIES.map((x) => `"${x}"`).join(", ")} (got "${v}")`);
+    return p;
+}
 
 function positiveInt(name: string, v: string | undefined, dflt: number): number {
     if (v === undefined) return dflt;
@@ -69,6 +91,7 @@ export function resolveSettings(lookup: ConfigLookup, env: NodeJS.ProcessEnv = p
         requestTimeoutMs: positiveInt("requestTimeoutMs", pick("requestTimeoutMs", "CLOUDIWAY_REQUEST_TIMEOUT_MS"), DEFAULT_REQUEST_TIMEOUT_MS),
         maxAttempts: positiveInt("maxAttempts", pick("maxAttempts", "CLOUDIWAY_MAX_ATTEMPTS"), DEFAULT_MAX_ATTEMPTS),
         connections: positiveInt("connections", pick("connections", "CLOUDIWAY_CONNECTIONS"), DEFAULT_CONNECTIONS),
+        deletionPolicy: deletionPolicy(pick("deletionPolicy", "CLOUDIWAY_DELETION_POLICY")),
         permissionsWaitSeconds: positiveInt("permissionsWaitSeconds", pick("permissionsWaitSeconds", "CLOUDIWAY_PERMISSIONS_WAIT_SECONDS"), DEFAULT_PERMISSIONS_WAIT_SECONDS),
     };
 }

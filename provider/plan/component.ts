@@ -48,11 +48,13 @@ export class MigrationPlan extends pulumi.ComponentResource {
                 firstName: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail,
                 sourceConnectorName: u.sourceConnectorName, targetConnectorName: u.targetConnectorName, kind,
                 ...(u.licensed === undefined ? {} : { licensed: u.licensed }), ...withAdopt,
+                ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }),
             }, child);
             this.users[u.sourceEmail] = user;
             if (u.batch) {
                 const m = new BatchMembership(`membership:${u.sourceEmail}`, {
                     migrationTag: user.migrationTag, batchName: this.batches[u.batch].name, kind,
+                    ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }), // the user's policy
                 }, child);
                 this.memberships[u.sourceEmail] = m;
                 (membersOf[u.batch] ??= []).push(m);

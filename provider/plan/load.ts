@@ -11,6 +11,7 @@ import { SETTING_FLAGS, SettingFlag, isIsoDate } from "../resources/batchGlobalS
 import { MIGRATION_ACTIONS, MigrationAction } from "../resources/migrationRun";
 
 import type { Kind } from "../client/calls";
+import { DELETION_POLICIES, DeletionPolicy } from "../config";
 export type { Kind };
 export interface PlanRun { action: MigrationAction; trigger: string; where: string }
 /** A batch's settings as the plan declares them: the flags it sets, and its date window. */
@@ -19,7 +20,7 @@ export interface PlanBatch { name: string; settings?: PlanSettings; runs: PlanRu
 export interface PlanUser {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
     sourceConnectorName: string; targetConnectorName: string;
-    licensed?: boolean; batch?: string; runs: PlanRun[]; where: string;
+    licensed?: boolean; deletionPolicy?: DeletionPolicy; batch?: string; runs: PlanRun[]; where: string;
 }
 export interface Plan { file: string; kind: Kind; adoptExisting?: boolean; batches: PlanBatch[]; users: PlanUser[] }
 
@@ -39,9 +40,9 @@ export class PlanError extends Error {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const TOP_KEYS = ["kind", "adoptExisting", "defaults", "csv", "batches", "users"];
-const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", "settings"];
+const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "settings"];
 const BATCH_KEYS = ["name", "settings", "runs", "users"];
-const USER_KEYS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName", "licensed", "batch", "runs"];
+const USER_KEYS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "batch", "runs"];
 const RUN_KEYS = ["action", "trigger"];
 const SETTING_KEYS = [...SETTING_FLAGS, "fromDate", "toDate"];
 
@@ -105,6 +106,13 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
         if (typeof e.value !== "boolean") { p.add(at(e.node), `${k} must be true or false`); return undefined; }
         return e.value;
     };
+    const policy = (m: Map<string, Located>, k: string): DeletionPolicy | undefined => {
+        const e = m.get(k);
+        if (!e) return undefined;
+        const v = typeof e.value === "string" ? DELETION_POLICIES.find((x) => x === e.value) : undefined;
+        if (!v) p.add(at(e.node), `${k} must be one of ${DELETION_POLICIES.map((x) => `"${x}"`).join(", ")} (got ${JSON.stringify(e.value)})`);
+        return v;
+    };
     const seq = (e: Located | undefined, what: string): Node[] => {
         if (!e || e.value === null) return [];
         if (!isSeq(e.node)) { p.add(at(e.node), `${what} must be a list`); return []; }
@@ -145,6 +153,8 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
     const dSource = str(defaults, "sourceConnectorName", "", false) ?? opts.defaults?.sourceConnectorName;
     const dTarget = str(defaults, "targetConnectorName", "", false) ?? opts.defaults?.targetConnectorName;
     const dLicensed = bool(defaults, "licensed");
+    const dPolicy = policy(defaults, "deletionPolicy");
+    const withPolicy = (v: DeletionPolicy | undefined) => (v === undefined ? {} : { deletionPolicy: v });
     const dSettings = settingsOf(defaults.get("settings"), "defaults.settings");
 
     const batches: PlanBatch[] = [];
@@ -177,7 +187,7 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
         }, where, p);
         if (!u) continue;
         const licensed = bool(r.m, "licensed") ?? dLicensed;
-        users.push({ ...u, ...(licensed === undefined ? {} : { licensed }), batch: r.batch, runs: runsOf(r.m.get("runs"), `user ${u.sourceEmail}`), where });
+        users.push({ ...u, ...(licensed === undefined ? {} : { licensed }), ...withPolicy(policy(r.m, "deletionPolicy") ?? dPolicy), batch: r.batch, runs: runsOf(r.m.get("runs"), `user ${u.sourceEmail}`), where });
     }
     // CSV files, relative to the plan
     const csvEntry = top.get("csv");
@@ -190,7 +200,7 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
         const csvPath = path.resolve(path.dirname(file), c.file);
         if (!fs.existsSync(csvPath)) { p.add(c.where, `CSV file ${c.file} does not exist`); continue; }
         for (const u of readCsvUsers(csvPath, p, { sourceConnectorName: dSource, targetConnectorName: dTarget })) {
-            users.push({ ...u, ...(dLicensed === undefined ? {} : { licensed: dLicensed }) });
+            users.push({ ...u, ...(dLicensed === undefined ? {} : { licensed: dLicensed }), ...withPolicy(dPolicy) });
         }
     }
     // batches referenced but not declared

@@ -6,9 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { Context, Kind, ResourceImpl, batchNameField, checkWith, deletionPolicyField, diffProps, kindField, kindOf } from "./common";
 import { batchNames, membershipIndex, usersInBatch } from "./lookups";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
+import { announceKept, keepUser } from "./retention";
 
 // ---------------------------------------------------------------- schema
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -17,6 +18,12 @@ export const batchMembershipSchema = z.object({
         .refine((s) => GUID.test(s), { message: "must be a migration tag (a GUID), e.g. MailUser.migrationTag" }),
     batchName: batchNameField,
     kind: kindField,
+    /**
+     * When the membership leaves the stack while its user has something to lose (retention.ts), the
+     * user stays in its batch unless this (or cloudiway:deletionPolicy) is "delete". The plan files
+     * give each membership its user's policy.
+     */
+    deletionPolicy: deletionPolicyField,
 });
 export type BatchMembershipInputs = z.infer<typeof batchMembershipSchema>;
 
@@ -27,7 +34,7 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
     },
 
     async diff(_ctx, _id, olds, news) {
-        return diffProps(olds, news, ["migrationTag", "batchName", "kind"], ["migrationTag", "kind"]);
+        return diffProps(olds, news, ["migrationTag", "batchName", "kind", "deletionPolicy"], ["migrationTag", "kind"]);
     },
 
     async create(ctx, inputs) {
@@ -47,11 +54,12 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
         if (!batchName) return {};
         const inputs: BatchMembershipInputs = { migrationTag: id, batchName };
         if (props.kind !== undefined) inputs.kind = props.kind;
+        if (props.deletionPolicy !== undefined) inputs.deletionPolicy = props.deletionPolicy;
         return { id, props: { ...inputs }, inputs };
     },
 
-    async update(ctx, id, _olds, news) {
-        await placeUser(ctx, kindOf(news), id, news.batchName);
+    async update(ctx, id, olds, news) {
+        if (olds.batchName !== news.batchName) await placeUser(ctx, kindOf(news), id, news.batchName);
         return { outs: { ...news } };
     },
 
@@ -61,6 +69,14 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
         // membership resources, the new one may already have run (any order works).
         if (!(await batchNames(ctx, kind)).includes(props.batchName)) return;
         if (!(await usersInBatch(ctx, kind, props.batchName)).includes(id)) return;
+        // A user the deletion policy keeps stays in its batch (and the batch with it: MailBatch.delete).
+        const verdict = await keepUser(ctx, kind, id, props.deletionPolicy ?? ctx.settings.deletionPolicy);
+        if (verdict.keep) {
+            const who = verdict.holdings ? `${verdict.holdings.sourceEmail} (${id})` : id;
+            await announceKept(`BatchMembership: ${who} stays in batch "${props.batchName}" (${verdict.why}); ` +
+                `set deletionPolicy "delete" on the membership to take it out of the batch.`);
+            return;
+        }
         try {
             await ctx.client().removeFromBatch(kind, id);
         } catch (e) {
@@ -101,6 +117,8 @@ export interface BatchMembershipArgs {
     /** The batch (MailBatch.name). Changing it moves the user. */
     batchName: pulumi.Input<string>;
     kind?: pulumi.Input<"mail" | "archive">;
+    /** When the membership leaves the stack and its user has something to lose: "delete" takes it out of the batch anyway. */
+    deletionPolicy?: pulumi.Input<"retainMigrated" | "delete" | "retain">;
 }
 
 export class BatchMembership extends pulumi.dynamic.Resource {

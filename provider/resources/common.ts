@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Kind } from "../client/calls";
+import { DELETION_POLICIES } from "../config";
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
 import type { CreateJournal } from "./journal";
@@ -152,6 +153,7 @@ export const nameField = z
     .min(1, { message: "must not be empty" });
 export const kindField = z.enum(["mail", "archive"], { error: 'must be "mail" or "archive"' }).optional();
 export const adoptField = z.boolean({ error: "must be true or false" }).optional();
+export const deletionPolicyField = z.enum(DELETION_POLICIES, { error: `must be one of ${DELETION_POLICIES.map((p) => `"${p}"`).join(", ")}` }).optional();
 export const batchNameField = z
     .string({ error: "must be a string (a batch name)" })
     .trim()

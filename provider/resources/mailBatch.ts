@@ -7,6 +7,7 @@ import { z } from "zod";
 import { shimFor } from "./shim";
 import { ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
 import { allUsers, batchNames, usersInBatch } from "./lookups";
+import { announceKept, keepUser } from "./retention";
 
 // ---------------------------------------------------------------- schema
 export const mailBatchSchema = z.object({
@@ -64,6 +65,14 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
         if (!names.includes(id)) return; // already gone
         const tags = await usersInBatch(ctx, kind, id);
         if (tags.length > 0) {
+            // Users kept by the deletion policy keep their batch: it is kept too, with a warning.
+            const kept = await Promise.all(tags.map((t) => keepUser(ctx, kind, t, ctx.settings.deletionPolicy)));
+            if (kept.every((v) => v.keep)) {
+                const who = kept.map((v, i) => (v.holdings ? v.holdings.sourceEmail : tags[i]));
+                await announceKept(`MailBatch "${id}" (${kind}) is kept in Cloudiway, not deleted: it holds ${tags.length} user(s) kept by ` +
+                    `their deletion policy (${who.slice(0, 5).join(", ")}${who.length > 5 ? ", ..." : ""}).`);
+                return;
+            }
             const users = await allUsers(ctx, kind);
             const who = tags.map((t) => {
                 const u = users.get(t);

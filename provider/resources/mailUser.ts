@@ -6,11 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
+    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayNotFoundError } from "../client/errors";
+import { announceKept, keepUser } from "./retention";
 
 // ---------------------------------------------------------------- schema
 const SEND_TO = ["source", "target", "both"] as const;
@@ -39,11 +40,13 @@ export const mailUserSchema = z.object({
     licensed: z.boolean({ error: "must be true or false" }).optional(),
     selfService: selfServiceField,
     adopt: adoptField,
+    /** What leaving the stack does in Cloudiway (config.ts, DeletionPolicy); default: cloudiway:deletionPolicy. */
+    deletionPolicy: deletionPolicyField,
 });
 export type MailUserInputs = z.infer<typeof mailUserSchema>;
 
 const USER_FIELDS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const;
-const INPUTS = [...USER_FIELDS, "kind", "licensed", "selfService"] as const;
+const INPUTS = [...USER_FIELDS, "kind", "licensed", "selfService", "deletionPolicy"] as const;
 
 export interface MailUserOutputs extends MailUserInputs {
     migrationTag: string;
@@ -159,6 +162,12 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     async update(ctx, id, olds, news) {
         const kind = kindOf(news);
         const client = ctx.client();
+        const ss = news.selfService;
+        const sendMail = !!ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger);
+        if (!USER_FIELDS.some((f) => olds[f] !== news[f]) && !(news.licensed && !olds.licensed) && !sendMail) {
+            // Only what matters to this provider changed (deletionPolicy, adopt): nothing to send.
+            return { outs: { ...olds, ...pickInputs(news), deletionPolicy: news.deletionPolicy, adopt: news.adopt } };
+        }
         if (USER_FIELDS.some((f) => olds[f] !== news[f])) {
             await client.updateUser(kind, id, userFields(news));
         }
@@ -166,8 +175,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             await client.assignLicense(kind, id);
         }
         // The self-service mail goes again only when what it is about changed: sendTo or trigger.
-        const ss = news.selfService;
-        if (ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger)) {
+        if (ss && sendMail) {
             await client.sendSelfServiceMail(kind, id, ss.sendTo as SendTo);
         }
         return { outs: await observe(ctx, kind, id, news) };
@@ -176,6 +184,15 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     async delete(ctx, id, props) {
         const kind = kindOf(props);
         const client = ctx.client();
+        // The deletion policy: a user with something to lose is kept in Cloudiway (retention.ts).
+        const policy = props.deletionPolicy ?? ctx.settings.deletionPolicy;
+        const verdict = await keepUser(ctx, kind, id, policy);
+        if (verdict.keep) {
+            await announceKept(`MailUser ${props.sourceEmail} -> ${props.targetEmail} (${kind}, ${id}) is kept in Cloudiway, not deleted ` +
+                `(${verdict.why}). Deleting it would lose its migration history; set deletionPolicy "delete" to delete it.`);
+            return;
+        }
+        if (policy === "retainMigrated" && !verdict.holdings) return; // already gone
         try {
             await client.deleteUser(kind, id);
         } catch (e) {
@@ -286,6 +303,12 @@ export interface MailUserArgs {
     selfService?: pulumi.Input<{ sendTo: pulumi.Input<"source" | "target" | "both">; trigger?: pulumi.Input<string> }>;
     /** Take over an existing user with the same source + target instead of failing. */
     adopt?: pulumi.Input<boolean>;
+    /**
+     * What leaving the stack (removed, replaced, destroyed) does in Cloudiway: "retainMigrated" (default:
+     * kept when it has a license, a pass, an audit or any status but NOTSTARTED, with a warning),
+     * "delete", or "retain" (never deleted). Default: stack config cloudiway:deletionPolicy.
+     */
+    deletionPolicy?: pulumi.Input<"retainMigrated" | "delete" | "retain">;
 }
 
 export class MailUser extends pulumi.dynamic.Resource {
@@ -297,6 +320,7 @@ export class MailUser extends pulumi.dynamic.Resource {
     declare public readonly targetConnectorName: pulumi.Output<string>;
     declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
     declare public readonly licensed: pulumi.Output<boolean | undefined>;
+    declare public readonly deletionPolicy: pulumi.Output<"retainMigrated" | "delete" | "retain" | undefined>;
     declare public readonly selfService: pulumi.Output<{ sendTo: "source" | "target" | "both"; trigger?: string } | undefined>;
     /** The user's id in Cloudiway (a GUID). */
     declare public readonly migrationTag: pulumi.Output<string>;

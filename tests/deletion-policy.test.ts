@@ -1,0 +1,145 @@
+/**
+ * The deletion policy at the level of the provider methods, against the emulator: a user that
+ * leaves the stack is kept in Cloudiway when deleting it would lose something (retainMigrated,
+ * the default), never deleted (retain), or deleted (delete); its membership and its batch follow.
+ * The whole-stack version (real engine, plan files, destroy) is tests/engine-deletion-policy.test.ts.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startEmulator } from "../emulator";
+import { CloudiwayClient } from "../provider/client";
+import { resolveSettings } from "../provider/config";
+import { loadPlan } from "../provider/plan";
+import { contextFor, implementations } from "../provider/resources/impl";
+import { describeHoldings, hasSomethingToLose, holdingsOf } from "../provider/resources/retention";
+import { Emu, emuResetStats, emuStats, emuState } from "./helpers/emu";
+import { held } from "./helpers/provider";
+
+describe("deletion policy: a user with something to lose is not deleted by accident", function () {
+    this.timeout(60_000);
+    let emu: Emu;
+    let client: CloudiwayClient;
+    const user = implementations.MailUser, member = implementations.BatchMembership, batch = implementations.MailBatch;
+    const ctxWith = (policy?: string) => contextFor((k) => ({
+        "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret",
+        ...(policy ? { "cloudiway:deletionPolicy": policy } : {}),
+    } as Record<string, string>)[k]);
+    const person = (n: string) => ({
+        firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
+        sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+    });
+    /** A user in batch W; `migrated`: one pass done (SUCCESS, licensed by the pass). */
+    async function made(n: string, migrated: boolean): Promise<string> {
+        const { migrationTag } = await client.createUser("mail", person(n));
+        await client.addToBatch("mail", migrationTag, "W");
+        if (migrated) await client.startUser("mail", migrationTag);
+        return migrationTag;
+    }
+    const tags = async () => (await emuState(emu.baseUrl)).mail.users.map((u: { sourceEmail: string }) => u.sourceEmail).sort();
+
+    beforeEach(async () => {
+        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await client.createBatch("mail", "W");
+    });
+    afterEach(async () => {
+        await client.close();
+        await emu.close();
+    });
+
+    it("retainMigrated (default): the migrated user is kept (no delete call), the untouched one is deleted", async () => {
+        const ctx = ctxWith();
+        const ada = await made("ada", true), bob = await made("bob", false);
+        const h = (await holdingsOf(ctx, "mail", ada))!;
+        assert.deepStrictEqual({ passes: h.passes, licensed: h.licensed, status: h.status }, { passes: 1, licensed: true, status: "SUCCESS" });
+        assert.strictEqual(describeHoldings(h), "1 pass, licensed, status SUCCESS");
+        assert.strictEqual(hasSomethingToLose((await holdingsOf(ctx, "mail", bob))!), false);
+        await emuResetStats(emu.baseUrl);
+        await user.delete(ctx, ada, held({ ...person("ada"), migrationTag: ada }));
+        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "no call that changes anything for the kept user");
+        await user.delete(ctx, bob, held({ ...person("bob"), migrationTag: bob }));
+        assert.deepStrictEqual(await tags(), ["ada@source.example"]);
+        const history = await client.getMailHistory("mail", ada);
+        assert.strictEqual(history.length, 1, "the kept user keeps its history");
+    });
+
+    it("a license alone, or an audit, is something to lose", async () => {
+        const ctx = ctxWith();
+        const { migrationTag: lic } = await client.createUser("mail", person("lic"));
+        await client.assignLicense("mail", lic);
+        const { migrationTag: aud } = await client.createUser("mail", person("aud"));
+        await client.auditUser("mail", aud);
+        await user.delete(ctx, lic, held({ ...person("lic") }));
+        await user.delete(ctx, aud, held({ ...person("aud") }));
+        assert.deepStrictEqual(await tags(), ["aud@source.example", "lic@source.example"]);
+    });
+
+    it("retain never deletes; delete always does (per resource, or from cloudiway:deletionPolicy)", async () => {
+        const ada = await made("ada", true), bob = await made("bob", false);
+        await user.delete(ctxWith(), bob, held({ ...person("bob"), deletionPolicy: "retain" }));
+        assert.deepStrictEqual(await tags(), ["ada@source.example", "bob@source.example"], "retain: the untouched user stays too");
+        await user.delete(ctxWith("delete"), ada, held({ ...person("ada") }));
+        assert.deepStrictEqual(await tags(), ["bob@source.example"], "the stack's delete policy deletes the migrated user");
+        await user.delete(ctxWith("retain"), bob, held({ ...person("bob"), deletionPolicy: "delete" }));
+        assert.deepStrictEqual(await tags(), [], "the resource's own policy wins over the stack's");
+    });
+
+    it("the kept user's membership stays, and its batch is kept; a batch with a user that is not kept still refuses", async () => {
+        const ctx = ctxWith();
+        const ada = await made("ada", true), bob = await made("bob", false);
+        await member.delete(ctx, bob, held({ migrationTag: bob, batchName: "W" }));
+        await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W" }));
+        assert.deepStrictEqual(await client.getUsersInBatch("mail", "W"), [ada], "the migrated user stays in its batch; the other leaves it");
+        await user.delete(ctx, bob, held({ ...person("bob") }));
+        await emuResetStats(emu.baseUrl);
+        await batch.delete(ctx, "W", held({ name: "W" }));
+        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
+        assert.deepStrictEqual(await client.listBatches("mail"), ["W"], "a batch holding kept users is kept");
+        // A user with nothing to lose (not this stack's) in the batch: the batch's delete refuses as before, naming it.
+        const { migrationTag: eve } = await client.createUser("mail", person("eve"));
+        await client.addToBatch("mail", eve, "W");
+        ctx.cache.clear(); // made outside the provider: its list answers of this operation are old
+        await assert.rejects(batch.delete(ctx, "W", held({ name: "W" })), /still has 2 user\(s\).*eve@source\.example/);
+        // deletionPolicy delete on a membership takes a migrated user out of its batch.
+        await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W", deletionPolicy: "delete" }));
+        assert.deepStrictEqual(await client.getUsersInBatch("mail", "W"), [eve]);
+    });
+
+    it("bad input: an unknown policy fails check naming MailUser.deletionPolicy with no call; a bad stack config names cloudiway:deletionPolicy", async () => {
+        await emuResetStats(emu.baseUrl);
+        const r = await user.check(ctxWith(), undefined, { ...person("ada"), deletionPolicy: "keep" });
+        assert.deepStrictEqual(r.failures.map((f) => f.property), ["deletionPolicy"]);
+        assert.match(r.failures[0].reason, /^MailUser\.deletionPolicy: must be one of "retainMigrated", "delete", "retain"/);
+        assert.strictEqual((await emuStats(emu.baseUrl)).total, 0, "no call");
+        const m = await member.check(ctxWith(), undefined, { migrationTag: "c0d9b808-0000-4000-8000-000000000000", batchName: "W", deletionPolicy: 3 });
+        assert.deepStrictEqual(m.failures.map((f) => f.property), ["deletionPolicy"]);
+        assert.throws(() => resolveSettings((k) => (k === "cloudiway:deletionPolicy" ? "never" : undefined), {}), /cloudiway:deletionPolicy must be one of "retainMigrated", "delete", "retain" \(got "never"\)/);
+        assert.strictEqual(resolveSettings(() => undefined, { CLOUDIWAY_DELETION_POLICY: "Delete" }).deletionPolicy, "delete");
+        assert.strictEqual(resolveSettings(() => undefined, {}).deletionPolicy, "retainMigrated");
+    });
+
+    it("plan files: deletionPolicy under defaults and per user; a bad value is file:line", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-policy-plan-"));
+        try {
+            const file = path.join(dir, "plan.yaml");
+            fs.writeFileSync(file, [
+                "defaults:",
+                "  sourceConnectorName: Gmail",
+                "  targetConnectorName: Office 365",
+                "  deletionPolicy: retain",
+                "users:",
+                "  - { firstName: A, lastName: A, sourceEmail: a@s.example, targetEmail: a@t.example }",
+                "  - { firstName: B, lastName: B, sourceEmail: b@s.example, targetEmail: b@t.example, deletionPolicy: delete }",
+                "",
+            ].join("\n"));
+            const plan = loadPlan(file);
+            assert.deepStrictEqual(plan.users.map((u) => u.deletionPolicy), ["retain", "delete"]);
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("deletionPolicy: delete", "deletionPolicy: keepIt"));
+            assert.throws(() => loadPlan(file), (e: Error) => /plan\.yaml:7: deletionPolicy must be one of "retainMigrated", "delete", "retain" \(got "keepIt"\)/.test(e.message));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
