@@ -1,0 +1,113 @@
+/**
+ * The deletion policy under the real engine: removing a migrated user from the plan, changing its
+ * family (a replacement), or destroying the stack never deletes what it has been through in
+ * Cloudiway (retainMigrated, the default), and says so in the engine's output; users with nothing
+ * to lose are deleted as before; `cloudiway:deletionPolicy delete` deletes everything.
+ */
+import * as assert from "assert";
+import * as path from "path";
+import { startEmulator } from "../emulator";
+import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
+import { Emu, batchesOf, emuState, usersOf } from "./helpers/emu";
+
+const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
+const SECRET = "Policy-S3cret-4242";
+
+describe("@engine deletion policy: never burn a license by accident", function () {
+    this.timeout(20 * 60 * 1000);
+    let emu: Emu;
+    let stack: TestStack | undefined;
+    const printed: string[] = [];
+
+    before(async function () {
+        skipIfEngineOptedOut(this);
+        emu = await startEmulator({ port: 0, consumerKey: "policy-key", consumerSecret: SECRET, transitionMs: 0, quiet: true });
+    });
+    after(async () => {
+        await emu?.close();
+        for (const line of printed) assert.ok(!line.includes(SECRET), "the secret is in no output of these runs");
+    });
+    afterEach(async function () {
+        if (!stack) return;
+        printed.push(...stack.log);
+        if (this.currentTest?.state === "failed") console.log(stack.log.slice(-3).join("\n"));
+        await stack.dispose();
+        stack = undefined;
+    });
+    async function newStack(name: string, opts: { program?: string; config?: Record<string, string> } = {}): Promise<TestStack> {
+        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        stack = await TestStack.create({ name, apiUrl: emu.url, consumerKey: "policy-key", consumerSecret: SECRET, ...opts });
+        return stack;
+    }
+    const person = (n: string, extra: Record<string, unknown> = {}) => ({
+        type: "MailUser", name: n, args: {
+            firstName: n, lastName: "Policy", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
+            sourceConnectorName: "Gmail", targetConnectorName: "Office 365", ...extra,
+        },
+    });
+    const user = (st: any, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u: any) => u.sourceEmail === `${n}@source.example`);
+
+    it("a migrated user and an untouched one leave the plan: the migrated one stays with its history and license, named in a warning; the other is deleted", async () => {
+        const s = await newStack("policy-remove");
+        s.setSpec({ resources: [
+            { type: "MailBatch", name: "w", args: { name: "Wave P" } },
+            person("ada"), person("bob"),
+            { type: "BatchMembership", name: "ada-m", args: { migrationTag: { $out: "ada.migrationTag" }, batchName: { $out: "w.name" } } },
+            { type: "BatchMembership", name: "bob-m", args: { migrationTag: { $out: "bob.migrationTag" }, batchName: { $out: "w.name" } } },
+            { type: "MigrationRun", name: "ada-go", args: { migrationTag: { $out: "ada.migrationTag" }, action: "migrate", trigger: "1" }, dependsOn: ["ada-m"] },
+        ] });
+        await s.up();
+        const before = await emuState(emu.baseUrl);
+        assert.strictEqual(user(before, "ada").status, "SUCCESS");
+        assert.strictEqual(user(before, "ada").history.length, 1);
+        // Both rows leave the plan (and everything that hangs on them); the batch stays declared.
+        s.setSpec({ resources: [{ type: "MailBatch", name: "w", args: { name: "Wave P" } }] });
+        const up = await s.up();
+        const out = up.stdout + up.stderr;
+        assert.match(out, /MailUser ada@source\.example -> ada@target\.example .*is kept in Cloudiway, not deleted \(deletionPolicy retainMigrated: 1 pass, licensed, status SUCCESS\)/);
+        assert.doesNotMatch(out, /MailUser bob@source\.example -> .* is kept/);
+        assert.match(out, /BatchMembership: ada@source\.example .* stays in batch "Wave P"/);
+        const after = await emuState(emu.baseUrl);
+        assert.ok(user(after, "ada"), "the migrated user is still in Cloudiway");
+        assert.strictEqual(user(after, "ada").history.length, 1, "with its history");
+        assert.strictEqual(user(after, "ada").licensed, true, "and its license");
+        assert.strictEqual(user(after, "ada").batchName, "Wave P", "in its batch (documented: a kept user's membership stays)");
+        assert.strictEqual(user(after, "bob"), undefined, "the untouched user is deleted");
+        assert.strictEqual((await s.resources()).has("ada"), false, "the stack no longer manages it");
+    });
+
+    it("a migrated user moved to the archive family: the mail user is kept, the archive user is made", async () => {
+        const s = await newStack("policy-kind");
+        s.setSpec({ resources: [
+            person("cy"),
+            { type: "MigrationRun", name: "cy-go", args: { migrationTag: { $out: "cy.migrationTag" }, action: "migrate", trigger: "1" } },
+        ] });
+        await s.up();
+        s.setSpec({ resources: [person("cy", { kind: "archive" })] }); // a replacement into the other family
+        const up = await s.up();
+        assert.match(up.stdout + up.stderr, /MailUser cy@source\.example -> cy@target\.example \(mail, .*\) is kept in Cloudiway/);
+        const st = await emuState(emu.baseUrl);
+        assert.strictEqual(user(st, "cy", "mail")?.history.length, 1, "the mail user is kept, with its pass");
+        assert.strictEqual(user(st, "cy", "archive")?.status, "NOTSTARTED", "the archive user is made");
+    });
+
+    it("pulumi destroy of the sample plan after wave 1 ran keeps wave 1's users and batch and removes the rest", async () => {
+        const s = await newStack("policy-destroy", { program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": path.join(REPO, "plan.yaml") } });
+        await s.up();
+        const destroyed = await s.destroy();
+        const st = await emuState(emu.baseUrl);
+        assert.deepStrictEqual(usersOf(st).map((u: any) => u.batchName).sort(), Array(6).fill("Wave 1 - Pilot"), "wave 1's 6 users are kept, in their batch");
+        assert.ok(usersOf(st).every((u: any) => u.history.length === 1 && u.licensed), "with their pass and license");
+        assert.deepStrictEqual(batchesOf(st).map((b: any) => b.name), ["Wave 1 - Pilot"], "their batch is kept; waves 2 and 3 are deleted");
+        assert.match(destroyed.stdout + destroyed.stderr, /MailBatch "Wave 1 - Pilot" \(mail\) is kept in Cloudiway/);
+    });
+
+    it("with cloudiway:deletionPolicy delete, the same destroy removes everything", async () => {
+        const s = await newStack("policy-destroy-all", { program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": path.join(REPO, "plan.yaml"), "cloudiway:deletionPolicy": "delete" } });
+        await s.up();
+        assert.ok(usersOf(await emuState(emu.baseUrl)).some((u: any) => u.history.length === 1), "wave 1 ran");
+        await s.destroy();
+        const st = await emuState(emu.baseUrl);
+        assert.deepStrictEqual([usersOf(st).length, batchesOf(st).length], [0, 0]);
+    });
+});
