@@ -184,20 +184,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         let okay = false;
         const batchName = parsed?.batchName ?? parsed?.batch?.batchName ?? url.searchParams.get("batchName") ?? undefined;
         const migrationTag = tag || parsed?.migrationTag || parsed?.auth?.migrationTag || undefined;
-        const before = route.mutating ? JSON.stringify(store.state) : "";
         try {
             const cred = credentials(route.shape, method, parsed, url.searchParams);
             if (cred.key !== key || cred.secret !== secret) throw new VendorError("Authentication failed: invalid consumerKey or consumerSecret");
             if (tag && !GUIDISH.test(tag)) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
-            const payload = route.handle(store, family, { tag, body: parsed ?? {}, query: url.searchParams });
+            const params = { tag, body: parsed ?? {}, query: url.searchParams };
+            // Never half-applied: a refused call leaves the state as it was (the store undoes what it changed).
+            const payload = route.mutating ? store.atomically(() => route.handle(store, family, params)) : route.handle(store, family, params);
             answer = ok(payload);
             okay = true;
         } catch (e) {
-            if (route.mutating && before) {
-                // Never half-applied: a refused call leaves the state as it was.
-                store.state = JSON.parse(before);
-                store.reindex();
-            }
             if (!(e instanceof VendorError)) {
                 answer = fail(`Internal error: ${(e as Error).message}`);
             } else {

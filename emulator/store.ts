@@ -1,7 +1,13 @@
 /**
  * The emulator's store: all state and every vendor rule, no HTTP. Routes parse
  * and serialize; they never decide. Every method either applies completely or
- * throws a VendorError and leaves the state as it was.
+ * throws a VendorError and leaves the state as it was; a write run through
+ * `atomically` is also undone when it throws half-way (a batch call that meets a
+ * running user, an internal error).
+ *
+ * No call costs in proportion to the whole tenant unless its answer does (getall,
+ * getusersinbatch and the batch-wide calls): the undo of a write copies only the
+ * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
 import { HistoryPass, PERMISSION_STEPS, RUNNING, historyDate, simulatedMailbox } from "./lifecycle";
@@ -97,29 +103,92 @@ export class Store {
     state: State;
     /** (family, source+target) -> tag */
     private index = new Map<string, string>();
+    /**
+     * Users whose `queue` may hold steps to come, with their family: every user with a non-empty
+     * queue is in it (it may also hold users whose queue has run out, or that were deleted; tick()
+     * drops those). tick() and busy() look at these only, so a request in immediate mode, which
+     * ticks first, does not cost a pass over every user.
+     */
+    private queued = new Map<User, Family>();
+    /** The undo entries of the write under way (see `atomically`), newest last; null outside a write. */
+    private undo: (() => void)[] | null = null;
+    /** Users whose record the write under way has saved already (one copy each is enough). */
+    private saved = new Set<User>();
     /** immediate: every lifecycle step is taken at the call. */
     constructor(state: State = emptyState(), public immediate = true) {
         this.state = state;
         this.reindex();
     }
 
+    /** Rebuilds what is derived from `state` (after it was replaced, e.g. loaded from the data file). */
     reindex() {
         this.index.clear();
+        this.queued.clear();
         for (const f of ["mail", "archive"] as Family[]) {
-            for (const u of Object.values(this.state[f].users)) this.index.set(`${f}\n${key(u.sourceEmail, u.targetEmail)}`, u.migrationTag);
+            for (const u of Object.values(this.state[f].users)) {
+                this.index.set(`${f}\n${key(u.sourceEmail, u.targetEmail)}`, u.migrationTag);
+                if (u.queue.length) this.queued.set(u, f);
+            }
         }
     }
 
     reset() {
         this.state = emptyState();
         this.index.clear();
+        this.queued.clear();
     }
+
+    /**
+     * Runs one write so that a refusal (or any error) half-way leaves the state as it was: each record
+     * is copied just before the write first changes it (copy-on-write), and put back if `fn` throws.
+     * The cost is that of the records touched, not of the tenant. Not re-entrant: an inner call joins
+     * the outer write.
+     */
+    atomically<T>(fn: () => T): T {
+        if (this.undo) return fn();
+        const undo: (() => void)[] = [];
+        this.undo = undo;
+        try {
+            return fn();
+        } catch (e) {
+            for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+            throw e;
+        } finally {
+            this.undo = null;
+            this.saved.clear();
+        }
+    }
+
+    /** Inside a write: how to take back the change about to be made. */
+    private onUndo(f: () => void) { this.undo?.push(f); }
+
+    /** Inside a write: a copy of the user's record as it was before the write, put back in place on undo. */
+    private saveUser(u: User) {
+        if (!this.undo || this.saved.has(u)) return;
+        this.saved.add(u);
+        const copy = structuredClone(u);
+        this.undo.push(() => {
+            const live = u as unknown as Record<string, unknown>;
+            for (const k of Object.keys(live)) if (!(k in copy)) delete live[k]; // e.g. a passStart set by the write
+            Object.assign(u, copy);
+        });
+    }
+
+    private savePermissionRun(f: Family) {
+        const fam = this.fam(f), run = fam.permissionRun;
+        const copy = run ? { ...run } : null;
+        this.onUndo(() => { fam.permissionRun = copy; });
+    }
+
+    /** The user's queue was just filled: tick() must look at it. */
+    private enqueue(f: Family, u: User) { if (u.queue.length) this.queued.set(u, f); }
 
     private fam(f: Family) { return this.state[f]; }
 
     private user(f: Family, tag: string): User {
         const u = this.fam(f).users[String(tag).trim()];
         if (!u) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
+        this.saveUser(u); // inside a write, any user looked up may be changed next
         return u;
     }
     private batch(f: Family, name: string): Batch {
@@ -160,7 +229,9 @@ export class Store {
             throw new VendorError(`User already exists with sourceEmail '${v.sourceEmail}' and targetEmail '${v.targetEmail}'`);
         }
         const tag = randomUUID();
-        this.fam(f).users[tag] = {
+        const users = this.fam(f).users;
+        this.onUndo(() => { delete users[tag]; this.index.delete(k); });
+        users[tag] = {
             migrationTag: tag,
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
             sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
@@ -183,14 +254,19 @@ export class Store {
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
             sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
         });
+        this.onUndo(() => { this.index.delete(newKey); this.index.set(oldKey, tag); });
         this.index.delete(oldKey);
         this.index.set(newKey, tag);
     }
 
     delete(f: Family, tag: string) {
         const u = this.user(f, tag);
-        delete this.fam(f).users[u.migrationTag];
-        this.index.delete(`${f}\n${key(u.sourceEmail, u.targetEmail)}`);
+        const users = this.fam(f).users, k = `${f}\n${key(u.sourceEmail, u.targetEmail)}`;
+        // Put back last in the tenant's order (getall's order): a delete is the last change of every call
+        // that makes one, so this undo runs only after an internal error.
+        this.onUndo(() => { users[u.migrationTag] = u; this.index.set(k, u.migrationTag); });
+        delete users[u.migrationTag];
+        this.index.delete(k);
     }
 
     license(f: Family, tag: string) {
@@ -223,16 +299,20 @@ export class Store {
     batchNames(f: Family): string[] { return Object.keys(this.fam(f).batches); }
 
     createBatch(f: Family, name: string) {
-        if (this.fam(f).batches[name]) throw new VendorError(`Batch '${name}' already exists`);
-        this.fam(f).batches[name] = { name, settings: defaultSettings() };
+        const batches = this.fam(f).batches;
+        if (batches[name]) throw new VendorError(`Batch '${name}' already exists`);
+        this.onUndo(() => { delete batches[name]; });
+        batches[name] = { name, settings: defaultSettings() };
     }
 
     /** A batch that still has users is refused: the vendor would leave them orphaned. */
     deleteBatch(f: Family, name: string) {
-        this.batch(f, name);
+        const b = this.batch(f, name);
         const n = this.usersInBatch(f, name).length;
         if (n > 0) throw new VendorError(`Batch '${name}' still has ${n} user(s): remove them from the batch first`);
-        delete this.fam(f).batches[name];
+        const batches = this.fam(f).batches;
+        this.onUndo(() => { batches[name] = b; });
+        delete batches[name];
     }
 
     usersInBatch(f: Family, name: string): string[] {
@@ -270,16 +350,20 @@ export class Store {
         if (run && run.ticksLeft > 0) {
             throw new VendorError(`A permissions migration is already running for Batch '${run.batchName}': only one batch at a time`);
         }
+        this.savePermissionRun(f);
         this.fam(f).permissionRun = { batchName: name, ticksLeft: PERMISSION_STEPS.length };
         for (const t of tags) {
             const u = this.user(f, t);
             u.queue = [...PERMISSION_STEPS];
+            this.enqueue(f, u);
         }
         this.advancePermissions(f); // first step at once: MAILPERMISSIONS_SCHEDULED
     }
 
     setSettings(f: Family, name: string, patch: Partial<Settings>) {
         const b = this.batch(f, name);
+        const old = b.settings;
+        this.onUndo(() => { b.settings = old; });
         b.settings = { ...b.settings, ...patch };
     }
     getSettings(f: Family, name: string): Settings { return this.batch(f, name).settings; }
@@ -308,9 +392,12 @@ export class Store {
         const ss = this.state.selfService;
         let token = Object.keys(ss.links).find((t) => ss.links[t].family === f && ss.links[t].tag === u.migrationTag);
         if (!token) {
-            token = newToken();
+            const t = token = newToken();
+            this.onUndo(() => { delete ss.links[t]; });
             ss.links[token] = { family: f, tag: u.migrationTag };
         }
+        const sent = ss.outbox.length;
+        this.onUndo(() => { ss.outbox.length = sent; });
         const recipients = (sendTo === "both" ? ["source", "target"] : [sendTo]) as ("source" | "target")[];
         const time = new Date().toISOString();
         for (const r of recipients) {
@@ -346,20 +433,25 @@ export class Store {
             throw new VendorError("The username or password of the source mailbox is incorrect. Nothing was started.");
         }
         this.start(f, tag);
-        this.state.selfService.submissions.push({ family: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
+        const submissions = this.state.selfService.submissions, n = submissions.length;
+        this.onUndo(() => { submissions.length = n; });
+        submissions.push({ family: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
         return u;
     }
 
     // ---------------------------------------------------------------- lifecycle
     private schedule(f: Family, u: User, steps: string[]) {
+        this.saveUser(u);
         u.queue = [...steps];
+        this.enqueue(f, u);
         if (this.immediate) while (u.queue.length) this.step(f, u);
         else this.step(f, u);
     }
 
     private step(f: Family, u: User) {
-        const next = u.queue.shift();
-        if (!next) return;
+        if (!u.queue.length) return;
+        this.saveUser(u);
+        const next = u.queue.shift()!;
         u.status = next;
         u.statusHistory.push(next);
         if (next === "WORKING") u.passStart = historyDate(new Date());
@@ -389,18 +481,35 @@ export class Store {
     private advancePermissions(f: Family) {
         const run = this.fam(f).permissionRun;
         if (!run || run.ticksLeft <= 0) return;
+        this.savePermissionRun(f);
         run.ticksLeft--;
-        for (const u of Object.values(this.fam(f).users)) {
-            if (u.batchName === run.batchName && u.queue.length && u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
+        for (const u of this.queuedUsers(f)) {
+            if (u.batchName === run.batchName && u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
         }
         if (run.ticksLeft <= 0) this.fam(f).permissionRun = null;
+    }
+
+    /**
+     * The family's users with steps to come (dropping from `queued` those without, or deleted).
+     * Each user's steps depend on no other user, so visiting them in this order rather than the
+     * tenant's changes nothing.
+     */
+    private queuedUsers(f: Family): User[] {
+        const out: User[] = [];
+        for (const [u, uf] of this.queued) {
+            if (uf !== f) continue;
+            if (this.fam(f).users[u.migrationTag] === u && u.queue.length) out.push(u);
+            // Not inside a write: its undo could give the user its steps back.
+            else if (!this.undo) this.queued.delete(u);
+        }
+        return out;
     }
 
     /** One lifecycle step for everything under way. */
     tick() {
         for (const f of ["mail", "archive"] as Family[]) {
-            for (const u of Object.values(this.fam(f).users)) {
-                if (u.queue.length && !u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
+            for (const u of this.queuedUsers(f)) {
+                if (!u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
             }
             this.advancePermissions(f);
         }
@@ -409,7 +518,7 @@ export class Store {
     busy(): boolean {
         for (const f of ["mail", "archive"] as Family[]) {
             if (this.fam(f).permissionRun) return true;
-            for (const u of Object.values(this.fam(f).users)) if (u.queue.length) return true;
+            if (this.queuedUsers(f).length) return true;
         }
         return false;
     }

@@ -1,23 +1,35 @@
 /**
- * The scale section of `npm run bench` (also `npm run bench:scale -- [--users 1000] [--batches 10] [--latency-ms 20]`).
- * Side by side in one run, against the emulator with injected latency:
- *  (a) the naive sequential script an admin would write (the same API calls in a loop);
- *  (b) `pulumi up` of as many no-op dynamic resources as the provider's stack has (Pulumi's own cost);
- *  (c) the floor: the fewest API round trips the plan needs (counted from (a)), and the time they take
- *      when sent as concurrently as the provider's connection pool allows (measured, and computed as
- *      round trips x latency / pool size);
- * then the provider: `pulumi up` from empty of users / batches / memberships / settings, requests per
- * resource for create, update, no-op preview, no-op up and refresh, state bytes per MailUser, the
- * serialized `__provider` bytes, and the peak RSS of the dynamic provider process (VmHWM sampled
- * from /proc during the up). Figures, not tests: they are printed and written as JSON under
- * bench/results/.
+ * The scale section of `npm run bench` (also `npm run bench:scale -- [options]`): issue 11, item 4.
+ * Side by side in one run, per size (--users) and injected API latency (--latency-ms), against the
+ * emulator:
+ *  (a) the naive sequential script an admin would write (the same API calls in a loop); strictly
+ *      sequential, so it is measured over --naive-sample users once per latency and scaled to each size
+ *      (its request count is exact: 2 per batch + 3 per user);
+ *  (b) a stack of as many no-op dynamic resources as the provider's stack has (Pulumi's own cost): up
+ *      from empty and its no-op preview, in the same engine mode as the provider;
+ *  the provider: up from empty, no-op preview, no-op up, refresh in mid-migration (every user's status
+ *  changed since the last refresh: every batch started before the first refresh, audited before the
+ *  second), timed and counted both with --skip-preview and as a user runs it (`pulumi refresh --yes`),
+ *  update of 10% of the users (a new lastName for every 10th), destroy.
+ * Every pulumi run: seconds, requests (emulator stats), peak RSS and CPU seconds per process.
+ * Then the growth t(N)/t(smallest size) of up, no-op preview and refresh, and the targets of issue 11
+ * item 4 as met/MISSED with their figures. One JSON file per run, all sizes, under bench/results/.
+ *
+ * The engine runs in fast mode (PULUMI_SKIP_CHECKPOINTS=true: the state is written once, at the end of
+ * each operation); --checkpoints adds the provider and (b) with per-step checkpoints for sizes up to
+ * --checkpoints-max. --backend azblob keeps the state on Azurite (a blob store: each checkpoint is an
+ * upload). --sweep-parallel / --sweep-connections time `up` from empty for each pair of engine
+ * --parallel and client pool size (CLOUDIWAY_CONNECTIONS) at --sweep-users and --sweep-latency-ms.
+ * Figures, not tests.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { parseArgs } from "./args";
+import { Azurite, startAzurite } from "./azurite";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SETTINGS = {
@@ -25,11 +37,77 @@ const SETTINGS = {
     shouldMigrateNotes: true, shouldMigrateJournals: false, shouldConvertEmailAddresses: true, shouldConvertX500: true, fromDate: null, toDate: null,
 };
 
+export type Backend = "file" | "azblob";
+export type Mode = "fast" | "checkpoints";
+
 export interface ScaleOptions {
-    users: number; batches: number; latencyMs: number; poolSize?: number;
-    /** PULUMI_SKIP_CHECKPOINTS=1 for (b) and the provider: the engine saves the state once, at the end (to show what checkpoints cost). */
-    skipCheckpoints?: boolean;
+    users: number[];
+    /** Sizes run at one latency only ("--users 500,1000,2000@100": 2000 at 100 ms only). */
+    usersOnlyAt: Record<number, number>;
+    latencies: number[];
+    /** Batches per size; default users / 100. */
+    batches?: number;
+    /** The engine's --parallel for every pulumi run of the matrix. */
+    parallel: number;
+    /** The client's pool (CLOUDIWAY_CONNECTIONS) in the provider process. */
+    connections: number;
+    /** Also run the provider and (b) with per-step checkpoints, for sizes <= checkpointsMax. */
+    checkpoints: boolean;
+    checkpointsMax: number;
+    backend: Backend;
+    /** Users the naive script is measured over, per latency (scaled to each size). */
+    naiveSample: number;
+    sweepParallel: number[];
+    sweepConnections: number[];
+    sweepUsers: number;
+    sweepLatencyMs: number;
+    /** Skip the matrix (only the sweep). */
+    sweepOnly: boolean;
 }
+
+/** One pulumi run (or the naive script): what it took. */
+export interface Phase {
+    seconds: number;
+    requests: number;
+    mutating: number;
+    byCall: Record<string, number>;
+    /** Peak RSS (VmHWM) per role: engine, languageHost, program, provider. */
+    peakRssMb: Record<string, number>;
+    /** CPU seconds per role, plus the emulator (this process) and Azurite when used. */
+    cpuSeconds: Record<string, number>;
+}
+
+export interface ProviderRun {
+    mode: Mode;
+    up: Phase; noopPreview: Phase; noopUp: Phase;
+    refreshSkipPreview: Phase; refresh: Phase;
+    update: Phase; destroy: Phase;
+    usersUpdated: number;
+    stateBytes: number; stateBytesPerMailUser: number;
+}
+
+export interface NoopRun { mode: Mode; up: Phase; preview: Phase }
+
+export interface Case {
+    users: number; batches: number; resources: number; latencyMs: number;
+    naive: { seconds: number; requests: number; measuredUsers: number };
+    noop: NoopRun[];
+    provider: ProviderRun[];
+}
+
+export interface SweepRow { parallel: number; connections: number; up: Phase }
+
+export interface ScaleResult {
+    at: string; node: string; cores: number;
+    options: ScaleOptions;
+    sweep?: { users: number; latencyMs: number; rows: SweepRow[]; best: { parallel: number; connections: number; seconds: number } };
+    cases: Case[];
+    targets: TargetLine[];
+}
+
+export interface TargetLine { users: number; latencyMs: number; mode: Mode; target: string; met: boolean | null; figures: string }
+
+const round = (n: number, d = 1) => Number(n.toFixed(d));
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -41,21 +119,20 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, o
         c.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")}: ${code}\n${out.slice(-3000)}\n${err.slice(-2000)}`))));
     });
 }
-const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => { const t = Date.now(); const v = await f(); return [(Date.now() - t) / 1000, v]; };
 
-/** Peak RSS (VmHWM, MB) of the processes under `root`, by role, sampled until stopped. */
-class RssSampler {
+/** Peak RSS (VmHWM, MB) and CPU seconds of the processes under `root`, by role, sampled until stopped. */
+export class RssSampler {
     readonly peakMb: Record<string, number> = {};
     private cpu = new Map<number, { role: string; seconds: number }>();
     /** CPU seconds (user + system) per role, summed over the role's processes. */
     cpuSeconds(): Record<string, number> {
         const out: Record<string, number> = {};
-        for (const { role, seconds } of this.cpu.values()) out[role] = Number(((out[role] ?? 0) + seconds).toFixed(1));
+        for (const { role, seconds } of this.cpu.values()) out[role] = round((out[role] ?? 0) + seconds);
         return out;
     }
     private timer: NodeJS.Timeout | undefined;
     constructor(private root: number) {}
-    start(everyMs = 200) { this.timer = setInterval(() => this.sample(), everyMs); this.sample(); }
+    start(everyMs = 250) { this.timer = setInterval(() => this.sample(), everyMs); this.sample(); }
     stop() { if (this.timer) clearInterval(this.timer); this.sample(); }
     private sample() {
         const children = new Map<number, number[]>();
@@ -79,15 +156,31 @@ class RssSampler {
                 : /pulumi\b/.test(cmd) ? "engine" : "other";
             const mb = Math.round(Number(m[1]) / 1024);
             this.peakMb[role] = Math.max(this.peakMb[role] ?? 0, mb);
-            const f = (safeRead(`/proc/${pid}/stat`) ?? "").split(") ")[1]?.split(" ");
-            if (f) this.cpu.set(pid, { role, seconds: (Number(f[11]) + Number(f[12])) / 100 });
+            const cpu = procCpuSeconds(pid);
+            if (cpu !== undefined) this.cpu.set(pid, { role, seconds: cpu });
         }
     }
 }
 function safeReaddir(d: string): string[] { try { return fs.readdirSync(d); } catch { return []; } }
 function safeRead(f: string): string | undefined { try { return fs.readFileSync(f, "utf8"); } catch { return undefined; } }
+/** user + system CPU seconds of a process so far (clock ticks of 1/100 s). */
+function procCpuSeconds(pid: number): number | undefined {
+    const f = (safeRead(`/proc/${pid}/stat`) ?? "").split(") ")[1]?.split(" ");
+    return f ? (Number(f[11]) + Number(f[12])) / 100 : undefined;
+}
+/** The pid of the process whose command line contains `needle` (Azurite, to count its CPU). */
+function findPid(needle: string): number | undefined {
+    for (const d of safeReaddir("/proc")) {
+        if (/^\d+$/.test(d) && (safeRead(`/proc/${d}/cmdline`) ?? "").replace(/\0/g, " ").includes(needle)) return Number(d);
+    }
+    return undefined;
+}
 
-/** A Pulumi program declaring the stack the bench measures, read from a JSON file (so an update is a new file). */
+/**
+ * The Pulumi program of the provider's stack, read from a JSON spec (so an update is a new spec):
+ * batches with their settings, users, one membership each. `renamed`: every 10th user gets lastName
+ * "Renamed" (the 10% update).
+ */
 const PROGRAM = `const fs = require("fs");
 const cw = require("pulumi-cloudiway");
 const spec = JSON.parse(fs.readFileSync(process.env.BENCH_SPEC, "utf8"));
@@ -99,181 +192,361 @@ for (let b = 0; b < spec.batches; b++) {
 }
 for (let i = 0; i < spec.users; i++) {
     const u = new cw.MailUser("user" + i, {
-        firstName: "Scale" + i, lastName: spec.lastName, sourceEmail: "scale" + i + "@source.example", targetEmail: "scale" + i + "@target.example",
+        firstName: "Scale" + i, lastName: spec.renamed && i % 10 === 0 ? "Renamed" : "User",
+        sourceEmail: "scale" + i + "@source.example", targetEmail: "scale" + i + "@target.example",
         sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
     });
     new cw.BatchMembership("member" + i, { migrationTag: u.migrationTag, batchName: batches[i % spec.batches].name });
 }
 `;
-
-export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () => undefined): Promise<Record<string, any>> {
-    const { users, batches, latencyMs } = o;
-    const poolSize = o.poolSize ?? 16;
-    const resources = 2 * users + 2 * batches;
-    const bin = (await run("bash", [path.join(ROOT, "scripts", "install-engine.sh")], ROOT, process.env)).trim().split("\n").pop()!;
-    const emu = await startEmulator({ port: 0, quiet: true });
-    fs.mkdirSync(path.join(ROOT, ".test-stacks"), { recursive: true });
-    const work = fs.mkdtempSync(path.join(ROOT, ".test-stacks", "bench-"));
-    const env: NodeJS.ProcessEnv = {
-        ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, PULUMI_HOME: path.join(work, "home"),
-        PULUMI_BACKEND_URL: `file://${work}`, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "1",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1", CLOUDIWAY_API_URL: emu.url, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
-        ...(o.skipCheckpoints ? { PULUMI_SKIP_CHECKPOINTS: "1" } : {}),
-    };
-    const stats = async () => (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as { total: number; mutating: number; byCall: Record<string, number> };
-    const resetStats = () => fetch(`${emu.baseUrl}/_emulator/stats/reset`, { method: "POST" });
-    const setLatency = () => fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) });
-    const resetEmu = async () => { await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" }); await setLatency(); };
-    const person = (i: number) => ({
-        firstName: `Scale${i}`, lastName: "User", sourceEmail: `scale${i}@source.example`, targetEmail: `scale${i}@target.example`,
-        sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-    });
-    const r: Record<string, any> = { users, batches, resources, latencyMs, poolSize, skipCheckpoints: !!o.skipCheckpoints, node: process.version, at: new Date().toISOString() };
-    try {
-        await setLatency();
-        // (a) the naive sequential script
-        log(`(a) naive sequential script: ${users} users...`);
-        const client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections: poolSize });
-        [r.naiveSeconds] = await timed(async () => {
-            for (let b = 0; b < batches; b++) {
-                await client.createBatch("mail", `Scale ${b}`);
-                await client.setGlobalSettings("mail", `Scale ${b}`, SETTINGS);
-            }
-            for (let i = 0; i < users; i++) {
-                const { migrationTag } = await client.createUser("mail", person(i)); // create, then migrationtag (create returns no tag)
-                await client.addToBatch("mail", migrationTag, `Scale ${i % batches}`);
-            }
-        });
-        const naive = await stats();
-        r.naiveRequests = naive.total;
-        r.floorRoundTrips = naive.total; // 2 per batch + 3 per user: nothing in it can be left out
-        r.floorComputedSeconds = Number((naive.total * latencyMs / 1000 / poolSize).toFixed(2));
-
-        // (c) the floor, measured: the same calls, as concurrent as the pool allows
-        log(`(c) floor: the same calls, ${poolSize} at a time...`);
-        await resetEmu();
-        await resetStats();
-        [r.floorSeconds] = await timed(async () => {
-            await Promise.all(Array.from({ length: batches }, async (_, b) => {
-                await client.createBatch("mail", `Scale ${b}`);
-                await client.setGlobalSettings("mail", `Scale ${b}`, SETTINGS);
-            }));
-            let next = 0;
-            await Promise.all(Array.from({ length: poolSize }, async () => {
-                for (let i = next++; i < users; i = next++) {
-                    const { migrationTag } = await client.createUser("mail", person(i));
-                    await client.addToBatch("mail", migrationTag, `Scale ${i % batches}`);
-                }
-            }));
-        });
-        await client.close();
-        await resetEmu();
-
-        // (b) as many no-op dynamic resources
-        log(`(b) ${resources} no-op dynamic resources...`);
-        const noop = path.join(work, "noop");
-        fs.mkdirSync(noop);
-        fs.writeFileSync(path.join(noop, "Pulumi.yaml"), "name: noop\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-        fs.writeFileSync(path.join(noop, "index.js"), `const pulumi = require("@pulumi/pulumi");
+/** (b): as many dynamic resources whose provider does nothing. */
+const NOOP_PROGRAM = (resources: number) => `const pulumi = require("@pulumi/pulumi");
 const provider = { async create(inputs) { return { id: String(Math.random()), outs: inputs }; } };
-for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r" + i, { i });\n`);
-        await run("pulumi", ["stack", "init", "bench", "--non-interactive"], noop, env);
-        let noopSampler: RssSampler | undefined;
-        [r.noopSeconds] = await timed(() => run("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive"], noop, env, (pid) => { noopSampler = new RssSampler(pid); noopSampler.start(1000); }));
-        noopSampler?.stop();
-        r.noopCpuSeconds = noopSampler?.cpuSeconds() ?? {};
+for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r" + i, { i });
+`;
+const PROJECT = (name: string) => `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n`;
 
-        // the provider
-        log(`provider: pulumi up of ${resources} resources...`);
-        const proj = path.join(work, "provider");
-        fs.mkdirSync(proj);
-        const specFile = path.join(work, "spec.json");
-        const spec = (lastName: string) => fs.writeFileSync(specFile, JSON.stringify({ users, batches, lastName }));
-        spec("User");
-        fs.writeFileSync(path.join(proj, "Pulumi.yaml"), "name: bench-provider\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-        fs.writeFileSync(path.join(proj, "index.js"), PROGRAM);
-        const penv = { ...env, BENCH_SPEC: specFile };
-        const p = (args: string[], onSpawn?: (pid: number) => void) => run("pulumi", [...args, "--non-interactive", "--stack", "bench"], proj, penv, onSpawn);
-        await run("pulumi", ["stack", "init", "bench", "--non-interactive"], proj, penv);
-        await resetStats();
+interface EmulatorStats { total: number; mutating: number; byCall: Record<string, number> }
+
+/** What one bench run shares: the emulator, the engine, the state backend, a work folder. */
+class Rig {
+    private constructor(
+        readonly emu: Awaited<ReturnType<typeof startEmulator>>,
+        readonly work: string,
+        readonly baseEnv: NodeJS.ProcessEnv,
+        readonly azurite: Azurite | undefined,
+        private azuritePid: number | undefined,
+    ) {}
+
+    static async start(backend: Backend): Promise<Rig> {
+        const bin = (await run("bash", [path.join(ROOT, "scripts", "install-engine.sh")], ROOT, process.env)).trim().split("\n").pop()!;
+        const emu = await startEmulator({ port: 0, quiet: true });
+        fs.mkdirSync(path.join(ROOT, ".test-stacks"), { recursive: true });
+        const work = fs.mkdtempSync(path.join(ROOT, ".test-stacks", "bench-"));
+        let azurite: Azurite | undefined;
+        let backendUrl = `file://${work}`;
+        if (backend === "azblob") {
+            azurite = await startAzurite({ quiet: true });
+            backendUrl = await azurite.backendUrl("bench-state");
+        }
+        const env: NodeJS.ProcessEnv = {
+            ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, PULUMI_HOME: path.join(work, "home"),
+            PULUMI_BACKEND_URL: backendUrl, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "1",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1", CLOUDIWAY_API_URL: emu.url, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
+            ...(azurite?.env ?? {}),
+        };
+        delete env.PULUMI_SKIP_CHECKPOINTS;
+        return new Rig(emu, work, env, azurite, azurite ? findPid(`--blobPort ${azurite.port}`) : undefined);
+    }
+
+    async close() {
+        await this.emu.close();
+        await this.azurite?.close();
+        fs.rmSync(this.work, { recursive: true, force: true });
+    }
+
+    async stats(): Promise<EmulatorStats> { return (await (await fetch(`${this.emu.baseUrl}/_emulator/stats`)).json()) as EmulatorStats; }
+    async resetStats() { await fetch(`${this.emu.baseUrl}/_emulator/stats/reset`, { method: "POST" }); }
+    /** Empties the tenant (and the faults), then sets the latency again. */
+    async resetTenant(latencyMs: number) {
+        await fetch(`${this.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) });
+    }
+    async setLatency(latencyMs: number) { await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) }); }
+    client(connections = 16) { return new CloudiwayClient({ apiUrl: this.emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections }); }
+
+    /** Times `f` as a phase: requests from the emulator's stats, RSS and CPU of the processes under the pid it reports. */
+    async phase(f: (onSpawn: (pid: number) => void) => Promise<unknown>): Promise<Phase> {
+        await this.resetStats();
         let sampler: RssSampler | undefined;
         const cpu0 = process.cpuUsage();
-        [r.upSeconds] = await timed(() => p(["up", "--yes", "--skip-preview"], (pid) => { sampler = new RssSampler(pid); sampler.start(); }));
+        const az0 = this.azuritePid ? procCpuSeconds(this.azuritePid) ?? 0 : 0;
+        const t0 = Date.now();
+        await f((pid) => { sampler = new RssSampler(pid); sampler.start(); });
+        const seconds = (Date.now() - t0) / 1000;
         sampler?.stop();
         const cpu1 = process.cpuUsage(cpu0);
-        r.peakRssMb = sampler?.peakMb ?? {};
-        // Where the up's time goes: CPU seconds of the engine, the program, the provider, and the emulator (this process).
-        r.upCpuSeconds = { ...(sampler?.cpuSeconds() ?? {}), emulator: Number(((cpu1.user + cpu1.system) / 1e6).toFixed(1)) };
-        const created = await stats();
-        r.create = { requests: created.total, mutating: created.mutating, perResource: Number((created.total / resources).toFixed(2)), byCall: created.byCall };
-        const st = (await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as any;
-        r.emulatorUsers = st.mail.users.length;
+        const s = await this.stats();
+        const cpuSeconds: Record<string, number> = { ...(sampler?.cpuSeconds() ?? {}), emulator: round((cpu1.user + cpu1.system) / 1e6) };
+        if (this.azuritePid) cpuSeconds.azurite = round((procCpuSeconds(this.azuritePid) ?? 0) - az0);
+        return { seconds: round(seconds, 2), requests: s.total, mutating: s.mutating, byCall: s.byCall, peakRssMb: sampler?.peakMb ?? {}, cpuSeconds };
+    }
 
-        const phase = async (name: string, args: string[], per: number) => {
-            log(`provider: ${name}...`);
-            await resetStats();
-            const [secs] = await timed(() => p(args));
-            const s = await stats();
-            r[name] = { seconds: secs, requests: s.total, mutating: s.mutating, perResource: Number((s.total / per).toFixed(3)), byCall: s.byCall };
-        };
-        await phase("noopPreview", ["preview"], resources);
-        await phase("noopUp", ["up", "--yes", "--skip-preview"], resources);
-        await phase("refresh", ["refresh", "--yes", "--skip-preview"], resources);
-        spec("Renamed");
-        await phase("update", ["up", "--yes", "--skip-preview"], users);
-        r.update.changedResources = users;
+    /** A Pulumi project in the work folder with a fresh stack `name`. */
+    async project(dir: string, yaml: string, program: string, stack: string, env: NodeJS.ProcessEnv): Promise<Stack> {
+        const proj = path.join(this.work, dir);
+        fs.mkdirSync(proj, { recursive: true });
+        fs.writeFileSync(path.join(proj, "Pulumi.yaml"), yaml);
+        fs.writeFileSync(path.join(proj, "index.js"), program);
+        await run("pulumi", ["stack", "init", stack, "--non-interactive"], proj, env);
+        return new Stack(this, proj, stack, env);
+    }
+}
 
-        const state = JSON.parse(await p(["stack", "export"]));
-        const all = state.deployment.resources as any[];
-        const mailUsers = all.filter((x) => String(x.type).endsWith(":MailUser"));
-        r.stateBytes = Buffer.byteLength(JSON.stringify(state));
-        r.stateBytesPerMailUser = Math.round(mailUsers.reduce((n, x) => n + Buffer.byteLength(JSON.stringify(x)), 0) / Math.max(1, mailUsers.length));
-        r.stateBytesPerResource = Math.round(r.stateBytes / Math.max(1, all.length));
-        r.providerBytes = Buffer.byteLength(mailUsers[0]?.inputs?.__provider ?? "");
-        r.upVsNaive = Number((r.upSeconds / r.naiveSeconds).toFixed(3));
-        r.upVsNoop = Number((r.upSeconds / r.noopSeconds).toFixed(3));
-        r.upVsFloor = Number((r.upSeconds / r.floorSeconds).toFixed(2));
-        r.targets = {
-            "up <= 0.25 x naive": r.upVsNaive <= 0.25,
-            "up <= 1.3 x no-op resources": r.upVsNoop <= 1.3,
-            "no-op preview: 0 requests": r.noopPreview.requests === 0,
-            "no-op up: 0 requests": r.noopUp.requests === 0,
-            [`refresh <= ${2 + 2 * batches} requests`]: r.refresh.requests <= 2 + 2 * batches,
-            "state <= 1.5 KB per MailUser": r.stateBytesPerMailUser <= 1536,
-            "__provider < 1 KB": r.providerBytes < 1024,
-            ...(users >= 5000 ? { "provider RSS <= 300 MB": (r.peakRssMb.provider ?? 0) <= 300 } : {}),
-        };
+class Stack {
+    constructor(private rig: Rig, readonly dir: string, readonly name: string, readonly env: NodeJS.ProcessEnv) {}
+    cmd(args: string[], onSpawn?: (pid: number) => void) { return run("pulumi", [...args, "--non-interactive", "--stack", this.name], this.dir, this.env, onSpawn); }
+    /** A pulumi command as a timed phase. */
+    timed(args: string[]) { return this.rig.phase((onSpawn) => this.cmd(args, onSpawn)); }
+    /** Drops the stack and its state without touching the API (the tenant is reset apart). */
+    async remove() { await this.cmd(["stack", "rm", "--yes", "--force"]); }
+}
+
+const modeEnv = (mode: Mode): NodeJS.ProcessEnv => (mode === "fast" ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {});
+
+/** (a), per latency: seconds per batch and per user of the sequential loop, over `sample` users. */
+async function naivePerUnit(rig: Rig, latencyMs: number, sample: number): Promise<{ perBatch: number; perUser: number; measuredUsers: number }> {
+    await rig.resetTenant(latencyMs);
+    const client = rig.client();
+    const batches = 2;
+    try {
+        let t = Date.now();
+        for (let b = 0; b < batches; b++) {
+            await client.createBatch("mail", `Naive ${b}`);
+            await client.setGlobalSettings("mail", `Naive ${b}`, SETTINGS);
+        }
+        const perBatch = (Date.now() - t) / 1000 / batches;
+        t = Date.now();
+        for (let i = 0; i < sample; i++) {
+            // create, then migrationtag (create returns no tag), then addtobatch: 3 requests per user
+            const { migrationTag } = await client.createUser("mail", {
+                firstName: `Naive${i}`, lastName: "User", sourceEmail: `naive${i}@source.example`, targetEmail: `naive${i}@target.example`,
+                sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+            });
+            await client.addToBatch("mail", migrationTag, `Naive ${i % batches}`);
+        }
+        return { perBatch, perUser: (Date.now() - t) / 1000 / sample, measuredUsers: sample };
     } finally {
-        await emu.close();
-        fs.rmSync(work, { recursive: true, force: true });
+        await client.close();
+    }
+}
+
+/** (b) in one mode: up from empty and the no-op preview. */
+async function noopRun(rig: Rig, resources: number, mode: Mode, parallel: number, tag: string, log: (s: string) => void): Promise<NoopRun> {
+    const env = { ...rig.baseEnv, ...modeEnv(mode) };
+    const stack = await rig.project("noop", PROJECT("noop"), NOOP_PROGRAM(resources), `noop-${tag}-${mode}`, env);
+    const par = ["--parallel", String(parallel)];
+    log(`(b) ${resources} no-op resources, ${mode}: up...`);
+    const up = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
+    log(`(b) ${resources} no-op resources, ${mode}: no-op preview...`);
+    const preview = await stack.timed(["preview", ...par]);
+    await stack.remove();
+    return { mode, up, preview };
+}
+
+/** The provider in one mode: every phase, on a fresh tenant. */
+async function providerRun(rig: Rig, users: number, batches: number, latencyMs: number, mode: Mode, o: ScaleOptions, tag: string, log: (s: string) => void): Promise<ProviderRun> {
+    await rig.resetTenant(latencyMs);
+    const specFile = path.join(rig.work, `spec-${tag}-${mode}.json`);
+    const spec = (renamed: boolean) => fs.writeFileSync(specFile, JSON.stringify({ users, batches, renamed }));
+    spec(false);
+    const env = { ...rig.baseEnv, ...modeEnv(mode), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(o.connections) };
+    const stack = await rig.project("provider", PROJECT("bench-provider"), PROGRAM, `p-${tag}-${mode}`, env);
+    const par = ["--parallel", String(o.parallel)];
+    const step = (what: string) => log(`provider ${users} users, ${latencyMs} ms, ${mode}: ${what}...`);
+    const client = rig.client();
+    try {
+        step("up from empty");
+        const up = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
+        step("no-op preview");
+        const noopPreview = await stack.timed(["preview", ...par]);
+        step("no-op up");
+        const noopUp = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
+        // Mid-migration: every user's status changes before each refresh (NOTSTARTED -> SUCCESS, then -> AUDIT_DONE).
+        // The emulator takes every lifecycle step at the call; these requests are not counted (stats reset per phase).
+        const names = Array.from({ length: batches }, (_, b) => `Scale ${b}`);
+        await Promise.all(names.map((n) => client.startBatch("mail", n)));
+        step("refresh --skip-preview (every user started)");
+        const refreshSkipPreview = await stack.timed(["refresh", "--yes", "--skip-preview", ...par]);
+        await Promise.all(names.map((n) => client.auditBatch("mail", n)));
+        step("refresh --yes (with its preview; every user audited)");
+        const refresh = await stack.timed(["refresh", "--yes", ...par]);
+        spec(true);
+        step("update of every 10th user");
+        const update = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
+        const state = JSON.parse(await stack.cmd(["stack", "export"])) as { deployment: { resources?: { type: string }[] } };
+        const mailUsers = (state.deployment.resources ?? []).filter((x) => String(x.type).endsWith(":MailUser"));
+        const stateBytes = Buffer.byteLength(JSON.stringify(state));
+        const stateBytesPerMailUser = Math.round(mailUsers.reduce((n, x) => n + Buffer.byteLength(JSON.stringify(x)), 0) / Math.max(1, mailUsers.length));
+        step("destroy");
+        const destroy = await stack.timed(["destroy", "--yes", "--skip-preview", ...par]);
+        await stack.remove();
+        return { mode, up, noopPreview, noopUp, refreshSkipPreview, refresh, update, destroy, usersUpdated: Math.ceil(users / 10), stateBytes, stateBytesPerMailUser };
+    } finally {
+        await client.close();
+    }
+}
+
+/** `up` from empty for each engine --parallel x client pool pair (fast mode). */
+async function sweep(rig: Rig, o: ScaleOptions, log: (s: string) => void): Promise<NonNullable<ScaleResult["sweep"]>> {
+    const users = o.sweepUsers, batches = o.batches ?? Math.max(1, Math.round(users / 100));
+    const specFile = path.join(rig.work, "spec-sweep.json");
+    fs.writeFileSync(specFile, JSON.stringify({ users, batches, renamed: false }));
+    const rows: SweepRow[] = [];
+    for (const connections of o.sweepConnections) {
+        for (const parallel of o.sweepParallel) {
+            await rig.resetTenant(o.sweepLatencyMs);
+            const env = { ...rig.baseEnv, ...modeEnv("fast"), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(connections) };
+            const stack = await rig.project("provider", PROJECT("bench-provider"), PROGRAM, `sweep-${parallel}-${connections}`, env);
+            log(`sweep: ${users} users, ${o.sweepLatencyMs} ms, --parallel ${parallel}, ${connections} connections: up...`);
+            rows.push({ parallel, connections, up: await stack.timed(["up", "--yes", "--skip-preview", "--parallel", String(parallel)]) });
+            await stack.remove();
+        }
+    }
+    const best = rows.reduce((a, b) => (b.up.seconds < a.up.seconds ? b : a));
+    return { users, latencyMs: o.sweepLatencyMs, rows, best: { parallel: best.parallel, connections: best.connections, seconds: best.up.seconds } };
+}
+
+export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () => undefined): Promise<ScaleResult> {
+    const rig = await Rig.start(o.backend);
+    const r: ScaleResult = { at: new Date().toISOString(), node: process.version, cores: os.cpus().length, options: o, cases: [], targets: [] };
+    try {
+        if (o.sweepParallel.length && o.sweepConnections.length) r.sweep = await sweep(rig, o, log);
+        if (o.sweepOnly) return r;
+        for (const latencyMs of o.latencies) {
+            log(`(a) naive sequential script, ${latencyMs} ms: ${o.naiveSample} users...`);
+            const naive = await naivePerUnit(rig, latencyMs, o.naiveSample);
+            for (const users of o.users) {
+                if (o.usersOnlyAt[users] !== undefined && o.usersOnlyAt[users] !== latencyMs) continue;
+                const batches = o.batches ?? Math.max(1, Math.round(users / 100));
+                const resources = 2 * users + 2 * batches;
+                const tag = `${users}-${latencyMs}`;
+                const modes: Mode[] = o.checkpoints && users <= o.checkpointsMax ? ["fast", "checkpoints"] : ["fast"];
+                const c: Case = {
+                    users, batches, resources, latencyMs,
+                    naive: { seconds: round(naive.perBatch * batches + naive.perUser * users, 2), requests: 2 * batches + 3 * users, measuredUsers: naive.measuredUsers },
+                    noop: [], provider: [],
+                };
+                for (const mode of modes) {
+                    c.noop.push(await noopRun(rig, resources, mode, o.parallel, tag, log));
+                    c.provider.push(await providerRun(rig, users, batches, latencyMs, mode, o, tag, log));
+                }
+                r.cases.push(c);
+                r.targets = targets(r.cases);
+                // Written after each size, so a long run that is stopped keeps what it measured.
+                writeResultFile(r);
+            }
+        }
+    } finally {
+        await rig.close();
     }
     return r;
 }
 
-export function scaleTable(r: Record<string, any>): string {
-    const rows: [string, string, string][] = [
-        ["(a) naive sequential script", `${r.naiveSeconds.toFixed(1)} s`, `${r.naiveRequests} requests, one at a time`],
-        ["(b) no-op dynamic resources", `${r.noopSeconds.toFixed(1)} s`, `${r.resources} resources: the engine's own cost`],
-        ["(c) floor, measured", `${r.floorSeconds.toFixed(1)} s`, `${r.floorRoundTrips} round trips, ${r.poolSize} at a time`],
-        ["(c) floor, computed", `${r.floorComputedSeconds.toFixed(1)} s`, `${r.floorRoundTrips} x ${r.latencyMs} ms / ${r.poolSize}`],
-        ["provider: up from empty", `${r.upSeconds.toFixed(1)} s`, `${r.upVsNaive} x (a), ${r.upVsNoop} x (b), ${r.upVsFloor} x (c)`],
-        ["  create", `${r.create.requests} req`, `${r.create.perResource} per resource (${r.create.mutating} mutating)`],
-        ["  update (every user renamed)", `${r.update.requests} req`, `${r.update.perResource} per changed user, ${r.update.seconds.toFixed(1)} s`],
-        ["  no-op preview", `${r.noopPreview.requests} req`, `${r.noopPreview.mutating} mutating, ${r.noopPreview.seconds.toFixed(1)} s`],
-        ["  no-op up", `${r.noopUp.requests} req`, `${r.noopUp.mutating} mutating, ${r.noopUp.seconds.toFixed(1)} s`],
-        ["  refresh", `${r.refresh.requests} req`, `${r.refresh.perResource} per resource, ${r.refresh.seconds.toFixed(1)} s; target <= ${2 + 2 * r.batches}`],
-        ["  state per MailUser", `${r.stateBytesPerMailUser} B`, `whole state ${(r.stateBytes / 1e6).toFixed(2)} MB, ${r.stateBytesPerResource} B per resource`],
-        ["  serialized __provider", `${r.providerBytes} B`, ""],
-        ["  peak RSS, provider process", `${r.peakRssMb.provider ?? "?"} MB`, `engine ${r.peakRssMb.engine ?? "?"} MB, program ${r.peakRssMb.program ?? "?"} MB`],
-        ["  CPU of the up, by process", `${Object.values(r.upCpuSeconds as Record<string, number>).reduce((a, b) => a + b, 0).toFixed(0)} s`, Object.entries(r.upCpuSeconds).map(([k, v]) => `${k} ${v}`).join(", ")],
-        ["  CPU of (b), by process", `${Object.values(r.noopCpuSeconds as Record<string, number>).reduce((a, b) => a + b, 0).toFixed(0)} s`, Object.entries(r.noopCpuSeconds).map(([k, v]) => `${k} ${v}`).join(", ")],
-    ];
-    const w0 = Math.max(...rows.map((x) => x[0].length)), w1 = Math.max(...rows.map((x) => x[1].length));
-    const lines = [`scale: ${r.users} users, ${r.batches} batches (${r.resources} resources), ${r.latencyMs} ms injected latency${r.skipCheckpoints ? ", PULUMI_SKIP_CHECKPOINTS=1" : ""}`, ""];
-    for (const [a, b, c] of rows) lines.push(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
-    lines.push("", "targets:");
-    for (const [k, v] of Object.entries(r.targets ?? {})) lines.push(`  ${v ? "met   " : "MISSED"}  ${k}`);
+/** The targets of issue 11 item 4, per case and mode. Growth is against the smallest size of the run at the same latency. */
+export function targets(cases: Case[]): TargetLine[] {
+    const out: TargetLine[] = [];
+    for (const c of cases) {
+        for (const p of c.provider) {
+            const noop = c.noop.find((n) => n.mode === p.mode)!;
+            const line = (target: string, met: boolean | null, figures: string) => out.push({ users: c.users, latencyMs: c.latencyMs, mode: p.mode, target, met, figures });
+            const base = cases.filter((b) => b.latencyMs === c.latencyMs).sort((a, b) => a.users - b.users)[0];
+            const bp = base.provider.find((x) => x.mode === p.mode);
+            if (base !== c && bp) {
+                // t(5,000)/t(500) <= 12, pro rata: t(N)/t(n0) <= 1.2 x N/n0.
+                const limit = round(1.2 * (c.users / base.users), 2);
+                for (const [k, label] of [["up", "up"], ["noopPreview", "no-op preview"], ["refreshSkipPreview", "refresh --skip-preview"], ["refresh", "refresh"]] as const) {
+                    const g = p[k].seconds / bp[k].seconds;
+                    line(`growth of ${label}: t(${c.users})/t(${base.users}) <= ${limit} (1.2 x size ratio; 12 at 5,000/500)`, g <= limit, `${round(g, 2)} (${p[k].seconds} s / ${bp[k].seconds} s)`);
+                }
+            }
+            const vsNaive = p.up.seconds / c.naive.seconds;
+            line("up from empty <= 0.2 x naive script" + (c.latencyMs < 100 ? " (target at 100 ms; shown)" : ""), c.latencyMs >= 100 ? vsNaive <= 0.2 : null,
+                `${round(vsNaive, 3)} (${p.up.seconds} s / ${c.naive.seconds} s)`);
+            const vsNoop = p.up.seconds / noop.up.seconds;
+            line("up from empty <= 1.3 x no-op stack up (same mode)", vsNoop <= 1.3, `${round(vsNoop, 2)} (${p.up.seconds} s / ${noop.up.seconds} s)`);
+            const pv = p.noopPreview.seconds / noop.preview.seconds;
+            line("no-op preview <= 1.2 x no-op stack preview", pv <= 1.2, `${round(pv, 2)} (${p.noopPreview.seconds} s / ${noop.preview.seconds} s)`);
+            line("no-op preview: 0 requests", p.noopPreview.requests === 0, `${p.noopPreview.requests}`);
+            line("no-op up: 0 requests", p.noopUp.requests === 0, `${p.noopUp.requests}`);
+            const lim = 2 + 2 * c.batches;
+            line(`refresh --skip-preview <= 2 + 2 x batches = ${lim} requests`, p.refreshSkipPreview.requests <= lim, `${p.refreshSkipPreview.requests}`);
+            line(`refresh (plain, with preview) <= ${lim} requests`, p.refresh.requests <= lim, `${p.refresh.requests}`);
+            // Peak RSS over every phase of the run, per role.
+            const peak = (role: string) => Math.max(0, ...phasesOf(p).map((x) => x.peakRssMb[role] ?? 0));
+            for (const [role, limMb] of [["program", 1536], ["provider", 300], ["engine", 1024]] as const) {
+                line(`peak RSS ${role} <= ${limMb} MB at 5,000 users` + (c.users < 5000 ? " (shown)" : ""), c.users >= 5000 ? peak(role) <= limMb : null, `${peak(role)} MB`);
+            }
+        }
+    }
+    return out;
+}
+
+const phasesOf = (p: ProviderRun): Phase[] => [p.up, p.noopPreview, p.noopUp, p.refreshSkipPreview, p.refresh, p.update, p.destroy];
+
+/** The printed tables: per latency and mode, sizes side by side; then the sweep and the targets. */
+export function scaleTables(r: ScaleResult): string {
+    const o = r.options;
+    const lines: string[] = [];
+    const table = (title: string, head: string[], rows: string[][]) => {
+        const w = head.map((h, i) => Math.max(h.length, ...rows.map((x) => (x[i] ?? "").length)));
+        lines.push("", title, "");
+        for (const row of [head, w.map((x) => "-".repeat(x)), ...rows]) lines.push(row.map((cell, i) => (i === 0 ? cell.padEnd(w[i]) : cell.padStart(w[i]))).join("  ").trimEnd());
+    };
+    const cell = (p: Phase) => `${p.seconds.toFixed(1)} s ${p.requests} req`;
+    const top = (rec: Record<string, number>, keys: string[]) => keys.map((k) => `${rec[k] ?? "-"}`).join("/");
+    if (r.sweep) {
+        const s = r.sweep;
+        table(`--parallel x CLOUDIWAY_CONNECTIONS: provider up from empty, ${s.users} users, ${s.latencyMs} ms latency, fast mode, ${o.backend} backend`,
+            ["--parallel", "connections", "up s", "requests", "CPU s engine/program/provider/emulator", "peak RSS MB engine/program/provider"],
+            s.rows.map((x) => [String(x.parallel), String(x.connections), x.up.seconds.toFixed(1), String(x.up.requests),
+                top(x.up.cpuSeconds, ["engine", "program", "provider", "emulator"]), top(x.up.peakRssMb, ["engine", "program", "provider"])]));
+        lines.push(`best: --parallel ${s.best.parallel} with ${s.best.connections} connections (${s.best.seconds} s)`);
+    }
+    for (const latencyMs of [...new Set(r.cases.map((c) => c.latencyMs))]) {
+        const cs = r.cases.filter((c) => c.latencyMs === latencyMs);
+        for (const mode of ["fast", "checkpoints"] as Mode[]) {
+            const with_ = cs.filter((c) => c.provider.some((p) => p.mode === mode));
+            if (!with_.length) continue;
+            const pv = (c: Case) => c.provider.find((p) => p.mode === mode)!;
+            const nv = (c: Case) => c.noop.find((n) => n.mode === mode)!;
+            const base = with_[0];
+            const growth = (k: "up" | "noopPreview" | "refreshSkipPreview" | "refresh") => with_.map((c) => `${(pv(c)[k].seconds / pv(base)[k].seconds).toFixed(2)}x`);
+            const rows: string[][] = [
+                ["(a) naive sequential script", ...with_.map((c) => `${c.naive.seconds.toFixed(1)} s ${c.naive.requests} req`)],
+                ["(b) no-op stack: up", ...with_.map((c) => cell(nv(c).up))],
+                ["(b) no-op stack: no-op preview", ...with_.map((c) => cell(nv(c).preview))],
+                ["provider: up from empty", ...with_.map((c) => cell(pv(c).up))],
+                ["  x (a) / x (b)", ...with_.map((c) => `${(pv(c).up.seconds / c.naive.seconds).toFixed(3)} / ${(pv(c).up.seconds / nv(c).up.seconds).toFixed(2)}`)],
+                ["provider: no-op preview", ...with_.map((c) => cell(pv(c).noopPreview))],
+                ["provider: no-op up", ...with_.map((c) => cell(pv(c).noopUp))],
+                ["provider: refresh --skip-preview", ...with_.map((c) => cell(pv(c).refreshSkipPreview))],
+                ["provider: refresh --yes (plain)", ...with_.map((c) => cell(pv(c).refresh))],
+                ["  refresh target 2 + 2 x batches", ...with_.map((c) => `${2 + 2 * c.batches} req`)],
+                ["provider: update 10% of users", ...with_.map((c) => cell(pv(c).update))],
+                ["provider: destroy", ...with_.map((c) => cell(pv(c).destroy))],
+                [`growth t(N)/t(${base.users}): up`, ...growth("up")],
+                ["  no-op preview", ...growth("noopPreview")],
+                ["  refresh --skip-preview", ...growth("refreshSkipPreview")],
+                ["  refresh --yes", ...growth("refresh")],
+                ["peak RSS MB engine/program/provider: up", ...with_.map((c) => top(pv(c).up.peakRssMb, ["engine", "program", "provider"]))],
+                ["  refresh --yes", ...with_.map((c) => top(pv(c).refresh.peakRssMb, ["engine", "program", "provider"]))],
+                ["  (b) up", ...with_.map((c) => top(nv(c).up.peakRssMb, ["engine", "program", "provider"]))],
+                ["CPU s engine/program/provider/emulator: up", ...with_.map((c) => top(pv(c).up.cpuSeconds, ["engine", "program", "provider", "emulator"]))],
+                ["  refresh --yes", ...with_.map((c) => top(pv(c).refresh.cpuSeconds, ["engine", "program", "provider", "emulator"]))],
+                ["  destroy", ...with_.map((c) => top(pv(c).destroy.cpuSeconds, ["engine", "program", "provider", "emulator"]))],
+                ["  (b) up", ...with_.map((c) => top(nv(c).up.cpuSeconds, ["engine", "program", "provider", "emulator"]))],
+                ...(o.backend === "azblob" ? [["CPU s azurite: up / (b) up", ...with_.map((c) => `${pv(c).up.cpuSeconds.azurite ?? "-"} / ${nv(c).up.cpuSeconds.azurite ?? "-"}`)]] : []),
+                ["state bytes: whole / per MailUser", ...with_.map((c) => `${(pv(c).stateBytes / 1e6).toFixed(2)} MB / ${pv(c).stateBytesPerMailUser} B`)],
+            ];
+            table(`scale, ${latencyMs} ms latency, ${mode === "fast" ? "fast mode (PULUMI_SKIP_CHECKPOINTS=true)" : "per-step checkpoints"}, --parallel ${o.parallel}, ` +
+                `${o.connections} connections, ${o.backend} backend; (a) scaled from ${base.naive.measuredUsers} users measured`,
+                ["", ...with_.map((c) => `${c.users} users / ${c.batches} batches`)], rows);
+        }
+    }
+    if (r.targets.length) {
+        lines.push("", "targets (issue 11 item 4):");
+        for (const t of r.targets) lines.push(`  ${t.met === null ? "  -   " : t.met ? "met   " : "MISSED"}  ${String(t.users).padStart(5)} users ${String(t.latencyMs).padStart(3)} ms ${t.mode.padEnd(11)}  ${t.target}: ${t.figures}`);
+    }
     return lines.join("\n");
+}
+
+let resultFile: string | undefined;
+/** bench/results/scale-<time>.json: the whole run (all sizes), rewritten as sizes complete. */
+function writeResultFile(r: ScaleResult): string {
+    resultFile ??= writeResult("scale", r);
+    fs.writeFileSync(resultFile, JSON.stringify(r, null, 2));
+    return resultFile;
 }
 
 export function writeResult(prefix: string, r: unknown): string {
@@ -284,14 +557,64 @@ export function writeResult(prefix: string, r: unknown): string {
     return file;
 }
 
-async function main() {
-    const a = parseArgs(process.argv.slice(2));
-    if (a.help) { console.log("Usage: npm run bench:scale -- [--users 1000[,5000]] [--batches 10] [--latency-ms 20] [--skip-checkpoints]"); return; }
-    for (const users of String(a.users ?? "1000").split(",").map(Number)) {
-        const r = await scaleBench({ users, batches: Number(a.batches ?? 10), latencyMs: Number(a["latency-ms"] ?? 20), skipCheckpoints: "skip-checkpoints" in a }, (s) => console.error(s));
-        console.log(`\n${scaleTable(r)}`);
-        console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}${r.skipCheckpoints ? "-nocheckpoints" : ""}`, r))}`);
+export const SCALE_USAGE = `scale section options:
+  --users 500,1000,2000      sizes (5000 is opt-in: --users 500,1000,2000,5000); 2000@100: that size at 100 ms only
+  --latency-ms 20,100        injected API latency per request
+  --batches N                batches per size (default users / 100)
+  --parallel 64              the engine's --parallel for every pulumi run
+  --connections 64           the client's pool in the provider process (CLOUDIWAY_CONNECTIONS)
+  --checkpoints              also the provider and the no-op stack with per-step checkpoints (sizes <= --checkpoints-max 1000)
+  --backend file|azblob      where the state lives (azblob: Azurite, started on a free port)
+  --naive-sample 100         users the naive script is measured over, per latency (scaled to each size)
+  --sweep-parallel 8,32,64,128 --sweep-connections 16,64 [--sweep-users 500] [--sweep-latency-ms 100] [--sweep-only]
+                             time up from empty for each pair before the matrix`;
+
+const list = (v: string | undefined, dflt: number[]) => (v ? v.split(",").filter(Boolean).map(Number) : dflt);
+
+/** The scale options from the command line (`npm run bench -- --section scale ...`). */
+export function scaleOptions(argv: string[]): ScaleOptions {
+    // Switches take no value: kept out of parseArgs, which reads "--name value" pairs.
+    const SWITCHES = ["--checkpoints", "--sweep-only"];
+    const a = parseArgs(argv.filter((x) => !SWITCHES.includes(x)));
+    const flag = (k: string) => argv.includes(`--${k}`);
+    const backend = (a.backend ?? "file") as Backend;
+    if (backend !== "file" && backend !== "azblob") throw new Error(`--backend must be file or azblob`);
+    const usersOnlyAt: Record<number, number> = {};
+    for (const u of (a.users ?? "").split(",")) {
+        const m = /^(\d+)@(\d+)$/.exec(u);
+        if (m) usersOnlyAt[Number(m[1])] = Number(m[2]);
     }
+    const o: ScaleOptions = {
+        users: list(a.users?.replace(/@\d+/g, ""), [500, 1000, 2000]),
+        usersOnlyAt,
+        latencies: list(a["latency-ms"], [20, 100]),
+        batches: a.batches ? Number(a.batches) : undefined,
+        parallel: Number(a.parallel ?? 64),
+        connections: Number(a.connections ?? 64),
+        checkpoints: flag("checkpoints"),
+        checkpointsMax: Number(a["checkpoints-max"] ?? 1000),
+        backend,
+        naiveSample: Number(a["naive-sample"] ?? 100),
+        sweepParallel: list(a["sweep-parallel"], []),
+        sweepConnections: list(a["sweep-connections"], a["sweep-parallel"] ? [16] : []),
+        sweepUsers: Number(a["sweep-users"] ?? 500),
+        sweepLatencyMs: Number(a["sweep-latency-ms"] ?? 100),
+        sweepOnly: flag("sweep-only"),
+    };
+    for (const [k, v] of Object.entries(o).filter(([k]) => k !== "usersOnlyAt")) {
+        if ((typeof v === "number" && !(v > 0)) || (Array.isArray(v) && v.some((x) => !(x > 0)))) throw new Error(`--${k}: expected positive numbers`);
+    }
+    return o;
 }
 
-if (require.main === module) main().catch((e) => { console.error(`bench:scale: ${e?.message ?? e}`); process.exit(1); });
+export async function runScale(argv: string[]): Promise<void> {
+    const o = scaleOptions(argv);
+    const r = await scaleBench(o, (s) => console.error(`bench: ${s}`));
+    console.log(scaleTables(r));
+    console.log(`\nwrote ${path.relative(process.cwd(), writeResultFile(r))}`);
+}
+
+if (require.main === module) {
+    if (process.argv.includes("--help")) console.log(`Usage: npm run bench:scale -- [options]\n${SCALE_USAGE}`);
+    else runScale(process.argv.slice(2)).catch((e) => { console.error(`bench:scale: ${e?.message ?? e}`); process.exit(1); });
+}

@@ -1,24 +1,24 @@
 /**
  * `npm run bench`: prints figures (never asserted by tests) and writes them as
  * JSON under bench/results/. Sections:
- *  - client: status reads through the client at concurrency 1, 16, 64 (req/s, p50, p99);
- *  - emulator: the emulator's own request rate (raw undici requests, no client);
- *  - scale (scripts/bench-scale.ts): `pulumi up` of a whole tenant next to the naive script, no-op
- *    dynamic resources and the floor of API round trips; requests per resource; state; RSS.
+ *  - client: status reads through the client at concurrency 1, 16, 64 (req/s, p50, p99), and the
+ *    emulator's own request rate (raw undici requests, no client);
+ *  - writes: the emulator's cost per write as the tenant grows (5,000 creates, then memberships);
+ *  - scale (scripts/bench-scale.ts): every pulumi operation on a whole tenant next to the naive
+ *    script and a no-op dynamic-resource stack, per size and latency; the targets of issue 11.
  */
-const USAGE = `Usage: npm run bench [-- --section all|client|scale] [--users 1000[,5000]] [--batches 10] [--latency-ms 20]
-                       [--client-users 200] [--seconds 3] [--client-latency-ms 0]
-  client/emulator section: status reads through the client and raw requests (--client-* options)
-  scale section: pulumi up of --users users in --batches batches against the emulator with --latency-ms
-                 injected latency (default 20 ms), next to the naive script, no-op resources and the floor;
-                 5,000 users is opt-in (--users 1000,5000); --skip-checkpoints runs the engine with
-                 PULUMI_SKIP_CHECKPOINTS=1 (state saved once, at the end) to show what checkpoints cost.`;
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { Pool } from "undici";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
-import { scaleBench, scaleTable, writeResult } from "./bench-scale";
+import { SCALE_USAGE, runScale, writeResult } from "./bench-scale";
+
+const USAGE = `Usage: npm run bench [-- --section all|client|writes|scale] [options]
+client section: --client-users 200 --seconds 3 --client-latency-ms 0
+writes section: --write-users 5000
+${SCALE_USAGE}`;
 
 interface Row { section: string; case: string; requests: number; seconds: number; rps: number; p50ms: number; p99ms: number }
 
@@ -52,17 +52,55 @@ async function main() {
     }
     const i = process.argv.indexOf("--section");
     const section = i >= 0 ? process.argv[i + 1] : "all";
-    if (!["all", "client", "scale"].includes(section)) throw new Error(`--section must be all, client or scale\n${USAGE}`);
-    if (section !== "scale") await clientSection();
-    if (section !== "client") {
-        const j = process.argv.indexOf("--users");
-        for (const users of (j >= 0 ? process.argv[j + 1] : "1000").split(",").map(Number)) {
-            const skipCheckpoints = process.argv.includes("--skip-checkpoints");
-            const r = await scaleBench({ users, batches: arg("batches", 10), latencyMs: arg("latency-ms", 20), skipCheckpoints }, (s) => console.error(`bench: ${s}`));
-            console.log(`\n${scaleTable(r)}`);
-            console.log(`\nwrote ${path.relative(process.cwd(), writeResult(`scale-${users}${skipCheckpoints ? "-nocheckpoints" : ""}`, r))}`);
+    if (!["all", "client", "writes", "scale"].includes(section)) throw new Error(`--section must be all, client, writes or scale\n${USAGE}`);
+    if (section === "all" || section === "client") await clientSection();
+    if (section === "all" || section === "writes") await writesSection();
+    // The scale options are read by bench-scale.ts (parseArgs ignores the ones it does not know).
+    if (section === "all" || section === "scale") await runScale(process.argv.slice(2));
+}
+
+/**
+ * The emulator's cost per write as the tenant grows: --write-users createUser calls (then as many
+ * addToBatch) through the client, 16 at a time, in memory and with a data file. The ms per call of
+ * the first and the last 1,000 show whether a write's cost depends on the number of users.
+ */
+async function writesSection() {
+    const users = arg("write-users", 5000);
+    const rows: Record<string, string | number>[] = [];
+    for (const dataFile of [undefined, path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cw-bench-")), "data.json")]) {
+        const emu = await startEmulator({ port: 0, quiet: true, dataFile });
+        const client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections: 16 });
+        try {
+            await client.createBatch("mail", "W");
+            const tags: string[] = new Array(users);
+            const perCall = async (label: string, op: (i: number) => Promise<void>) => {
+                const doneAt: number[] = new Array(users);
+                const t0 = Date.now();
+                let next = 0;
+                await Promise.all(Array.from({ length: 16 }, async () => { for (let i = next++; i < users; i = next++) { await op(i); doneAt[i] = Date.now(); } }));
+                const secs = (Date.now() - t0) / 1000;
+                // ms per call over a window of 1,000 completions: the first and the last.
+                const sorted = [...doneAt].sort((a, b) => a - b), w = Math.min(1000, users - 1);
+                const first = (sorted[w] - t0) / w, last = (sorted[users - 1] - sorted[users - 1 - w]) / w;
+                rows.push({ store: dataFile ? "data file" : "in memory", calls: `${users} x ${label}`, seconds: secs.toFixed(1), "ms/call first 1000": first.toFixed(2), "ms/call last 1000": last.toFixed(2) });
+            };
+            await perCall("createUser", async (i) => {
+                tags[i] = (await client.createUser("mail", {
+                    firstName: `W${i}`, lastName: "Write", sourceEmail: `w${i}@s.example`, targetEmail: `w${i}@t.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+                })).migrationTag;
+            });
+            await perCall("addToBatch", async (i) => { await client.addToBatch("mail", tags[i], "W"); });
+        } finally {
+            await client.close();
+            await emu.close();
+            if (dataFile) fs.rmSync(path.dirname(dataFile), { recursive: true, force: true });
         }
     }
+    console.log(`\nemulator writes: ${users} users, 16 at a time, no injected latency\n`);
+    const head = Object.keys(rows[0]);
+    const w = head.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h]).length)));
+    for (const line of [head, w.map((x) => "-".repeat(x)), ...rows.map((r) => head.map((h) => String(r[h])))]) console.log(line.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
+    console.log(`\nwrote ${path.relative(process.cwd(), writeResult("writes", { node: process.version, users, rows }))}`);
 }
 
 async function clientSection() {
