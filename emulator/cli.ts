@@ -1,45 +1,8 @@
 #!/usr/bin/env node
-/** `npm run emulator -- --port <p> --data <file>`: a local Cloudiway; prints its API base URL. */
-import { startEmulator } from "./index";
+/**
+ * `node dist/emulator/cli.js [args]`: the same as `cloudiway-migration emulator [args]` (cli/emulator.ts),
+ * kept for what starts the emulator by this path (tests/chaos.test.ts, tests/emulator-persistence.test.ts).
+ */
+import { run } from "../cli";
 
-const HELP = `Usage: npm run emulator -- [--port <p>] [--data <file>] [--consumer-key <k>] [--consumer-secret <s>] [--transition-ms <n>]
-
-Serves the Cloudiway Mail REST API (/mailusers and /archivemailusers) under http://127.0.0.1:<p>/api
-and prints that URL. State persists in the data file (written atomically before each answer).
-Control API (not Cloudiway's): GET /_emulator/stats, GET /_emulator/calls, POST /_emulator/reset,
-POST /_emulator/faults, GET /_emulator/state, POST /_emulator/tick, GET /_emulator/outbox.
-Emulator only, not in the vendor's REST document: self-service migration (POST .../sendselfservicemail,
-the form at /selfservice/<token> and /selfservice/admin/<mail|archive>/<tag>; the source mailbox
-password is "pw:" + the source address in lower case). See README.md.
-
-  --port <p>             port (default 8080; 0 = any free port)
-  --data <file>          data file (default: memory only)
-  --consumer-key <k>     default demo-key
-  --consumer-secret <s>  default demo-secret
-  --transition-ms <n>    time per migration step (default 1500; 0 = immediate)
-`;
-
-async function main() {
-    const argv = process.argv.slice(2);
-    if (argv.includes("--help") || argv.includes("-h")) {
-        process.stdout.write(HELP);
-        return;
-    }
-    const opt = (n: string) => { const i = argv.indexOf(n); return i >= 0 ? argv[i + 1] : undefined; };
-    const emu = await startEmulator({
-        port: Number(opt("--port") ?? 8080),
-        dataFile: opt("--data"),
-        consumerKey: opt("--consumer-key"),
-        consumerSecret: opt("--consumer-secret"),
-        transitionMs: Number(opt("--transition-ms") ?? 1500),
-    });
-    console.log(emu.url);
-    const stop = () => { emu.close().then(() => process.exit(0), () => process.exit(1)); };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-}
-
-main().catch((e) => {
-    console.error(`emulator: ${e?.message ?? e}`);
-    process.exit(1);
-});
+void run(["emulator", ...process.argv.slice(2)]);

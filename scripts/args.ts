@@ -1,10 +1,2 @@
-/** `--name value` pairs and `--help` of the project's small command-line tools. */
-export function parseArgs(argv: string[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--help" || a === "-h") out.help = "1";
-        else if (a.startsWith("--")) out[a.slice(2)] = argv[++i] ?? "";
-    }
-    return out;
-}
+/** The dev scripts (bench) parse arguments like the shipped commands: one parser, in cli/args.ts. */
+export { parseArgs } from "../cli/args";

@@ -81,6 +81,8 @@ export interface ProviderRun {
     mode: Mode;
     up: Phase; noopPreview: Phase; noopUp: Phase;
     refreshSkipPreview: Phase; refresh: Phase;
+    /** After the passes ended (every user SUCCESS): the lists, plus one history read per user whose pass ended. */
+    refreshSettled: Phase;
     update: Phase; destroy: Phase;
     usersUpdated: number;
     stateBytes: number; stateBytesPerMailUser: number;
@@ -220,7 +222,9 @@ class Rig {
 
     static async start(backend: Backend): Promise<Rig> {
         const bin = (await run("bash", [path.join(ROOT, "scripts", "install-engine.sh")], ROOT, process.env)).trim().split("\n").pop()!;
-        const emu = await startEmulator({ port: 0, quiet: true });
+        // Migration passes advance only when the bench ticks the emulator (POST /_emulator/tick), so a
+        // refresh can be timed in mid-migration (every pass under way) and after the passes ended.
+        const emu = await startEmulator({ port: 0, quiet: true, transitionMs: 3_600_000 });
         fs.mkdirSync(path.join(ROOT, ".test-stacks"), { recursive: true });
         const work = fs.mkdtempSync(path.join(ROOT, ".test-stacks", "bench-"));
         let azurite: Azurite | undefined;
@@ -340,7 +344,8 @@ async function providerRun(rig: Rig, users: number, batches: number, latencyMs: 
     const specFile = path.join(rig.work, `spec-${tag}-${mode}.json`);
     const spec = (renamed: boolean) => fs.writeFileSync(specFile, JSON.stringify({ users, batches, renamed }));
     spec(false);
-    const env = { ...rig.baseEnv, ...modeEnv(mode), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(o.connections) };
+    // deletionPolicy delete: destroy deletes every user (by default the migrated ones would be kept).
+    const env = { ...rig.baseEnv, ...modeEnv(mode), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(o.connections), CLOUDIWAY_DELETION_POLICY: "delete" };
     const stack = await rig.project("provider", PROJECT("bench-provider"), PROGRAM, `p-${tag}-${mode}`, env);
     const par = ["--parallel", String(o.parallel)];
     const step = (what: string) => log(`provider ${users} users, ${latencyMs} ms, ${mode}: ${what}...`);
@@ -352,15 +357,19 @@ async function providerRun(rig: Rig, users: number, batches: number, latencyMs: 
         const noopPreview = await stack.timed(["preview", ...par]);
         step("no-op up");
         const noopUp = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
-        // Mid-migration: every user's status changes before each refresh (NOTSTARTED -> SUCCESS, then -> AUDIT_DONE).
-        // The emulator takes every lifecycle step at the call; these requests are not counted (stats reset per phase).
+        // Mid-migration: every user's status changes before each refresh (NOTSTARTED -> SCHEDULED, then
+        // -> WORKING), every pass under way. The bench's own calls are not counted (stats reset per phase).
         const names = Array.from({ length: batches }, (_, b) => `Scale ${b}`);
+        const tick = async () => ((await (await fetch(`${rig.emu.baseUrl}/_emulator/tick`, { method: "POST" })).json()) as { busy: boolean }).busy;
         await Promise.all(names.map((n) => client.startBatch("mail", n)));
-        step("refresh --skip-preview (every user started)");
+        step("refresh --skip-preview (mid-migration: every user SCHEDULED)");
         const refreshSkipPreview = await stack.timed(["refresh", "--yes", "--skip-preview", ...par]);
-        await Promise.all(names.map((n) => client.auditBatch("mail", n)));
-        step("refresh --yes (with its preview; every user audited)");
+        await tick();
+        step("refresh --yes (with its preview; mid-migration: every user WORKING)");
         const refresh = await stack.timed(["refresh", "--yes", ...par]);
+        while (await tick()) { /* the passes end */ }
+        step("refresh --skip-preview (the passes ended: every user SUCCESS)");
+        const refreshSettled = await stack.timed(["refresh", "--yes", "--skip-preview", ...par]);
         spec(true);
         step("update of every 10th user");
         const update = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
@@ -371,7 +380,7 @@ async function providerRun(rig: Rig, users: number, batches: number, latencyMs: 
         step("destroy");
         const destroy = await stack.timed(["destroy", "--yes", "--skip-preview", ...par]);
         await stack.remove();
-        return { mode, up, noopPreview, noopUp, refreshSkipPreview, refresh, update, destroy, usersUpdated: Math.ceil(users / 10), stateBytes, stateBytesPerMailUser };
+        return { mode, up, noopPreview, noopUp, refreshSkipPreview, refresh, refreshSettled, update, destroy, usersUpdated: Math.ceil(users / 10), stateBytes, stateBytesPerMailUser };
     } finally {
         await client.close();
     }
@@ -472,7 +481,7 @@ export function targets(cases: Case[]): TargetLine[] {
     return out;
 }
 
-const phasesOf = (p: ProviderRun): Phase[] => [p.up, p.noopPreview, p.noopUp, p.refreshSkipPreview, p.refresh, p.update, p.destroy];
+const phasesOf = (p: ProviderRun): Phase[] => [p.up, p.noopPreview, p.noopUp, p.refreshSkipPreview, p.refresh, p.refreshSettled, p.update, p.destroy];
 
 /** The printed tables: per latency and mode, sizes side by side; then the sweep and the targets. */
 export function scaleTables(r: ScaleResult): string {
@@ -512,6 +521,7 @@ export function scaleTables(r: ScaleResult): string {
                 ["provider: no-op up", ...with_.map((c) => cell(pv(c).noopUp))],
                 ["provider: refresh --skip-preview", ...with_.map((c) => cell(pv(c).refreshSkipPreview))],
                 ["provider: refresh --yes (plain)", ...with_.map((c) => cell(pv(c).refresh))],
+                ["provider: refresh, passes ended", ...with_.map((c) => cell(pv(c).refreshSettled))],
                 ["  refresh target 2 + 2 x batches", ...with_.map((c) => `${2 + 2 * c.batches} req`)],
                 ["provider: update 10% of users", ...with_.map((c) => cell(pv(c).update))],
                 ["provider: destroy", ...with_.map((c) => cell(pv(c).destroy))],

@@ -2,20 +2,23 @@
  * The demo: `npm ci && npm run demo`.
  * Gets the Pulumi engine, starts the emulator on a data file under .demo/, uses a
  * local file backend, deploys the sample plan (plan.yaml) with `pulumi up`, and
- * prints the status report. Everything persists in .demo/, so a second run's
- * `up` changes nothing.
+ * prints the status report. Everything persists in .demo/ (the stack's config
+ * Pulumi.demo.yaml too, with its random port and encrypted secret: nothing is
+ * written in the repository's root), so a second run's `up` changes nothing.
  */
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { parse, stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
-import { buildReport, renderHtml, renderTable } from "./report";
+import { buildReport, renderHtml, renderTable } from "../cli/report";
 
 const HELP = `Usage: npm run demo [-- --fresh] [--plan <file>] [--dir <folder>]
 
 Builds or reuses the Pulumi engine, starts the local Cloudiway emulator (data in <folder>/cloudiway.json),
-deploys the plan (default plan.yaml) to the stack "demo" on a local file backend in <folder>, then
+deploys the plan (default plan.yaml) to the stack "demo" on a local file backend in <folder> (its config in
+<folder>/project/Pulumi.demo.yaml, never in the repository), then
 prints the status report and writes <folder>/report.html. Run it again: the second up changes nothing.
 
   --fresh          start from an empty emulator and an empty stack
@@ -28,6 +31,29 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const PARALLEL = ["--parallel", "32"];
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 
+/**
+ * The root project (Pulumi.yaml: name, config schema) run from <dir>/project, so that Pulumi writes the
+ * demo stack's config (Pulumi.demo.yaml) there and not in the repository. Its index.js runs the root
+ * program (dist/index.js); node_modules links to the repository's, so @pulumi/pulumi and this package
+ * resolve from any --dir.
+ */
+function demoProject(dir: string): string {
+    const project = path.join(dir, "project");
+    fs.mkdirSync(project, { recursive: true });
+    const spec = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
+    fs.writeFileSync(path.join(project, "Pulumi.yaml"), stringify({ ...spec, main: "index.js" }));
+    fs.writeFileSync(path.join(project, "index.js"), `module.exports = require(${JSON.stringify(path.join(ROOT, "dist", "index.js"))});\n`);
+    const modules = path.join(project, "node_modules");
+    if (!fs.existsSync(modules)) fs.symlinkSync(path.join(ROOT, "node_modules"), modules, "dir");
+    // A demo run before this layout kept its stack's config in the root: move it along with the state it
+    // belongs to (its salt decrypts that state), only for the default folder.
+    const old = path.join(ROOT, "Pulumi.demo.yaml");
+    const config = path.join(project, "Pulumi.demo.yaml");
+    const hadState = fs.existsSync(path.join(dir, "state", ".pulumi"));
+    if (dir === path.join(ROOT, ".demo") && hadState && fs.existsSync(old) && !fs.existsSync(config)) fs.renameSync(old, config);
+    return project;
+}
+
 async function main() {
     const argv = process.argv.slice(2);
     if (argv.includes("--help") || argv.includes("-h")) {
@@ -39,6 +65,7 @@ async function main() {
     const plan = path.resolve(ROOT, opt("--plan") ?? "plan.yaml");
     if (argv.includes("--fresh")) fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+    const project = demoProject(dir);
 
     step("Getting the Pulumi engine (built from Go modules the first time, then cached)");
     const out = execFileSync("bash", [path.join(ROOT, "scripts", "install-engine.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -61,7 +88,7 @@ async function main() {
     };
     // Asynchronous: the emulator answers from this very process, so its event loop must keep running.
     const pulumi = (args: string[], quiet = false) => new Promise<string>((resolve, reject) => {
-        const child = spawn("pulumi", [...args, "--non-interactive"], { cwd: ROOT, env, stdio: quiet ? "pipe" : "inherit" });
+        const child = spawn("pulumi", [...args, "--non-interactive"], { cwd: project, env, stdio: quiet ? "pipe" : "inherit" });
         let out = "", err = "";
         child.stdout?.on("data", (d) => (out += d));
         child.stderr?.on("data", (d) => (err += d));
@@ -76,7 +103,8 @@ async function main() {
         await pulumi(["config", "set", "cloudiway:apiUrl", emu.url], true);
         await pulumi(["config", "set", "cloudiway:consumerKey", "demo-key"], true);
         await pulumi(["config", "set", "--secret", "cloudiway:consumerSecret", "demo-secret"], true);
-        await pulumi(["config", "set", "cloudiway-migration:planFile", path.relative(ROOT, plan)], true);
+        // Absolute: the program resolves it against the repository, Pulumi's own language host against the project.
+        await pulumi(["config", "set", "cloudiway-migration:planFile", plan], true);
 
         step(`pulumi up of ${path.relative(ROOT, plan)}`);
         await pulumi(["up", "--yes", ...PARALLEL]);

@@ -3,16 +3,16 @@
  * settings) and writes a plan file that, applied with adoptExisting, takes the
  * tenant over with 0 creates and 0 changes in the first preview.
  *
- *   npm run export-plan -- --out plan.yaml [--api-url <url>] [--kind mail|archive]
+ *   npx cloudiway-migration export-plan --out plan.yaml [--api-url <url>] [--kind mail|archive]
  */
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { CloudiwayClient } from "../provider/client";
+import { CloudiwayClient, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
-import { requireCredentials, resolveSettings } from "../provider/config";
+import { resolveSettings } from "../provider/config";
 
-const HELP = `Usage: npm run export-plan -- --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
+export const HELP = `Usage: cloudiway-migration export-plan --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
 
 Reads the users, batches, memberships and batch settings of a Cloudiway tenant and writes
 a plan file (see provider/plan/README.md) with adoptExisting: true, so that deploying it
@@ -75,16 +75,17 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
 }
 
 
-async function main() {
-    const args = parseArgs(process.argv.slice(2));
+/** `cloudiway-migration export-plan [args]` (cli/index.ts dispatches here). */
+export async function main(argv: string[]): Promise<void> {
+    const args = parseArgs(argv);
     if (args.help || !args.out) {
         process.stdout.write(HELP);
         if (!args.help) process.exitCode = 2;
         return;
     }
     const settings = resolveSettings((key) => (key === "cloudiway:apiUrl" ? args["api-url"] : undefined));
-    requireCredentials(settings);
-    const client = new CloudiwayClient({ apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret });
+    // The provider's client: the same timeout, attempts and connections (stack config, then environment).
+    const client = clientFor(settings);
     try {
         const kind = args.kind === "archive" ? "archive" : "mail";
         const { plan, users, batches } = await exportPlan(client, kind, (m) => process.stderr.write(`export-plan: ${m}\n`));
@@ -94,11 +95,4 @@ async function main() {
     } finally {
         await client.close?.();
     }
-}
-
-if (require.main === module) {
-    main().catch((e) => {
-        console.error(`export-plan: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    });
 }

@@ -2,17 +2,17 @@
  * Status report of a migration: batches x statuses with per-pass counts, as a
  * table on stdout and as an HTML page with bars.
  *
- *   npm run report -- --stack <name>        # API URL and credentials from that stack's config
- *   npm run report -- --api-url <url>       # credentials from CLOUDIWAY_CONSUMER_KEY / _SECRET
+ *   npx cloudiway-migration report --stack <name>     # API URL and credentials from that stack's config
+ *   npx cloudiway-migration report --api-url <url>    # credentials from CLOUDIWAY_CONSUMER_KEY / _SECRET
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { CloudiwayClient } from "../provider/client";
+import { CloudiwayClient, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
-import { resolveSettings, requireCredentials } from "../provider/config";
+import { resolveSettings } from "../provider/config";
 
-const HELP = `Usage: npm run report -- [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
+export const HELP = `Usage: cloudiway-migration report [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
 
 Prints a table of batches x migration statuses, with the counts of each batch's passes
 (mails, calendars, contacts: total/success/failure), and writes the same as an HTML page
@@ -124,8 +124,9 @@ td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8e
 }
 
 
-async function main() {
-    const args = parseArgs(process.argv.slice(2));
+/** `cloudiway-migration report [args]` (cli/index.ts dispatches here). */
+export async function main(argv: string[]): Promise<void> {
+    const args = parseArgs(argv);
     if (args.help) {
         process.stdout.write(HELP);
         return;
@@ -139,8 +140,8 @@ async function main() {
         lookup = (key) => cfg[key]?.value;
     }
     const settings = resolveSettings((key) => (key === "cloudiway:apiUrl" && args["api-url"]) || lookup(key));
-    requireCredentials(settings);
-    const client = new CloudiwayClient({ apiUrl: settings.apiUrl, consumerKey: settings.consumerKey, consumerSecret: settings.consumerSecret });
+    // The provider's client: the same timeout, attempts and connections (stack config, then environment).
+    const client = clientFor(settings);
     try {
         const kind = args.kind === "archive" ? "archive" : "mail";
         const report = await buildReport(client, kind);
@@ -151,11 +152,4 @@ async function main() {
     } finally {
         await client.close?.();
     }
-}
-
-if (require.main === module) {
-    main().catch((e) => {
-        console.error(`report: ${e instanceof Error ? e.message : String(e)}`);
-        process.exit(1);
-    });
 }

@@ -1,16 +1,19 @@
 /**
- * PR summary: `npm run plan-summary -- <preview.json> [--out summary.md]` turns
+ * PR summary: `npx cloudiway-migration plan-summary <preview.json> [--out summary.md]` turns
  * `pulumi preview --json` into Markdown. Migration actions (they cost licenses)
  * come first; then counts per resource type; users moved between batches;
  * settings changed field by field; diagnostics.
  */
 import * as fs from "fs";
 
-const HELP = `Usage: npm run plan-summary -- <preview.json> [--out <summary.md>]
+export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>]
 
 Reads the output of \`pulumi preview --json\` and prints a Markdown summary for a pull request:
 migration actions that will run (they cost licenses) first, then per resource type the counts of
 create/update/replace/delete, users moved between batches, batch settings changed field by field.
+
+  <preview.json>    the file \`pulumi preview --json\` wrote, or - for standard input
+  --out <file>      write the Markdown there (default: standard output)
 `;
 
 const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
@@ -95,8 +98,8 @@ export function summarizePreview(json: any): string {
     return lines.join("\n");
 }
 
-function main() {
-    const argv = process.argv.slice(2);
+/** `cloudiway-migration plan-summary <preview.json | -> [--out <file>]` (cli/index.ts dispatches here). */
+export async function main(argv: string[]): Promise<void> {
     if (argv.includes("--help") || argv.includes("-h") || !argv.length) {
         process.stdout.write(HELP);
         if (!argv.length) process.exitCode = 2;
@@ -109,5 +112,3 @@ function main() {
     if (outIdx >= 0) fs.writeFileSync(argv[outIdx + 1], md);
     else process.stdout.write(md + "\n");
 }
-
-if (require.main === module) main();
