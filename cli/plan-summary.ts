@@ -5,15 +5,22 @@
  * settings changed field by field; diagnostics.
  */
 import * as fs from "fs";
+import { DeletionPolicy, costMarkdown, costOfPreview } from "./cost";
 
-export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>]
+export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>] [--json]
 
-Reads the output of \`pulumi preview --json\` and prints a Markdown summary for a pull request:
-migration actions that will run (they cost licenses) first, then per resource type the counts of
+Reads the output of \`pulumi preview --json\` and prints a Markdown summary for a pull request. It
+opens with what the change costs: licenses it assigns, licenses migration runs consume (a first
+pass or an audit of a user without one), users deleted in Cloudiway with what each loses, users
+the deletion policy keeps. Then migration actions that will run, per resource type the counts of
 create/update/replace/delete, users moved between batches, batch settings changed field by field.
 
-  <preview.json>    the file \`pulumi preview --json\` wrote, or - for standard input
-  --out <file>      write the Markdown there (default: standard output)
+  <preview.json>          the file \`pulumi preview --json\` wrote, or - for standard input
+  --out <file>            write the output there (default: standard output)
+  --json                  print the cost as JSON instead (for pipelines that gate on it, e.g. fail
+                          a pull request that deletes a migrated user: .usersDeleted[].holdings)
+  --deletion-policy <p>   the stack's cloudiway:deletionPolicy when the preview does not show it
+                          (default: CLOUDIWAY_DELETION_POLICY, else retainMigrated)
 `;
 
 const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
@@ -22,9 +29,10 @@ const OPS = ["create", "update", "replace", "delete"] as const;
 const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
 const esc = (s: unknown) => String(s).replace(/\|/g, "\\|");
 
-export function summarizePreview(json: any): string {
+export function summarizePreview(json: any, defaultPolicy?: DeletionPolicy): string {
     const steps: any[] = (json?.steps ?? []).filter((s: any) => s?.urn && String(s.urn).includes("pulumi-nodejs:dynamic/cloudiway:"));
     const lines: string[] = ["## Cloudiway migration plan", ""];
+    lines.push(...costMarkdown(costOfPreview(json, defaultPolicy)));
 
     // 1. Actions that will run.
     const runs = steps.filter((s) => typeOf(s.urn) === "MigrationRun" && ["create", "update", "replace", "create-replacement"].includes(s.op));
@@ -105,10 +113,12 @@ export async function main(argv: string[]): Promise<void> {
         if (!argv.length) process.exitCode = 2;
         return;
     }
-    const file = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out")!;
+    const file = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out" && argv[i - 1] !== "--deletion-policy")!;
     const json = JSON.parse(fs.readFileSync(file === "-" ? 0 : file, "utf8"));
-    const md = summarizePreview(json);
+    const p = argv.indexOf("--deletion-policy");
+    const policy = (p >= 0 ? argv[p + 1] : process.env.CLOUDIWAY_DELETION_POLICY) as DeletionPolicy | undefined;
+    const out = argv.includes("--json") ? JSON.stringify(costOfPreview(json, policy), null, 2) : summarizePreview(json, policy);
     const outIdx = argv.indexOf("--out");
-    if (outIdx >= 0) fs.writeFileSync(argv[outIdx + 1], md);
-    else process.stdout.write(md + "\n");
+    if (outIdx >= 0) fs.writeFileSync(argv[outIdx + 1], out);
+    else process.stdout.write(out + "\n");
 }

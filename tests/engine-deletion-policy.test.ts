@@ -9,6 +9,8 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
 import { Emu, batchesOf, emuState, usersOf } from "./helpers/emu";
+import { costOfPreview } from "../cli/cost";
+import { summarizePreview } from "../cli/plan-summary";
 
 const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
 const SECRET = "Policy-S3cret-4242";
@@ -45,6 +47,15 @@ describe("@engine deletion policy: never burn a license by accident", function (
             sourceConnectorName: "Gmail", targetConnectorName: "Office 365", ...extra,
         },
     });
+    /** plan-summary of the stack's preview (`--json` of a destroy preview with `destroy`): the cost, the Markdown; the secret in neither. */
+    async function summary(s: TestStack, destroy = false) {
+        const r = destroy ? await s.cli(["destroy", "--preview-only", "--json"]) : (await s.preview()).result;
+        const json = JSON.parse(r.stdout);
+        const cost = costOfPreview(json), md = summarizePreview(json);
+        printed.push(md, JSON.stringify(cost));
+        assert.ok(!md.includes(SECRET) && !JSON.stringify(cost).includes(SECRET));
+        return { cost, md };
+    }
     const user = (st: any, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u: any) => u.sourceEmail === `${n}@source.example`);
 
     it("a migrated user and an untouched one leave the plan: the migrated one stays with its history and license, named in a warning; the other is deleted", async () => {
@@ -56,12 +67,22 @@ describe("@engine deletion policy: never burn a license by accident", function (
             { type: "BatchMembership", name: "bob-m", args: { migrationTag: { $out: "bob.migrationTag" }, batchName: { $out: "w.name" } } },
             { type: "MigrationRun", name: "ada-go", args: { migrationTag: { $out: "ada.migrationTag" }, action: "migrate", trigger: "1" }, dependsOn: ["ada-m"] },
         ] });
+        const first = await summary(s);
+        assert.strictEqual(first.cost.licensesConsumedByRuns, 1, "the first pass of ada (a new user) consumes a license");
+        assert.deepStrictEqual([first.cost.licensesAssigned.length, first.cost.usersDeleted.length, first.cost.usersKept.length], [0, 0, 0]);
         await s.up();
         const before = await emuState(emu.baseUrl);
         assert.strictEqual(user(before, "ada").status, "SUCCESS");
         assert.strictEqual(user(before, "ada").history.length, 1);
+        await s.refresh(); // the state learns of the pass: the summary reads it from there
         // Both rows leave the plan (and everything that hangs on them); the batch stays declared.
         s.setSpec({ resources: [{ type: "MailBatch", name: "w", args: { name: "Wave P" } }] });
+        const { cost, md } = await summary(s);
+        assert.deepStrictEqual(cost.usersKept.map((u) => [u.user, u.note]), [["ada@source.example -> ada@target.example", "removed from the plan; kept by deletionPolicy retainMigrated: 1 pass, licensed, status SUCCESS"]]);
+        assert.deepStrictEqual(cost.usersDeleted.map((u) => [u.user, u.note]), [["bob@source.example -> bob@target.example", "removed from the plan; loses nothing (never started, no license)"]]);
+        assert.match(md, /^## Cloudiway migration plan\n\n### What this change costs/);
+        assert.match(md, /\| users kept in Cloudiway by the deletion policy \| 1 \|/);
+        assert.match(md, /as of the stack's state as of its last refresh or update/);
         const up = await s.up();
         const out = up.stdout + up.stderr;
         assert.match(out, /MailUser ada@source\.example -> ada@target\.example .*is kept in Cloudiway, not deleted \(deletionPolicy retainMigrated: 1 pass, licensed, status SUCCESS\)/);
@@ -83,7 +104,10 @@ describe("@engine deletion policy: never burn a license by accident", function (
             { type: "MigrationRun", name: "cy-go", args: { migrationTag: { $out: "cy.migrationTag" }, action: "migrate", trigger: "1" } },
         ] });
         await s.up();
+        await s.refresh();
         s.setSpec({ resources: [person("cy", { kind: "archive" })] }); // a replacement into the other family
+        const { cost } = await summary(s);
+        assert.deepStrictEqual(cost.usersKept.map((u) => u.note), ["replaced; kept by deletionPolicy retainMigrated: 1 pass, licensed, status SUCCESS"]);
         const up = await s.up();
         assert.match(up.stdout + up.stderr, /MailUser cy@source\.example -> cy@target\.example \(mail, .*\) is kept in Cloudiway/);
         const st = await emuState(emu.baseUrl);
@@ -93,7 +117,13 @@ describe("@engine deletion policy: never burn a license by accident", function (
 
     it("pulumi destroy of the sample plan after wave 1 ran keeps wave 1's users and batch and removes the rest", async () => {
         const s = await newStack("policy-destroy", { program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": path.join(REPO, "plan.yaml") } });
+        const planned = await summary(s);
+        assert.strictEqual(planned.cost.licensesConsumedByRuns, 6, "wave 1's run: the first pass of its 6 users");
         await s.up();
+        await s.refresh();
+        const { cost } = await summary(s, true);
+        assert.deepStrictEqual([cost.usersKept.length, cost.usersDeleted.length], [6, 18], "destroy: wave 1 kept, the 18 others deleted");
+        assert.ok(cost.usersDeleted.every((u) => /loses nothing/.test(u.note)));
         const destroyed = await s.destroy();
         const st = await emuState(emu.baseUrl);
         assert.deepStrictEqual(usersOf(st).map((u: any) => u.batchName).sort(), Array(6).fill("Wave 1 - Pilot"), "wave 1's 6 users are kept, in their batch");
@@ -106,6 +136,11 @@ describe("@engine deletion policy: never burn a license by accident", function (
         const s = await newStack("policy-destroy-all", { program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": path.join(REPO, "plan.yaml"), "cloudiway:deletionPolicy": "delete" } });
         await s.up();
         assert.ok(usersOf(await emuState(emu.baseUrl)).some((u: any) => u.history.length === 1), "wave 1 ran");
+        await s.refresh();
+        const { cost, md } = await summary(s, true);
+        assert.deepStrictEqual([cost.usersKept.length, cost.usersDeleted.length, cost.deletionPolicy], [0, 24, "delete"]);
+        assert.strictEqual(cost.usersDeleted.filter((u) => /loses 1 pass, licensed, status SUCCESS/.test(u.note)).length, 6);
+        assert.match(md, /\| users deleted in Cloudiway \| 24 \(\*\*6 lose migration history or a license\*\*\) \|/);
         await s.destroy();
         const st = await emuState(emu.baseUrl);
         assert.deepStrictEqual([usersOf(st).length, batchesOf(st).length], [0, 0]);

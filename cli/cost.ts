@@ -1,0 +1,171 @@
+/**
+ * What a change costs, from `pulumi preview --json` (the top of the pull-request summary, and
+ * `plan-summary --json` for pipelines that gate on it):
+ *  - licenses it assigns (users made `licensed`);
+ *  - actions that consume licenses: a first migration pass, or an audit, of a user without one;
+ *  - users it deletes, each with what it loses, and users the deletion policy keeps.
+ * What a user has (passes, status, license) comes from the preview's old state: as of the last
+ * refresh, and the summary says so.
+ */
+import { z } from "zod";
+
+const props = z.record(z.string(), z.unknown());
+const stepSchema = z.object({
+    op: z.string(),
+    urn: z.string(),
+    oldState: z.object({ id: z.string().optional(), inputs: props.optional(), outputs: props.optional() }).partial().nullish(),
+    newState: z.object({ inputs: props.optional(), outputs: props.optional() }).partial().nullish(),
+});
+export const previewSchema = z.object({
+    steps: z.array(stepSchema).default([]),
+    config: z.record(z.string(), z.unknown()).optional(),
+}).loose();
+type Step = z.infer<typeof stepSchema>;
+type Props = Record<string, unknown>;
+
+export type DeletionPolicy = "retainMigrated" | "delete" | "retain";
+
+export interface UserHoldings { passes: number; status: string; licensed: boolean }
+export interface UserCost { user: string; tag?: string; holdings?: UserHoldings; note: string }
+export interface ChangeCost {
+    /** Users this change makes `licensed` (a license each). */
+    licensesAssigned: UserCost[];
+    /** Migration runs that will be performed and consume licenses, with the users whose first pass or audit it is. */
+    licenseConsumingRuns: { run: string; action: string; target: string; users: number; usersWithoutLicense: number }[];
+    /** Licenses those runs consume (users without one as of the last refresh, or new). */
+    licensesConsumedByRuns: number;
+    /** Users deleted in Cloudiway by this change, with what each loses. */
+    usersDeleted: UserCost[];
+    /** Users leaving the stack that the deletion policy keeps in Cloudiway. */
+    usersKept: UserCost[];
+    /** The stack's default policy as the summary read it. */
+    deletionPolicy: DeletionPolicy;
+    /** Where the users' passes, status and license come from. */
+    asOf: string;
+}
+
+const TYPE = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
+const NAME = (urn: string) => urn.split("::").pop() ?? urn;
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
+    if (!outputs) return undefined;
+    return {
+        passes: typeof outputs.passes === "number" ? outputs.passes : 0,
+        status: str(outputs.status) ?? "UNKNOWN",
+        licensed: outputs.licenseAssigned === true || outputs.licensed === true,
+    };
+}
+const hasSomethingToLose = (h: UserHoldings) => h.licensed || h.passes > 0 || h.status !== "NOTSTARTED";
+/** The same words as the provider's warning (provider/resources/retention.ts). */
+export function describeHoldings(h: UserHoldings): string {
+    const parts: string[] = [];
+    if (h.passes > 0) parts.push(`${h.passes} pass${h.passes === 1 ? "" : "es"}`);
+    if (h.licensed) parts.push("licensed");
+    if (h.status !== "NOTSTARTED") parts.push(`status ${h.status}`);
+    return parts.join(", ") || "nothing";
+}
+const userLabel = (p: Props | undefined, urn: string) =>
+    p && str(p.sourceEmail) ? `${str(p.sourceEmail)} -> ${str(p.targetEmail)}` : NAME(urn);
+
+function policyOf(v: unknown): DeletionPolicy | undefined {
+    const s = str(v)?.trim().toLowerCase();
+    return s === "retainmigrated" ? "retainMigrated" : s === "delete" ? "delete" : s === "retain" ? "retain" : undefined;
+}
+
+/** The cost of the change a preview shows. `defaultPolicy`: the stack's, when the preview's config does not say. */
+export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): ChangeCost {
+    const json = previewSchema.parse(raw ?? {});
+    const steps = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
+    const stackPolicy = policyOf(json.config?.["cloudiway:deletionPolicy"]) ?? defaultPolicy ?? "retainMigrated";
+    const cost: ChangeCost = {
+        licensesAssigned: [], licenseConsumingRuns: [], licensesConsumedByRuns: 0, usersDeleted: [], usersKept: [],
+        deletionPolicy: stackPolicy, asOf: "the stack's state as of its last refresh or update",
+    };
+    const of = (t: string) => steps.filter((s) => TYPE(s.urn) === t);
+    const seen = new Set<string>();
+    const once = (s: Step, what: string) => { const k = `${what}|${s.urn}`; if (seen.has(k)) return false; seen.add(k); return true; };
+
+    // Users as the state knows them (by migration tag), and whether each stays.
+    const usersByTag = new Map<string, { outputs?: Props; inputs?: Props }>();
+    for (const s of of("MailUser")) if (s.oldState?.id) usersByTag.set(s.oldState.id, { outputs: s.oldState.outputs, inputs: s.oldState.inputs });
+
+    // 1. Licenses assigned: created licensed, or licensed false -> true.
+    for (const s of of("MailUser")) {
+        const n = s.newState?.inputs, o = s.oldState?.outputs;
+        if (!n || n.licensed !== true || !["create", "update", "create-replacement", "replace"].includes(s.op) || !once(s, "lic")) continue;
+        const had = o ? o.licenseAssigned === true || (s.op === "update" && o.licensed === true) : false;
+        if (!had) cost.licensesAssigned.push({ user: userLabel(n, s.urn), tag: s.oldState?.id, note: s.op === "update" ? "licensed: false -> true" : "a new licensed user" });
+    }
+
+    // 2. Runs that consume licenses: migrate (a first pass) and audit, for users without a license.
+    const memberships = of("BatchMembership").filter((s) => s.op !== "delete" && s.op !== "delete-replaced");
+    for (const s of of("MigrationRun")) {
+        if (!["create", "update", "replace", "create-replacement"].includes(s.op) || !once(s, "run")) continue;
+        const n = s.newState?.inputs ?? {};
+        const action = str(n.action) ?? "?";
+        if (action !== "migrate" && action !== "audit") continue;
+        if (s.op === "update" && s.oldState?.inputs?.trigger === n.trigger) continue; // nothing performed
+        const tags: (string | undefined)[] = [];
+        if (str(n.batchName)) {
+            for (const m of memberships) if (m.newState?.inputs?.batchName === n.batchName) tags.push(str(m.newState?.inputs?.migrationTag));
+        } else {
+            tags.push(str(n.migrationTag));
+        }
+        // A user unknown to the state (new, or its tag not known before the up) has no license yet.
+        const without = tags.filter((t) => {
+            const u = t && t !== UNKNOWN ? usersByTag.get(t) : undefined;
+            const h = holdingsOf(u?.outputs);
+            return !h || !(h.licensed || h.passes > 0);
+        }).length;
+        const target = str(n.batchName) ? `batch ${n.batchName}` : `user ${n.migrationTag && n.migrationTag !== UNKNOWN ? n.migrationTag : "(new user)"}`;
+        cost.licenseConsumingRuns.push({ run: NAME(s.urn), action, target, users: tags.length, usersWithoutLicense: without });
+        cost.licensesConsumedByRuns += without;
+    }
+
+    // 3. Users leaving the stack (removed, replaced, destroyed): deleted or kept, by their policy.
+    for (const s of of("MailUser")) {
+        if (!["delete", "delete-replaced", "replace"].includes(s.op) || !s.oldState || !once(s, "del")) continue;
+        const o = s.oldState.outputs ?? s.oldState.inputs ?? {};
+        const h = holdingsOf(s.oldState.outputs);
+        const policy = policyOf(s.oldState.inputs?.deletionPolicy) ?? stackPolicy;
+        const entry: UserCost = { user: userLabel(o, s.urn), tag: s.oldState.id, holdings: h, note: "" };
+        const why = s.op === "delete" ? "removed from the plan" : "replaced";
+        if (policy === "retain" || (policy === "retainMigrated" && h && hasSomethingToLose(h))) {
+            entry.note = `${why}; kept by deletionPolicy ${policy}${h ? `: ${describeHoldings(h)}` : ""}`;
+            cost.usersKept.push(entry);
+        } else {
+            entry.note = `${why}; loses ${h && hasSomethingToLose(h) ? describeHoldings(h) : "nothing (never started, no license)"}`;
+            cost.usersDeleted.push(entry);
+        }
+    }
+    return cost;
+}
+
+/** The Markdown opening of the summary. */
+export function costMarkdown(c: ChangeCost): string[] {
+    const lines = ["### What this change costs", ""];
+    const lost = c.usersDeleted.filter((u) => u.holdings && hasSomethingToLose(u.holdings)).length;
+    lines.push(
+        "| | |", "|---|---:|",
+        `| licenses assigned (users made \`licensed\`) | ${c.licensesAssigned.length} |`,
+        `| licenses consumed by migration runs (first pass or audit of a user without one) | ${c.licensesConsumedByRuns} |`,
+        `| users deleted in Cloudiway | ${c.usersDeleted.length}${lost ? ` (**${lost} lose migration history or a license**)` : ""} |`,
+        `| users kept in Cloudiway by the deletion policy | ${c.usersKept.length} |`,
+        "",
+    );
+    if (c.licenseConsumingRuns.length) {
+        lines.push("| run | action | target | users | without a license |", "|---|---|---|---:|---:|");
+        for (const r of c.licenseConsumingRuns) lines.push(`| ${r.run} | ${r.action} | ${r.target} | ${r.users} | ${r.usersWithoutLicense} |`);
+        lines.push("");
+    }
+    for (const [title, list] of [["Users deleted", c.usersDeleted], ["Users kept (not deleted)", c.usersKept], ["Licenses assigned", c.licensesAssigned]] as const) {
+        if (!list.length) continue;
+        lines.push(`**${title}:**`, "");
+        for (const u of list) lines.push(`- ${u.user}: ${u.note}`);
+        lines.push("");
+    }
+    lines.push(`_Passes, status and license as of ${c.asOf}; the stack's deletion policy: ${c.deletionPolicy}._`, "");
+    return lines;
+}
