@@ -16,6 +16,7 @@
  * | cloudiway:maxAttempts             | CLOUDIWAY_MAX_ATTEMPTS       | per call, default 10         |
  * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 16        |
  * | cloudiway:deletionPolicy          | CLOUDIWAY_DELETION_POLICY    | retainMigrated (default), delete, retain |
+ * | cloudiway:waitPollSeconds         | CLOUDIWAY_WAIT_POLL_SECONDS  | how often a gated run (waitFor) looks, default 15 |
  * | cloudiway:permissionsWaitSeconds  | CLOUDIWAY_PERMISSIONS_WAIT_SECONDS | how long a permissions run waits for another batch's, default 900 |
  */
 export const DEFAULT_API_URL = "https://apps.cloudiway.com/api";
@@ -33,6 +34,8 @@ export interface CloudiwaySettings {
     connections: number;
     /** What a MailUser leaving the stack does in Cloudiway, unless the user says (MailUser.deletionPolicy). */
     deletionPolicy: DeletionPolicy;
+    /** How often a gated MigrationRun (waitFor) looks at its users' statuses (and logs progress). */
+    waitPollSeconds: number;
     /** How long a permissions run waits while another batch's permissions migration runs (the service runs one at a time). */
     permissionsWaitSeconds: number;
 }
@@ -92,6 +95,7 @@ export function resolveSettings(lookup: ConfigLookup, env: NodeJS.ProcessEnv = p
         maxAttempts: positiveInt("maxAttempts", pick("maxAttempts", "CLOUDIWAY_MAX_ATTEMPTS"), DEFAULT_MAX_ATTEMPTS),
         connections: positiveInt("connections", pick("connections", "CLOUDIWAY_CONNECTIONS"), DEFAULT_CONNECTIONS),
         deletionPolicy: deletionPolicy(pick("deletionPolicy", "CLOUDIWAY_DELETION_POLICY")),
+        waitPollSeconds: positiveInt("waitPollSeconds", pick("waitPollSeconds", "CLOUDIWAY_WAIT_POLL_SECONDS"), 15),
         permissionsWaitSeconds: positiveInt("permissionsWaitSeconds", pick("permissionsWaitSeconds", "CLOUDIWAY_PERMISSIONS_WAIT_SECONDS"), DEFAULT_PERMISSIONS_WAIT_SECONDS),
     };
 }

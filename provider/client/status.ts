@@ -35,3 +35,18 @@ export function isUnderWay(status: string): boolean {
     const s = statusName(status);
     return Object.values(UNDER_WAY).some((set) => set.has(s));
 }
+
+/**
+ * How a mail pass ends in error (the appendix's error statuses of a mail migration): a `retry` run
+ * starts the users in these again. AUDIT_ERROR and the permission/site errors are not a mail pass's.
+ */
+export const PASS_ERRORS: ReadonlySet<string> = new Set([
+    "ONERROR", "PRE_PROCESSING_ERROR", "CALENDARPOSTPROCESS_ERROR", "SHAREDMBXPREPROC_ERROR",
+    "MAILROOMEQUIPEMENT_ERROR", "GETEXCHANGEGUIDS_ERROR", "LICENSE_EXCEEDED",
+]);
+
+/** What a gate counts as failed when a pass is over: an error status, or stopped. */
+export function endedBadly(status: string): boolean {
+    const s = statusName(status);
+    return PASS_ERRORS.has(s) || s === "STOP" || s === "AUDIT_ERROR" || s === "MAILPERMISSIONS_ERROR";
+}

@@ -59,17 +59,32 @@ export class MigrationPlan extends pulumi.ComponentResource {
                 this.memberships[u.sourceEmail] = m;
                 (membersOf[u.batch] ??= []).push(m);
             }
-            for (const r of u.runs) {
-                this.runs.push(new MigrationRun(`run:${u.sourceEmail}:${r.action}`, {
-                    migrationTag: user.migrationTag, action: r.action, trigger: r.trigger, kind,
-                }, { ...child, dependsOn: this.memberships[u.sourceEmail] ? [this.memberships[u.sourceEmail]] : [] }));
-            }
         }
-        for (const b of plan.batches) {
-            const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : [])];
-            for (const r of b.runs) {
-                this.runs.push(new MigrationRun(`run:${b.name}:${r.action}`, {
-                    batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, kind,
+        // Batch runs; `after: <batch>` makes a run wait for that batch's runs (with waitFor: until that wave is done).
+        const batchRuns: Record<string, MigrationRun[]> = {};
+        const pending = plan.batches.flatMap((b) => b.runs.map((r) => ({ b, r })));
+        const make = ({ b, r }: (typeof pending)[number]) => {
+            const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : []), ...(r.after ? batchRuns[r.after] ?? [] : [])];
+            const m = new MigrationRun(`run:${b.name}:${r.action}`, {
+                batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, kind,
+                ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
+            }, { ...child, dependsOn: deps });
+            (batchRuns[b.name] ??= []).push(m);
+            this.runs.push(m);
+        };
+        // Runs whose `after` batch has all its runs made go first, so the dependency exists; a cycle is refused.
+        while (pending.length) {
+            const i = pending.findIndex((p) => !p.r.after || !pending.some((x) => x !== p && x.b.name === p.r.after));
+            if (i < 0) throw new Error(`plan: the runs' "after:" form a cycle (${pending.map(({ b, r }) => `${b.name} after ${r.after}`).join(", ")})`);
+            make(pending.splice(i, 1)[0]);
+        }
+        // User runs, after their membership (and the runs of their `after` batch).
+        for (const u of plan.users) {
+            for (const r of u.runs) {
+                const deps: pulumi.Resource[] = [...(this.memberships[u.sourceEmail] ? [this.memberships[u.sourceEmail]] : []), ...(r.after ? batchRuns[r.after] ?? [] : [])];
+                this.runs.push(new MigrationRun(`run:${u.sourceEmail}:${r.action}`, {
+                    migrationTag: this.users[u.sourceEmail].migrationTag, action: r.action, trigger: r.trigger, kind,
+                    ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
                 }, { ...child, dependsOn: deps }));
             }
         }

@@ -8,12 +8,20 @@ import * as fs from "fs";
 import * as path from "path";
 import { LineCounter, Node, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { SETTING_FLAGS, SettingFlag, isIsoDate } from "../resources/batchGlobalSettings";
-import { MIGRATION_ACTIONS, MigrationAction } from "../resources/migrationRun";
+import { MIGRATION_ACTIONS, MigrationAction, isInstant } from "../resources/migrationRun";
 
 import type { Kind } from "../client/calls";
 import { DELETION_POLICIES, DeletionPolicy } from "../config";
 export type { Kind };
-export interface PlanRun { action: MigrationAction; trigger: string; where: string }
+export interface PlanRun {
+    action: MigrationAction; trigger: string; where: string;
+    /** A gate (MigrationRun.waitFor). */
+    waitFor?: { timeoutMinutes: number; maxFailed?: number };
+    /** An ISO 8601 instant with an offset (MigrationRun.notBefore). */
+    notBefore?: string;
+    /** A batch whose runs this run waits for (they become its dependencies). */
+    after?: string;
+}
 /** A batch's settings as the plan declares them: the flags it sets, and its date window. */
 export type PlanSettings = Partial<Record<SettingFlag, boolean>> & { fromDate?: string; toDate?: string };
 export interface PlanBatch { name: string; settings?: PlanSettings; runs: PlanRun[]; where: string }
@@ -43,7 +51,8 @@ const TOP_KEYS = ["kind", "adoptExisting", "defaults", "csv", "batches", "users"
 const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "settings"];
 const BATCH_KEYS = ["name", "settings", "runs", "users"];
 const USER_KEYS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "batch", "runs"];
-const RUN_KEYS = ["action", "trigger"];
+const RUN_KEYS = ["action", "trigger", "waitFor", "notBefore", "after"];
+const WAIT_KEYS = ["timeoutMinutes", "maxFailed"];
 const SETTING_KEYS = [...SETTING_FLAGS, "fromDate", "toDate"];
 
 /** A YAML node with its line, for messages. */
@@ -141,7 +150,34 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
                 p.add(at(m.get("action")!.node), `unknown action "${action}" (expected ${MIGRATION_ACTIONS.join(", ")})`);
                 return [];
             }
-            return action && trigger ? [{ action: action as MigrationAction, trigger, where: at(n) }] : [];
+            if (!action || !trigger) return [];
+            const r: PlanRun = { action: action as MigrationAction, trigger, where: at(n) };
+            const w = m.get("waitFor");
+            if (w) {
+                const wm = mapEntries(w.node, WAIT_KEYS, `waitFor of a run of ${what}`);
+                const num = (k: string, int: boolean, min: number) => {
+                    const e = wm.get(k);
+                    if (!e) return undefined;
+                    if (typeof e.value !== "number" || (int && !Number.isInteger(e.value)) || e.value < min || (min === 0 && k === "timeoutMinutes" && e.value === 0)) {
+                        p.add(at(e.node), `waitFor.${k} must be ${int ? "a whole number" : "a number"} ${k === "timeoutMinutes" ? "above 0" : `of at least ${min}`}`);
+                        return undefined;
+                    }
+                    return e.value;
+                };
+                const timeoutMinutes = num("timeoutMinutes", false, 0);
+                const maxFailed = num("maxFailed", true, 0);
+                if (!wm.has("timeoutMinutes")) p.add(at(w.node), "waitFor needs timeoutMinutes");
+                if (timeoutMinutes !== undefined) r.waitFor = { timeoutMinutes, ...(maxFailed === undefined ? {} : { maxFailed }) };
+            }
+            const nb = m.get("notBefore");
+            if (nb) {
+                const raw = nb.value instanceof Date ? nb.value.toISOString() : String(nb.value ?? "").trim();
+                if (!isInstant(raw)) p.add(at(nb.node), `notBefore "${raw}" must be an ISO 8601 instant with an offset (Z or +hh:mm), e.g. 2026-12-05T18:00:00Z`);
+                else r.notBefore = raw;
+            }
+            const after = str(m, "after", at(n), false);
+            if (after) r.after = after;
+            return [r];
         });
 
     const top = mapEntries(doc.contents, TOP_KEYS, "the plan");
@@ -207,6 +243,9 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
     const declared = new Set(batches.map((b) => b.name));
     for (const u of users) {
         if (u.batch && !declared.has(u.batch)) p.add(u.where, `batch "${u.batch}" is referenced but not declared under batches:`);
+    }
+    for (const r of [...batches.flatMap((b) => b.runs), ...users.flatMap((u) => u.runs)]) {
+        if (r.after && !declared.has(r.after)) p.add(r.where, `after: batch "${r.after}" is not declared under batches:`);
     }
     crossCheck(users, batches, p, opts);
     if (p.list.length) throw new PlanError(p.list);

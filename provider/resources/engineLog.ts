@@ -28,16 +28,25 @@ function engine(): EngineClient | undefined {
 }
 
 /** A warning in the engine's output (not tied to one resource: dynamic provider methods are not told their URN). */
-export async function warn(message: string): Promise<void> {
+export function warn(message: string): Promise<void> {
+    return log("WARNING", message);
+}
+
+/** Progress in the engine's output (e.g. a gated run's counts by status). */
+export function info(message: string): Promise<void> {
+    return log("INFO", message);
+}
+
+async function log(severity: "INFO" | "WARNING", message: string): Promise<void> {
     const e = engine();
     if (e) {
         try {
             const pb = require("@pulumi/pulumi/proto/engine_pb") as {
                 LogRequest: new () => { setSeverity(s: number): void; setMessage(m: string): void };
-                LogSeverity: { WARNING: number };
+                LogSeverity: { WARNING: number; INFO: number };
             };
             const req = new pb.LogRequest();
-            req.setSeverity(pb.LogSeverity.WARNING);
+            req.setSeverity(pb.LogSeverity[severity]);
             req.setMessage(message);
             await new Promise<void>((resolve, reject) => e.log(req, (err) => (err ? reject(err) : resolve())));
             return;
@@ -45,5 +54,5 @@ export async function warn(message: string): Promise<void> {
             // fall through to stderr
         }
     }
-    process.stderr.write(`warning: ${message}\n`);
+    process.stderr.write(`${severity.toLowerCase()}: ${message}\n`);
 }

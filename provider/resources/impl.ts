@@ -16,6 +16,7 @@ import { CreateJournal, familyOf, journalDir, naturalKey } from "./journal";
 import { CloudiwayApiError, CloudiwayError } from "../client/errors";
 import { exitWithEngine } from "./watchdog";
 import { SharedReads } from "./sharedReads";
+import { GateFailure } from "./gates";
 
 /** The resource types of this package (the type tokens are `pulumi-nodejs:dynamic/cloudiway:<type>`). */
 export type ResourceType = "MailUser" | "MailBatch" | "BatchMembership" | "BatchGlobalSettings" | "MigrationRun";
@@ -105,6 +106,11 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
             journal.end(type, kind, key, { id: r.id ?? "performed", ...outs });
             return r;
         } catch (e) {
+            if (e instanceof GateFailure) {
+                // The action was performed; only its gate failed: it must not be performed again.
+                journal.end(type, kind, key, { id: "performed", outs: e.outs });
+                throw e;
+            }
             const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
             journal.end(type, kind, key, refused ? { refused: true } : { uncertain: true });
             throw e;
@@ -116,7 +122,7 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
     target.read = (id: string, props: unknown) => { held(props); return impl.read(ctx, id, record(props)); };
     target.update = (id: string, olds: unknown, news: unknown) =>
         // An update that performs an action again (a MigrationRun's new trigger) is journaled like a create.
-        type === "MigrationRun" && naturalKey(type, news) !== naturalKey(type, olds)
+        type === "MigrationRun" && (naturalKey(type, news) !== naturalKey(type, olds) || record(olds).hasOwnProperty("deferredUntil"))
             ? journaled(news, () => impl.update(ctx, id, record(olds), record(news)))
             : impl.update(ctx, id, record(olds), record(news));
     target.delete = async (id: string, props: unknown) => { await impl.delete(ctx, id, record(props)); held(props); };
