@@ -11,8 +11,10 @@ import * as path from "path";
 import { CloudiwayClient, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
+import { LedgerRow, Observation, appendLedger, progressOverTime, readLedger, renderProgressChart } from "./ledger";
 
 export const HELP = `Usage: cloudiway-migration report [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
+                                  [--ledger <ledger.csv>] [--json]
 
 Prints a table of batches x migration statuses, with the counts of each batch's passes
 (mails, calendars, contacts: total/success/failure), and writes the same as an HTML page
@@ -23,6 +25,10 @@ with bars (default: cloudiway-report.html).
   --kind <k>        mail (default) or archive
   --html <file>     where to write the HTML page
   --cwd <dir>       the Pulumi project directory for --stack (default: current directory)
+  --ledger <file>   append one row per user whose observation changed since its last row (time,
+                    batch, status, passes, last-pass counts, license): the history that outlives
+                    the vendor's purge. The HTML page then draws each wave's progress over time.
+  --json            print the report (and the ledger rows appended) as JSON instead of the table
 `;
 
 export interface BatchRow {
@@ -40,6 +46,8 @@ export interface Report {
     kind: "mail" | "archive";
     statuses: string[];
     rows: BatchRow[];
+    /** Each user as observed now (what the ledger records). */
+    users: Observation[];
 }
 
 export async function buildReport(client: CloudiwayClient, kind: "mail" | "archive" = "mail", concurrency = 16): Promise<Report> {
@@ -58,16 +66,31 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
         return r;
     };
     for (const b of batchOf.values()) row(b);
+    const observed: Observation[] = [];
     const queue = [...users];
     const worker = async () => {
         for (let u = queue.shift(); u; u = queue.shift()) {
             const tag = String(u.migrationTag).trim();
-            const status = (u as any).status ?? (await client.getStatus(kind, tag));
-            const r = row(batchOf.get(tag) ?? "(no batch)");
+            const status = u.status ?? (await client.getStatus(kind, tag));
+            const batch = batchOf.get(tag) ?? "(no batch)";
+            const r = row(batch);
             r.users++;
             r.statuses[status] = (r.statuses[status] ?? 0) + 1;
+            const o: Observation = {
+                kind, migrationTag: tag, sourceEmail: u.sourceEmail, batch, status, passes: 0, licensed: u.licensed === true,
+                mailsTotal: 0, mailsSuccess: 0, mailsFailure: 0, calendarsTotal: 0, calendarsSuccess: 0, calendarsFailure: 0,
+                contactsTotal: 0, contactsSuccess: 0, contactsFailure: 0,
+            };
+            observed.push(o);
             if (status !== "NOTSTARTED") {
                 const history = await client.getMailHistory(kind, tag);
+                o.passes = history.length;
+                const last = history[history.length - 1];
+                if (last) Object.assign(o, {
+                    mailsTotal: last.msgTotal, mailsSuccess: last.msgSuccess, mailsFailure: last.msgFailure,
+                    calendarsTotal: last.calTotal, calendarsSuccess: last.calSuccess, calendarsFailure: last.calFailure,
+                    contactsTotal: last.conTotal, contactsSuccess: last.conSuccess, contactsFailure: last.conFailure,
+                });
                 r.passes += history.length;
                 for (const p of history) {
                     add(r.mails, p.msgTotal, p.msgSuccess, p.msgFailure);
@@ -79,7 +102,8 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const statuses = [...new Set([...rows.values()].flatMap((r) => Object.keys(r.statuses)))].sort();
-    return { generatedAt: new Date().toISOString(), kind, statuses, rows: [...rows.values()].sort((a, b) => a.batch.localeCompare(b.batch)) };
+    observed.sort((a, b) => a.batch.localeCompare(b.batch) || a.sourceEmail.localeCompare(b.sourceEmail));
+    return { generatedAt: new Date().toISOString(), kind, statuses, rows: [...rows.values()].sort((a, b) => a.batch.localeCompare(b.batch)), users: observed };
 }
 
 const zero = () => ({ total: 0, success: 0, failure: 0 });
@@ -102,7 +126,8 @@ const COLORS: Record<string, string> = {
 };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
-export function renderHtml(r: Report): string {
+/** The HTML page; with the ledger's rows, a chart of each wave's progress over time. */
+export function renderHtml(r: Report, ledger: LedgerRow[] = []): string {
     const rows = r.rows.map((x) => {
         const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
             const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
@@ -120,7 +145,7 @@ td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8e
 .legend span{margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
 </style></head><body><h1>Cloudiway ${esc(r.kind)} migration</h1><p>Generated ${esc(r.generatedAt)}</p>
 <p class="legend">${legend}</p><table><thead><tr><th>batch</th><th>users</th><th>statuses</th><th>passes</th><th>mails t/s/f</th><th>calendars t/s/f</th><th>contacts t/s/f</th></tr></thead>
-<tbody>${rows}</tbody></table></body></html>\n`;
+<tbody>${rows}</tbody></table>${ledger.length ? renderProgressChart(progressOverTime(ledger.filter((l) => l.kind === r.kind))) : ""}</body></html>\n`;
 }
 
 
@@ -145,10 +170,17 @@ export async function main(argv: string[]): Promise<void> {
     try {
         const kind = args.kind === "archive" ? "archive" : "mail";
         const report = await buildReport(client, kind);
-        console.log(renderTable(report));
+        const ledgerFile = args.ledger ? path.resolve(String(args.ledger)) : undefined;
+        const appended = ledgerFile ? appendLedger(ledgerFile, report.users, report.generatedAt) : [];
         const html = path.resolve(args.html ?? "cloudiway-report.html");
-        fs.writeFileSync(html, renderHtml(report));
-        console.log(`\nHTML report: ${html}`);
+        fs.writeFileSync(html, renderHtml(report, ledgerFile ? readLedger(ledgerFile) : []));
+        if (args.json) {
+            console.log(JSON.stringify({ report, ...(ledgerFile ? { ledger: ledgerFile, appended } : {}), html }, null, 2));
+        } else {
+            console.log(renderTable(report));
+            if (ledgerFile) console.log(`\nLedger: ${appended.length} row(s) appended to ${ledgerFile}`);
+            console.log(`\nHTML report: ${html}`);
+        }
     } finally {
         await client.close?.();
     }

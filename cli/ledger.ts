@@ -1,0 +1,141 @@
+/**
+ * The ledger: the migration's history kept by the admin, not by the vendor (Cloudiway purges a
+ * user's migration data after 90 idle days). `report --ledger ledger.csv` appends one row per user
+ * whose observation changed since its last row — status, passes, last-pass counts, license — so a
+ * pipeline can commit or upload the file. The HTML report draws each wave's progress over time
+ * from it.
+ */
+import * as fs from "fs";
+
+/** What the report observed of one user. */
+export interface Observation {
+    kind: "mail" | "archive";
+    migrationTag: string;
+    sourceEmail: string;
+    batch: string;
+    status: string;
+    passes: number;
+    /** The last pass's counts (0 when there is none). */
+    mailsTotal: number; mailsSuccess: number; mailsFailure: number;
+    calendarsTotal: number; calendarsSuccess: number; calendarsFailure: number;
+    contactsTotal: number; contactsSuccess: number; contactsFailure: number;
+    licensed: boolean;
+}
+export interface LedgerRow extends Observation { time: string }
+
+export const LEDGER_COLUMNS = [
+    "time", "kind", "migrationTag", "sourceEmail", "batch", "status", "passes",
+    "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure",
+    "contactsTotal", "contactsSuccess", "contactsFailure", "licensed",
+] as const;
+const NUMBERS = new Set(["passes", "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure", "contactsTotal", "contactsSuccess", "contactsFailure"]);
+
+const csvCell = (v: unknown) => {
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** RFC 4180 lines of the ledger (quotes, commas, no newline inside our values). */
+function parseLine(line: string): string[] {
+    const out: string[] = [];
+    let cur = "", quoted = false;
+    for (let i = 0; i < line.length; i++) {
+        const c = line[i];
+        if (quoted) {
+            if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
+        } else if (c === '"') quoted = true;
+        else if (c === ",") { out.push(cur); cur = ""; } else cur += c;
+    }
+    out.push(cur);
+    return out;
+}
+
+export function readLedger(file: string): LedgerRow[] {
+    if (!fs.existsSync(file)) return [];
+    const lines = fs.readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.trim());
+    if (!lines.length) return [];
+    const head = parseLine(lines[0]);
+    const missing = LEDGER_COLUMNS.filter((c) => !head.includes(c));
+    if (missing.length) throw new Error(`${file}: not a ledger of this tool (missing columns ${missing.join(", ")})`);
+    return lines.slice(1).map((l, n) => {
+        const cells = parseLine(l);
+        const row: Record<string, unknown> = {};
+        head.forEach((h, i) => { row[h] = NUMBERS.has(h) ? Number(cells[i]) : h === "licensed" ? cells[i] === "true" : cells[i]; });
+        if (row.kind !== "mail" && row.kind !== "archive") throw new Error(`${file}:${n + 2}: kind must be mail or archive`);
+        return row as unknown as LedgerRow;
+    });
+}
+
+const same = (a: Observation, b: Observation) => LEDGER_COLUMNS.every((c) => c === "time" || String(a[c as keyof Observation]) === String(b[c as keyof Observation]));
+
+/** The rows to add: users whose observation differs from their last row (or who have none). */
+export function changedRows(previous: LedgerRow[], now: Observation[], time: string): LedgerRow[] {
+    const last = new Map<string, LedgerRow>();
+    for (const r of previous) last.set(`${r.kind}\n${r.migrationTag}`, r);
+    return now.filter((o) => { const l = last.get(`${o.kind}\n${o.migrationTag}`); return !l || !same(l, o); }).map((o) => ({ time, ...o }));
+}
+
+/** Appends the changed rows (with a header if the file is new); the rows appended. */
+export function appendLedger(file: string, now: Observation[], time = new Date().toISOString()): LedgerRow[] {
+    const rows = changedRows(readLedger(file), now, time);
+    const fresh = !fs.existsSync(file) || fs.statSync(file).size === 0;
+    const text = (fresh ? LEDGER_COLUMNS.join(",") + "\n" : "") + rows.map((r) => LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(",") + "\n").join("");
+    if (text) fs.appendFileSync(file, text);
+    return rows;
+}
+
+/** Statuses that mean a user's migration is done for the chart (a pass ended well). */
+const DONE = new Set(["SUCCESS"]);
+
+export interface WaveSeries { batch: string; users: number; points: { time: string; done: number }[] }
+
+/** Each wave's progress over time: at each ledger time, how many of its users were done. */
+export function progressOverTime(rows: LedgerRow[]): WaveSeries[] {
+    const sorted = [...rows].sort((a, b) => a.time.localeCompare(b.time));
+    const times = [...new Set(sorted.map((r) => r.time))];
+    const current = new Map<string, LedgerRow>();
+    const series = new Map<string, WaveSeries>();
+    let i = 0;
+    for (const t of times) {
+        for (; i < sorted.length && sorted[i].time === t; i++) current.set(`${sorted[i].kind}\n${sorted[i].migrationTag}`, sorted[i]);
+        const byBatch = new Map<string, { users: number; done: number }>();
+        for (const r of current.values()) {
+            const b = byBatch.get(r.batch) ?? { users: 0, done: 0 };
+            b.users++;
+            if (DONE.has(r.status)) b.done++;
+            byBatch.set(r.batch, b);
+        }
+        for (const [batch, b] of byBatch) {
+            const s = series.get(batch) ?? { batch, users: 0, points: [] };
+            s.users = b.users;
+            s.points.push({ time: t, done: b.done });
+            series.set(batch, s);
+        }
+    }
+    return [...series.values()].sort((a, b) => a.batch.localeCompare(b.batch));
+}
+
+const PALETTE = ["#1565c0", "#2e7d32", "#c62828", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457"];
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+/** An SVG chart: one line per wave, the share of its users done over time. */
+export function renderProgressChart(series: WaveSeries[], width = 760, height = 300): string {
+    const all = series.flatMap((s) => s.points.map((p) => Date.parse(p.time)));
+    if (!all.length) return `<p>No ledger rows yet.</p>`;
+    const [t0, t1] = [Math.min(...all), Math.max(...all)];
+    const pad = { l: 48, r: 16, t: 16, b: 36 };
+    const x = (t: number) => pad.l + (t1 === t0 ? 0 : ((t - t0) / (t1 - t0)) * (width - pad.l - pad.r));
+    const y = (share: number) => pad.t + (1 - share) * (height - pad.t - pad.b);
+    const lines = series.map((s, i) => {
+        const color = PALETTE[i % PALETTE.length];
+        const d = s.points.map((p, j) => `${j ? "L" : "M"}${x(Date.parse(p.time)).toFixed(1)},${y(p.done / Math.max(1, s.users)).toFixed(1)}`).join(" ");
+        const dots = s.points.map((p) => `<circle cx="${x(Date.parse(p.time)).toFixed(1)}" cy="${y(p.done / Math.max(1, s.users)).toFixed(1)}" r="3" fill="${color}"/>`).join("");
+        return `<path class="wave" data-batch="${esc(s.batch)}" d="${d}" fill="none" stroke="${color}" stroke-width="2.5"/>${dots}`;
+    }).join("\n");
+    const grid = [0, 0.25, 0.5, 0.75, 1].map((g) => `<line x1="${pad.l}" x2="${width - pad.r}" y1="${y(g)}" y2="${y(g)}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y(g) + 4}" text-anchor="end" font-size="11">${g * 100}%</text>`).join("");
+    const axis = `<text x="${pad.l}" y="${height - 10}" font-size="11">${esc(new Date(t0).toISOString().slice(0, 16).replace("T", " "))}</text>` +
+        `<text x="${width - pad.r}" y="${height - 10}" font-size="11" text-anchor="end">${esc(new Date(t1).toISOString().slice(0, 16).replace("T", " "))}</text>`;
+    const legend = series.map((s, i) => `<span><i style="background:${PALETTE[i % PALETTE.length]}"></i>${esc(s.batch)} (${s.points[s.points.length - 1].done}/${s.users} done)</span>`).join(" ");
+    return `<h2>Progress of each wave (from the ledger)</h2><p class="legend">${legend}</p>` +
+        `<svg id="progress" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${grid}${axis}\n${lines}</svg>`;
+}
