@@ -8,9 +8,11 @@
  * refresh, and the summary says so.
  */
 import { z } from "zod";
+import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/resources/retention";
+export { describeHoldings };
 
 const props = z.record(z.string(), z.unknown());
-const stepSchema = z.object({
+export const stepSchema = z.object({
     op: z.string(),
     urn: z.string(),
     oldState: z.object({ id: z.string().optional(), inputs: props.optional(), outputs: props.optional() }).partial().nullish(),
@@ -19,13 +21,14 @@ const stepSchema = z.object({
 export const previewSchema = z.object({
     steps: z.array(stepSchema).default([]),
     config: z.record(z.string(), z.unknown()).optional(),
+    diagnostics: z.array(z.object({ severity: z.string().optional(), message: z.unknown() }).loose()).default([]),
 }).loose();
-type Step = z.infer<typeof stepSchema>;
+export type Step = z.infer<typeof stepSchema>;
 type Props = Record<string, unknown>;
 
 export type DeletionPolicy = "retainMigrated" | "delete" | "retain";
 
-export interface UserHoldings { passes: number; status: string; licensed: boolean }
+export type UserHoldings = Lossable;
 export interface UserCost { user: string; tag?: string; holdings?: UserHoldings; note: string }
 export interface ChangeCost {
     /** Users this change makes `licensed` (a license each). */
@@ -56,15 +59,6 @@ function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
         status: str(outputs.status) ?? "UNKNOWN",
         licensed: outputs.licenseAssigned === true || outputs.licensed === true,
     };
-}
-const hasSomethingToLose = (h: UserHoldings) => h.licensed || h.passes > 0 || h.status !== "NOTSTARTED";
-/** The same words as the provider's warning (provider/resources/retention.ts). */
-export function describeHoldings(h: UserHoldings): string {
-    const parts: string[] = [];
-    if (h.passes > 0) parts.push(`${h.passes} pass${h.passes === 1 ? "" : "es"}`);
-    if (h.licensed) parts.push("licensed");
-    if (h.status !== "NOTSTARTED") parts.push(`status ${h.status}`);
-    return parts.join(", ") || "nothing";
 }
 const userLabel = (p: Props | undefined, urn: string) =>
     p && str(p.sourceEmail) ? `${str(p.sourceEmail)} -> ${str(p.targetEmail)}` : NAME(urn);

@@ -30,7 +30,7 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
     progress(`${users.length} users; reading batches...`);
     const batchNames = await client.listBatches(kind);
     const batchOfTag = new Map<string, string>();
-    const batches: any[] = [];
+    const batches: { name: string; settings: Record<string, unknown>; users: Record<string, unknown>[] }[] = [];
     let i = 0;
     for (const name of batchNames) {
         progress(`batch ${++i}/${batchNames.length}: ${name}`);
@@ -38,13 +38,13 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
         const s = await client.getGlobalSettings(kind, name);
         const settings: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(s)) if (v !== null && v !== undefined) settings[k] = v;
-        batches.push({ name, settings, users: [] as any[] });
+        batches.push({ name, settings, users: [] });
     }
     const byName = new Map(batches.map((b) => [b.name, b]));
-    const loose: any[] = [];
+    const loose: Record<string, unknown>[] = [];
     const srcCount = new Map<string, number>();
     const tgtCount = new Map<string, number>();
-    for (const u of users as any[]) {
+    for (const u of users) {
         if (u.sourceConnectorName) srcCount.set(u.sourceConnectorName, (srcCount.get(u.sourceConnectorName) ?? 0) + 1);
         if (u.targetConnectorName) tgtCount.set(u.targetConnectorName, (tgtCount.get(u.targetConnectorName) ?? 0) + 1);
     }
@@ -54,10 +54,10 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
     const defTgt = most(tgtCount);
     if (defSrc) defaults.sourceConnectorName = defSrc;
     if (defTgt) defaults.targetConnectorName = defTgt;
-    for (const u of users as any[]) {
+    for (const u of users) {
         const tag = String(u.migrationTag ?? "").trim();
         const entry: Record<string, unknown> = {
-            firstName: String(u.firstName ?? u.firstname ?? "").trim(),
+            firstName: String(u.firstName ?? "").trim(),
             lastName: String(u.lastName ?? "").trim(),
             sourceEmail: String(u.sourceEmail).trim().toLowerCase(),
             targetEmail: String(u.targetEmail).trim().toLowerCase(),
@@ -66,7 +66,8 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
         if (u.targetConnectorName && u.targetConnectorName !== defTgt) entry.targetConnectorName = u.targetConnectorName;
         if (u.licensed === true) entry.licensed = true;
         const b = batchOfTag.get(tag);
-        if (b && byName.has(b)) byName.get(b).users.push(entry);
+        const batch = b === undefined ? undefined : byName.get(b);
+        if (batch) batch.users.push(entry);
         else loose.push(entry);
     }
     const plan: Record<string, unknown> = { kind, adoptExisting: true, defaults, batches };

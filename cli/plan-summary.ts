@@ -5,7 +5,7 @@
  * settings changed field by field; diagnostics.
  */
 import * as fs from "fs";
-import { DeletionPolicy, costMarkdown, costOfPreview } from "./cost";
+import { DeletionPolicy, Step, costMarkdown, costOfPreview, previewSchema } from "./cost";
 
 export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>] [--json]
 
@@ -29,10 +29,12 @@ const OPS = ["create", "update", "replace", "delete"] as const;
 const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
 const esc = (s: unknown) => String(s).replace(/\|/g, "\\|");
 
-export function summarizePreview(json: any, defaultPolicy?: DeletionPolicy): string {
-    const steps: any[] = (json?.steps ?? []).filter((s: any) => s?.urn && String(s.urn).includes("pulumi-nodejs:dynamic/cloudiway:"));
+/** The preview's JSON (parsed with zod at this boundary) as Markdown. */
+export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): string {
+    const json = previewSchema.parse(raw ?? {});
+    const steps: Step[] = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
     const lines: string[] = ["## Cloudiway migration plan", ""];
-    lines.push(...costMarkdown(costOfPreview(json, defaultPolicy)));
+    lines.push(...costMarkdown(costOfPreview(raw, defaultPolicy)));
 
     // 1. Actions that will run.
     const runs = steps.filter((s) => typeOf(s.urn) === "MigrationRun" && ["create", "update", "replace", "create-replacement"].includes(s.op));
@@ -57,7 +59,7 @@ export function summarizePreview(json: any, defaultPolicy?: DeletionPolicy): str
     const counted = new Set<string>();
     for (const s of steps) {
         const op = opOf(s.op);
-        if (!OPS.includes(op as any)) continue;
+        if (!(OPS as readonly string[]).includes(op)) continue;
         const k = `${s.urn}|${op}`;
         if (counted.has(k)) continue;
         counted.add(k);
@@ -79,7 +81,7 @@ export function summarizePreview(json: any, defaultPolicy?: DeletionPolicy): str
         s.oldState?.inputs?.batchName !== s.newState?.inputs?.batchName);
     if (moves.length) {
         lines.push("### Users moved between batches", "", "| user | from | to |", "|---|---|---|");
-        for (const s of moves) lines.push(`| ${esc(nameOf(s.urn).replace(/^membership:/, ""))} | ${esc(s.oldState.inputs.batchName)} | ${esc(s.newState.inputs.batchName)} |`);
+        for (const s of moves) lines.push(`| ${esc(nameOf(s.urn).replace(/^membership:/, ""))} | ${esc(s.oldState?.inputs?.batchName)} | ${esc(s.newState?.inputs?.batchName)} |`);
         lines.push("");
     }
 
@@ -97,7 +99,7 @@ export function summarizePreview(json: any, defaultPolicy?: DeletionPolicy): str
         lines.push("");
     }
 
-    const errors = (json?.diagnostics ?? []).filter((d: any) => d.severity === "error");
+    const errors = json.diagnostics.filter((d) => d.severity === "error");
     if (errors.length) {
         lines.push("### Errors", "");
         for (const d of errors) lines.push(`- ${String(d.message).trim()}`);

@@ -26,13 +26,16 @@ export async function holdingsOf(ctx: Context, kind: Kind, tag: string): Promise
     return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true };
 }
 
+/** What a user has that deleting it would lose (from Cloudiway now, or from a preview's old state). */
+export type Lossable = Pick<Holdings, "status" | "passes" | "licensed">;
+
 /** A license, any pass, an audit done, any status but NOTSTARTED. */
-export function hasSomethingToLose(h: Holdings): boolean {
+export function hasSomethingToLose(h: Lossable): boolean {
     return h.licensed || h.passes > 0 || h.status !== "NOTSTARTED";
 }
 
 /** "2 passes, licensed, status SUCCESS" */
-export function describeHoldings(h: Holdings): string {
+export function describeHoldings(h: Lossable): string {
     const parts: string[] = [];
     if (h.passes > 0) parts.push(`${h.passes} pass${h.passes === 1 ? "" : "es"}`);
     if (h.licensed) parts.push("licensed");
