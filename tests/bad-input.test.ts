@@ -11,9 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { TestStack, REPO, skipIfEngineOptedOut } from "./helpers/engine";
-import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 const TAG = "11111111-2222-3333-4444-555555555555";
 const user = (over: Record<string, unknown> = {}) => ({
     firstName: "Ada", lastName: "Lovelace", sourceEmail: "ada@source.example", targetEmail: "ada@target.example",

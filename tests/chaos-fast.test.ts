@@ -13,15 +13,12 @@
  *  - a 500-user fast-mode up with 20% injected faults and 100 ms latency converges in one run.
  */
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
 import { Azurite, startAzurite } from "../scripts/azurite";
-import { TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
-import { emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
-
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
+import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
+import { Emu, emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
+import { killEngineWhen } from "./helpers/processes";
 
 /** The engine's fast mode, and the parallelism the README recommends. */
 const FAST = { PULUMI_SKIP_CHECKPOINTS: "true" };
@@ -46,14 +43,7 @@ function spec(t: Tenant) {
     }
     for (let i = 0; i < t.users; i++) {
         if (!keep(i % t.batches)) continue;
-        resources.push({
-            type: "MailUser", name: `user${i}`,
-            args: {
-                firstName: `Fast${i}`, lastName: t.prefix, sourceEmail: `${t.prefix.toLowerCase()}${i}@source.example`,
-                targetEmail: `${t.prefix.toLowerCase()}${i}@target.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-            },
-        });
-        resources.push({ type: "BatchMembership", name: `member${i}`, args: { migrationTag: { $out: `user${i}.migrationTag` }, batchName: { $out: `batch${i % t.batches}.name` } } });
+        resources.push(...tenantUser(t, i, `Fast${i}`));
     }
     for (const b of t.runs.filter(keep)) {
         const members = Array.from({ length: t.users }, (_, i) => i).filter((i) => i % t.batches === b).map((i) => `member${i}`);
@@ -90,72 +80,6 @@ async function assertConverged(baseUrl: string, t: Tenant, what: string) {
     }
 }
 
-/** Every process under `pid` (by /proc parent links) with its command line. */
-function descendants(pid: number): { pid: number; cmd: string }[] {
-    const children = new Map<number, number[]>();
-    for (const d of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(d)) continue;
-        let stat: string;
-        try { stat = fs.readFileSync(`/proc/${d}/stat`, "utf8"); } catch { continue; }
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
-    }
-    const out: { pid: number; cmd: string }[] = [];
-    const walk = (p: number) => {
-        for (const c of children.get(p) ?? []) {
-            let cmd = "";
-            try { cmd = fs.readFileSync(`/proc/${c}/cmdline`, "utf8").replace(/\0/g, " ").trim(); } catch { /* gone */ }
-            out.push({ pid: c, cmd });
-            walk(c);
-        }
-    };
-    walk(pid);
-    return out;
-}
-
-/** Alive and not a zombie (an exited orphan that nobody reaped yet has exited). */
-function alive(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
-    } catch {
-        return false;
-    }
-}
-
-/** `pulumi up` in fast mode, as a process group of its own. */
-function spawnUp(stack: TestStack): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "test", ...PARALLEL], {
-        cwd: stack.dir, env: stack.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, out })));
-    return { child, done };
-}
-
-/**
- * Kills only the `pulumi` process (SIGKILL) when `when()` says so, then waits for the processes it
- * had started (language host, program, dynamic provider) to exit by themselves. Returns what it saw.
- */
-async function killEngineWhen(stack: TestStack, when: () => Promise<boolean>): Promise<{ killed: boolean; orphans: { pid: number; cmd: string }[]; exitedInMs: number; leftAlive: string[] }> {
-    const up = spawnUp(stack);
-    let exited = false;
-    void up.done.then(() => { exited = true; });
-    while (!exited && !(await when())) await new Promise((r) => setTimeout(r, 5));
-    if (exited) return { killed: false, orphans: [], exitedInMs: 0, leftAlive: [] };
-    const orphans = descendants(up.child.pid!);
-    process.kill(up.child.pid!, "SIGKILL");
-    await up.done;
-    const t0 = Date.now();
-    while (orphans.some((p) => alive(p.pid)) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 100));
-    const exitedInMs = Date.now() - t0;
-    const leftAlive = orphans.filter((p) => alive(p.pid)).map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`);
-    for (const p of orphans) { try { process.kill(p.pid, "SIGKILL"); } catch { /* gone */ } } // never leave them to later tests
-    return { killed: true, orphans, exitedInMs, leftAlive };
-}
-
 describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on the same machine and on a fresh runner", function () {
     this.timeout(30 * 60 * 1000);
     let stack: TestStack | undefined;
@@ -166,13 +90,7 @@ describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on
         azurite = await startAzurite({ quiet: true });
     });
     after(async () => { await azurite?.close(); });
-    afterEach(async function () {
-        if (stack) {
-            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-3).join("\n").slice(-8000));
-            await stack.dispose();
-            stack = undefined;
-        }
-    });
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3, maxChars: 8000 });
 
     it("10 seeded SIGKILLs of a fast-mode up (creates, MigrationRun actions, deletes): the next up converges, each action sent once, nothing lingers", async () => {
         // Passes take several seconds here (a real one takes hours): a recovery finds a killed run's pass still under way.
@@ -212,7 +130,7 @@ describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on
                     target = `request ${n}`;
                     when = async () => (await emuStats(emu.baseUrl)).total - base >= n;
                 }
-                const k = await killEngineWhen(stack, when);
+                const k = await killEngineWhen(stack, when, PARALLEL);
                 const before = await emuState(emu.baseUrl);
                 let line = `round ${round} (${phase}, kill at ${target}): ${k.killed ? "SIGKILL" : "the up ended before the kill"}; ` +
                     `${before.mail.users.length} users made; ${k.orphans.length} processes of the run exited in ${(k.exitedInMs / 1000).toFixed(1)} s`;

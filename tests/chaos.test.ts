@@ -18,10 +18,9 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
-import { TestStack, REPO, changes, skipIfEngineOptedOut } from "./helpers/engine";
-import { emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
-
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
+import { TestStack, REPO, changes, disposeStackAfterEach, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
+import { Emu, emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
+import { killTree, spawnUp } from "./helpers/processes";
 
 interface Tenant { users: number; batches: number; prefix: string }
 
@@ -36,14 +35,7 @@ function spec(t: Tenant) {
         });
     }
     for (let i = 0; i < t.users; i++) {
-        resources.push({
-            type: "MailUser", name: `user${i}`,
-            args: {
-                firstName: `Chaos${i}`, lastName: t.prefix, sourceEmail: `${t.prefix.toLowerCase()}${i}@source.example`,
-                targetEmail: `${t.prefix.toLowerCase()}${i}@target.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-            },
-        });
-        resources.push({ type: "BatchMembership", name: `member${i}`, args: { migrationTag: { $out: `user${i}.migrationTag` }, batchName: { $out: `batch${i % t.batches}.name` } } });
+        resources.push(...tenantUser(t, i, `Chaos${i}`));
     }
     return { resources };
 }
@@ -79,34 +71,6 @@ async function expectNoChanges(stack: TestStack, what: string) {
     assert.deepStrictEqual(changes(p.steps), [], `${what}: a preview after convergence shows no change`);
 }
 
-/** Every process under `pid` (by /proc parent links), deepest first. */
-function descendants(pid: number): number[] {
-    const children = new Map<number, number[]>();
-    for (const d of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(d)) continue;
-        let stat: string;
-        try { stat = fs.readFileSync(`/proc/${d}/stat`, "utf8"); } catch { continue; }
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
-    }
-    const out: number[] = [];
-    const walk = (p: number) => { for (const c of children.get(p) ?? []) { walk(c); out.push(c); } };
-    walk(pid);
-    return out;
-}
-
-/** `pulumi up` of the stack as a process group of its own, so it can be killed whole. */
-function spawnUp(stack: TestStack): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-    const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", "test"], {
-        cwd: stack.dir, env: stack.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, out })));
-    return { child, done };
-}
-
 /**
  * A kill can leave the file backend's `.attrs` sidecar empty (gocloud's fileblob writes it in place,
  * not atomically); every later command then fails with "failed to load checkpoint: EOF". The
@@ -123,13 +87,6 @@ function repairEmptyAttrs(stateDir: string): string[] {
     };
     if (fs.existsSync(stateDir)) walk(stateDir);
     return removed;
-}
-
-/** SIGKILL of the whole tree: pulumi, its language host, the program, the dynamic provider. */
-function killTree(pid: number) {
-    const all = [...descendants(pid), pid];
-    try { process.kill(-pid, "SIGKILL"); } catch { /* group gone */ }
-    for (const p of all) { try { process.kill(p, "SIGKILL"); } catch { /* gone */ } }
 }
 
 async function freePort(): Promise<number> {
@@ -160,13 +117,7 @@ describe("@engine chaos: faults, kills and restarts lose nothing and duplicate n
     before(function () {
         skipIfEngineOptedOut(this);
     });
-    afterEach(async function () {
-        if (stack) {
-            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-2).join("\n").slice(-8000));
-            await stack.dispose();
-            stack = undefined;
-        }
-    });
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 2, maxChars: 8000 });
 
     it("20% faults of every kind and 50 ms latency: a 500-user up converges in one run", async () => {
         const emu: Emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });

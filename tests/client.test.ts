@@ -11,6 +11,7 @@ import {
     Transport, backoffMs, historyDateToIso, isoToVendorDate, parseRetryAfter, redactBody, redactUrl, shouldRetry, statusName, vendorIsoToDate,
 } from "../provider/client";
 import { z } from "zod";
+import type { Emu } from "./helpers/emu";
 
 const SECRET = "Unit-S3cret-77";
 
@@ -123,7 +124,7 @@ describe("client: transport rules", () => {
 });
 
 describe("client: every call against the emulator", () => {
-    let emu: Awaited<ReturnType<typeof startEmulator>>;
+    let emu: Emu;
     let c: CloudiwayClient;
     before(async () => {
         emu = await startEmulator({ port: 0, consumerKey: "k", consumerSecret: SECRET });

@@ -12,12 +12,11 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
-import { exportPlan } from "../scripts/export-plan";
-import { summarizePreview } from "../scripts/plan-summary";
-import { REPO, TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
-import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { exportPlan } from "../cli/export-plan";
+import { summarizePreview } from "../cli/plan-summary";
+import { REPO, TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
+import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
 
 describe("@engine plans, examples and tenant adoption", function () {
@@ -31,14 +30,7 @@ describe("@engine plans, examples and tenant adoption", function () {
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => { await emu?.close(); fs.rmSync(tmp, { recursive: true, force: true }); });
-    afterEach(async function () {
-        if (stack) {
-            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-2).join("\n"));
-            await stack.destroy().catch(() => undefined);
-            await stack.dispose();
-            stack = undefined;
-        }
-    });
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: true, lines: 2 });
     async function planStack(name: string, planFile: string) {
         await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
         stack = await TestStack.create({ name, apiUrl: emu.url, program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": planFile } });

@@ -4,10 +4,8 @@
  */
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
-import { TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
-import { emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
-
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
+import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
+import { Emu, emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 const person = (n: string) => ({
     firstName: n, lastName: "Tester", sourceEmail: `${n.toLowerCase()}@source.example`, targetEmail: `${n.toLowerCase()}@target.example`,
@@ -41,14 +39,7 @@ describe("@engine migration runs, licenses and status", function () {
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => emu?.close());
-    afterEach(async function () {
-        if (stack) {
-            if (this.currentTest?.state === "failed") console.log(stack.log.slice(-3).join("\n"));
-            await stack.destroy().catch(() => undefined);
-            await stack.dispose();
-            stack = undefined;
-        }
-    });
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: true, lines: 3 });
     async function newStack(name: string) {
         await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
         stack = await TestStack.create({ name, apiUrl: emu.url });

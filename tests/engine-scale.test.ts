@@ -9,9 +9,7 @@ import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { TestStack, skipIfEngineOptedOut } from "./helpers/engine";
-import { emuFaults, emuResetStats, emuStats } from "./helpers/emu";
-
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
+import { Emu, emuFaults, emuResetStats, emuStats } from "./helpers/emu";
 
 describe("@engine scale: request counts of a 50-user plan in fast mode", function () {
     this.timeout(10 * 60 * 1000);

@@ -14,9 +14,8 @@ import { install } from "../provider/resources/impl";
 import { CreateJournal, journalDir, naturalKey } from "../provider/resources/journal";
 import { ReadCache } from "../provider/resources/common";
 import { SharedReads } from "../provider/resources/sharedReads";
-import { emuCalls } from "./helpers/emu";
+import { Emu, emuCalls } from "./helpers/emu";
 
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 type Provider = Record<"create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
 
 describe("fast-mode recovery: a MigrationRun is performed once per (target, action, trigger)", function () {

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanError, loadPlan, parseCsv } from "../provider/plan";
-import { summarizePreview } from "../scripts/plan-summary";
+import { summarizePreview } from "../cli/plan-summary";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const FIX = path.join(REPO, "tests", "fixtures", "plans");

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
-import { buildReport, renderHtml, renderTable } from "../scripts/report";
+import { buildReport, renderHtml, renderTable } from "../cli/report";
 
 describe("status report", () => {
     it("counts users per batch and status, and sums pass counts", async () => {

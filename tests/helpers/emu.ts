@@ -1,4 +1,9 @@
-/** Small helpers over the emulator's control API for tests. */
+/** Small helpers over the emulator's control API for tests, and the one emulator fixture type. */
+import type { startEmulator } from "../../emulator";
+
+/** A running emulator, as startEmulator gives it: every test file's fixture type. */
+export type Emu = Awaited<ReturnType<typeof startEmulator>>;
+
 export async function emuState(baseUrl: string): Promise<any> {
     return (await fetch(`${baseUrl}/_emulator/state`)).json();
 }

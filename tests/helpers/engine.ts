@@ -233,3 +233,37 @@ export function changes(steps: any[]): { op: string; name: string; type: string;
         .filter((s) => s.op !== "same")
         .map((s) => ({ op: s.op, name: String(s.urn).split("::").pop()!, type: String(s.urn).split("::")[2], diffs: s.diffs }));
 }
+
+/**
+ * Registers an afterEach on the current mocha suite for a test file that keeps its stack in a
+ * variable: if `get()` gives one, prints the last `lines` lines of its log (at most `maxChars`
+ * characters) when the test failed, destroys it when `destroy` says so, disposes of it and
+ * `release()`s it.
+ */
+export function disposeStackAfterEach(get: () => TestStack | undefined, release: () => void, opts: { destroy: boolean; lines: number; maxChars?: number }): void {
+    afterEach(async function () {
+        const stack = get();
+        if (!stack) return;
+        if (this.currentTest?.state === "failed") console.log(stack.log.slice(-opts.lines).join("\n").slice(-(opts.maxChars ?? Infinity)));
+        if (opts.destroy) await stack.destroy().catch(() => undefined);
+        await stack.dispose();
+        release();
+    });
+}
+
+/**
+ * User `i` of a generated tenant as the spec program declares it (`<prefix><i>@source.example` ->
+ * `@target.example`, Gmail -> Office 365), then its BatchMembership of `batch<i % batches>`.
+ */
+export function tenantUser(t: { prefix: string; batches: number }, i: number, firstName: string): any[] {
+    return [
+        {
+            type: "MailUser", name: `user${i}`,
+            args: {
+                firstName, lastName: t.prefix, sourceEmail: `${t.prefix.toLowerCase()}${i}@source.example`,
+                targetEmail: `${t.prefix.toLowerCase()}${i}@target.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+            },
+        },
+        { type: "BatchMembership", name: `member${i}`, args: { migrationTag: { $out: `user${i}.migrationTag` }, batchName: { $out: `batch${i % t.batches}.name` } } },
+    ];
+}

@@ -1,7 +1,13 @@
 /**
- * For tests that call the typed provider methods directly (as install does for the engine).
+ * For tests that call the typed provider methods directly (as install does for the engine):
+ * the emulator fixture they share, and helpers that type what a test hands a method.
  */
+import * as assert from "assert";
+import { startEmulator } from "../../emulator";
+import { CloudiwayClient } from "../../provider/client";
 import type { CheckResult, Planned } from "../../provider/resources/common";
+import { contextFor } from "../../provider/resources/impl";
+import { Emu, emuResetStats, emuStats } from "./emu";
 
 /**
  * A resource as the engine holds it in state, given by a test with only the properties the method
@@ -22,3 +28,60 @@ export function present<T>(v: T | undefined, what = "value"): T {
     if (v === undefined) throw new Error(`expected a ${what}`);
     return v;
 }
+
+/**
+ * The emulator in-process, a client and a provider context configured for it: what every
+ * provider-method test file shares. `hooks()` registers before/beforeEach/after on the current
+ * mocha suite: the emulator is reset and the context's read cache cleared before each test.
+ */
+export class ProviderFixture {
+    emu!: Emu;
+    client!: CloudiwayClient;
+    ctx!: ReturnType<typeof contextFor>;
+
+    constructor(readonly key: string, readonly secret: string) {}
+
+    hooks(): void {
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const fx = this;
+        before(async () => {
+            fx.emu = await startEmulator({ port: 0, consumerKey: fx.key, consumerSecret: fx.secret, quiet: true });
+            fx.client = new CloudiwayClient({ apiUrl: fx.emu.url, consumerKey: fx.key, consumerSecret: fx.secret });
+            const config: Record<string, string> = { "cloudiway:apiUrl": fx.emu.url, "cloudiway:consumerKey": fx.key, "cloudiway:consumerSecret": fx.secret };
+            fx.ctx = contextFor((k) => config[k]);
+        });
+        beforeEach(async () => {
+            await fetch(`${fx.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+            fx.ctx.cache.clear();
+        });
+        after(async () => {
+            await fx.client?.close?.();
+            await fx.emu?.close();
+        });
+    }
+
+    /** Runs `act` and asserts it made no mutating call (one that changed the emulator's state); returns the calls' stats. */
+    async expectNoMutatingCall(act: () => Promise<unknown>): Promise<Awaited<ReturnType<typeof emuStats>>> {
+        await emuResetStats(this.emu.baseUrl);
+        await act();
+        const stats = await emuStats(this.emu.baseUrl);
+        assert.strictEqual(stats.mutating, 0, `no mutating call: ${JSON.stringify(stats.byCall)}`);
+        return stats;
+    }
+}
+
+/** A describe "provider methods against the emulator" with its own ProviderFixture, for the tests `body` declares. */
+export function describeProviderMethods(key: string, secret: string, body: (fx: ProviderFixture) => void): void {
+    describe("provider methods against the emulator", function () {
+        this.timeout(60_000);
+        const fx = new ProviderFixture(key, secret);
+        fx.hooks();
+        body(fx);
+    });
+}
+
+/** The mail user most provider-method tests declare. */
+export const ada = {
+    firstName: "Ada", lastName: "Lovelace", sourceEmail: "ada@source.example", targetEmail: "ada@target.example",
+    sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+};
