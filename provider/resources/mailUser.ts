@@ -166,7 +166,10 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const sendMail = !!ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger);
         if (!USER_FIELDS.some((f) => olds[f] !== news[f]) && !(news.licensed && !olds.licensed) && !sendMail) {
             // Only what matters to this provider changed (deletionPolicy, adopt): nothing to send.
-            return { outs: { ...olds, ...pickInputs(news), deletionPolicy: news.deletionPolicy, adopt: news.adopt } };
+            const outs: MailUserOutputs = { ...olds, ...pickInputs(news) };
+            // Removed inputs go (an undefined value does not serialize: "Unexpected struct type").
+            for (const k of ["deletionPolicy", "adopt"] as const) if (news[k] === undefined) delete outs[k];
+            return { outs };
         }
         if (USER_FIELDS.some((f) => olds[f] !== news[f])) {
             await client.updateUser(kind, id, userFields(news));
