@@ -1,79 +1,153 @@
 /**
- * The control API (not Cloudiway's): stats, call log, reset, faults, state, tick.
- * Faults are decided here and applied by the server before (or, for half of
- * the "reset" faults on POSTs, after) the store is touched: the hard case for
- * a client is an answer lost after the write happened.
+ * The control API (not Cloudiway's), under /_emulator: one route table. Answers are plain JSON
+ * (not the vendor's envelope); a request the emulator cannot take is answered 400 `{ "error" }`,
+ * an unknown one 404 `{ "error" }`. Control calls are not in the call log or the stats.
  */
-export const FAULT_KINDS = ["500", "503", "429", "reset", "timeout", "hasError"] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+import { Clock } from "./clock";
+import { ControlError, FaultInjector } from "./faults";
+import { MAX_PASS_STEPS } from "./lifecycle";
+import { Incoming, Reply, json } from "./reply";
+import { Stats } from "./stats";
+import { PASS_ENDS, PassEnd } from "./statuses";
+import { Family, Store } from "./store";
 
-export interface Faults {
-    latencyMs: number;
-    errorRate: number;
-    kinds: FaultKind[];
-    retryAfterSeconds: number;
-    /** For "reset" on a POST: apply the call, then drop the connection (default: half the time). */
-    afterCommit: boolean | "half";
-    seed?: number;
+// Kept here for the tests that take the fault PRNG from the control API's module.
+export { prng, FAULT_KINDS, ControlError } from "./faults";
+export type { Faults, FaultKind } from "./faults";
+
+export interface ControlContext {
+    store: Store;
+    stats: Stats;
+    faults: FaultInjector;
+    clock: Clock;
+    /** What POST /_emulator/reset goes back to: the options the emulator was started with. */
+    defaults: { transitionMs: number; passSteps: number };
+    /** The emulator's base URL (the outbox's links are made absolute with it). */
+    baseUrl(): string;
+    /** Resolves once the state is on disk (a no-op without a data file). */
+    persist(): Promise<void>;
 }
-export const noFaults = (): Faults => ({ latencyMs: 0, errorRate: 0, kinds: [...FAULT_KINDS], retryAfterSeconds: 1, afterCommit: "half" });
 
-export function parseFaults(body: any, current: Faults): Faults {
-    if (body === null || typeof body !== "object") throw new Error("faults: expected a JSON object");
-    const next = { ...current };
-    if (body.latencyMs !== undefined) {
-        if (typeof body.latencyMs !== "number" || body.latencyMs < 0) throw new Error("faults: latencyMs must be a number >= 0");
-        next.latencyMs = body.latencyMs;
+export interface ControlRoute {
+    method: "GET" | "POST";
+    /** Under /_emulator. */
+    path: string;
+    summary: string;
+    handle(ctx: ControlContext, body: unknown): unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** GET/POST /_emulator/lifecycle: the time per step and the steps of a pass. */
+function lifecycleView(ctx: ControlContext) {
+    const ms = ctx.clock.transitionMs;
+    return { transitionMs: Number.isFinite(ms) ? ms : "manual", passSteps: ctx.store.passSteps, busy: ctx.store.busy() };
+}
+
+async function setLifecycle(ctx: ControlContext, body: unknown) {
+    if (!isObject(body)) throw new ControlError("lifecycle: expected a JSON object");
+    const { transitionMs, passSteps } = body;
+    for (const k of Object.keys(body)) {
+        if (k !== "transitionMs" && k !== "passSteps") throw new ControlError(`lifecycle: unknown field '${k}' (transitionMs, passSteps)`);
     }
-    if (body.errorRate !== undefined) {
-        if (typeof body.errorRate !== "number" || body.errorRate < 0 || body.errorRate > 1) throw new Error("faults: errorRate must be within 0..1");
-        next.errorRate = body.errorRate;
+    if (passSteps !== undefined && (typeof passSteps !== "number" || !Number.isInteger(passSteps) || passSteps < 1 || passSteps > MAX_PASS_STEPS)) {
+        throw new ControlError(`lifecycle: passSteps must be an integer within 1..${MAX_PASS_STEPS}`);
     }
-    if (body.kinds !== undefined) {
-        if (!Array.isArray(body.kinds) || body.kinds.some((k: unknown) => !FAULT_KINDS.includes(k as FaultKind))) {
-            throw new Error(`faults: kinds must be a list of ${FAULT_KINDS.join(", ")}`);
+    if (transitionMs !== undefined && transitionMs !== "manual" && (typeof transitionMs !== "number" || !(transitionMs >= 0))) {
+        throw new ControlError(`lifecycle: transitionMs must be a number >= 0 or "manual"`);
+    }
+    if (typeof passSteps === "number") ctx.store.setPassSteps(passSteps);
+    if (transitionMs !== undefined) ctx.clock.set(transitionMs === "manual" ? Infinity : Number(transitionMs));
+    await ctx.persist(); // going to 0 may have finished passes under way
+    return lifecycleView(ctx);
+}
+
+const isPassEnd = (v: unknown): v is PassEnd => PASS_ENDS.some((e) => e === v);
+
+async function setOutcomes(ctx: ControlContext, body: unknown) {
+    if (!isObject(body)) throw new ControlError("outcomes: expected a JSON object");
+    const family = body.family ?? "mail";
+    if (family !== "mail" && family !== "archive") throw new ControlError(`outcomes: family must be "mail" or "archive"`);
+    const users = body.users;
+    if (!isObject(users)) throw new ControlError(`outcomes: expected "users": {"<sourceEmail or migrationTag>": "${PASS_ENDS.join('" | "')}" | null}`);
+    const outcomes: Record<string, PassEnd | null> = {};
+    for (const [who, end] of Object.entries(users)) {
+        if (who.trim() === "") throw new ControlError("outcomes: a user key must be a source email or a migration tag");
+        if (end !== null && !isPassEnd(end)) throw new ControlError(`outcomes: ${JSON.stringify(end)} for '${who}' is not one of ${PASS_ENDS.join(", ")} (or null)`);
+        outcomes[who] = end;
+    }
+    ctx.store.setOutcomes(family satisfies Family, outcomes);
+    await ctx.persist();
+    return ctx.store.outcomes();
+}
+
+function stateView(store: Store) {
+    const view = (f: Family) => ({
+        users: Object.values(store.state[f].users).map(({ queue, ...u }) => ({ ...u, pending: queue })),
+        batches: Object.values(store.state[f].batches).map((b) => ({ ...b, users: store.usersInBatch(f, b.name) })),
+        permissionRun: store.state[f].permissionRun,
+    });
+    return { mail: view("mail"), archive: view("archive"), connectors: store.state.connectors };
+}
+
+export const CONTROL_ROUTES: ControlRoute[] = [
+    { method: "GET", path: "", summary: "this list of control calls", handle: () => CONTROL_ROUTES.map(({ method, path, summary }) => ({ method, path: `/_emulator${path}`, summary })) },
+    { method: "GET", path: "/stats", summary: "counters of the vendor API: total, mutating (successful writes), byCall", handle: (c) => c.stats.json() },
+    { method: "POST", path: "/stats/reset", summary: "zero the counters and empty the call log", handle: (c) => { c.stats.reset(); return { ok: true }; } },
+    { method: "GET", path: "/calls", summary: "the call log, oldest first: seq, method, call, at, ok, batchName, migrationTag, fault", handle: (c) => c.stats.calls },
+    {
+        method: "POST", path: "/reset", summary: "empty tenant, no faults, no outcomes, stats zeroed, lifecycle as started",
+        handle: async (c) => {
+            c.store.reset(); c.stats.reset(); c.faults.reset();
+            c.store.setPassSteps(c.defaults.passSteps);
+            if (c.clock.transitionMs !== c.defaults.transitionMs) c.clock.set(c.defaults.transitionMs);
+            await c.persist();
+            return { ok: true };
+        },
+    },
+    { method: "GET", path: "/faults", summary: "the faults injected", handle: (c) => c.faults.settings },
+    {
+        method: "POST", path: "/faults", summary: "set faults: latencyMs, errorRate, kinds, retryAfterSeconds, afterCommit, seed",
+        handle: (c, body) => c.faults.set(body ?? {}),
+    },
+    { method: "GET", path: "/state", summary: "the whole tenant: users (with pending steps), batches, permission runs, connectors", handle: (c) => stateView(c.store) },
+    {
+        // Emulator only: the self-service mails "sent" (selfservice.ts), oldest first.
+        method: "GET", path: "/outbox", summary: "the self-service mails sent, oldest first",
+        handle: (c) => c.store.state.selfService.outbox.map(({ path, ...m }) => ({
+            id: m.id, to: m.to, from: m.from, subject: m.subject, link: `${c.baseUrl()}${path}`,
+            tag: m.tag, family: m.family, recipient: m.recipient, time: m.time,
+        })),
+    },
+    {
+        method: "POST", path: "/tick", summary: "one lifecycle step for everything under way; answers whether anything is still under way",
+        handle: async (c) => { c.clock.tick(); await c.persist(); return { ok: true, busy: c.store.busy() }; },
+    },
+    { method: "GET", path: "/lifecycle", summary: "transitionMs (or \"manual\"), passSteps, busy", handle: (c) => lifecycleView(c) },
+    { method: "POST", path: "/lifecycle", summary: "set transitionMs (number >= 0, or \"manual\": only on tick) and passSteps (ticks a pass takes)", handle: setLifecycle },
+    { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per family", handle: (c) => c.store.outcomes() },
+    { method: "POST", path: "/outcomes", summary: "make the next pass of named users end in ONERROR, STOP, ...: {family?, users: {who: end}}", handle: setOutcomes },
+];
+
+/** Serves one request under /_emulator. */
+export async function serveControl(ctx: ControlContext, req: Incoming): Promise<Reply> {
+    const path = req.url.pathname.replace(/^\/_emulator/, "").replace(/\/$/, "");
+    const route = CONTROL_ROUTES.find((r) => r.method === req.method && r.path === path);
+    if (!route) return json({ error: `unknown control call ${req.method} ${req.url.pathname}` }, 404);
+    if ("tooLarge" in req.body) return json({ error: `request body too large (limit ${req.body.limit} bytes)` }, 413);
+    try {
+        let body: unknown = undefined;
+        if (req.method === "POST" && req.body.text.trim() !== "") {
+            try {
+                body = JSON.parse(req.body.text);
+            } catch {
+                throw new ControlError("malformed JSON body");
+            }
         }
-        next.kinds = body.kinds;
+        return json(await route.handle(ctx, body));
+    } catch (e) {
+        // RangeError: a value the store or the clock refuses (passSteps, transitionMs, an outcome).
+        if (e instanceof ControlError || e instanceof RangeError) return json({ error: e.message }, 400);
+        throw e;
     }
-    if (body.retryAfterSeconds !== undefined) next.retryAfterSeconds = Number(body.retryAfterSeconds);
-    if (body.afterCommit !== undefined) next.afterCommit = body.afterCommit;
-    if (body.seed !== undefined) next.seed = Number(body.seed);
-    return next;
-}
-
-/** A small seeded PRNG (mulberry32) so a fault run can be repeated. */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-export interface CallRecord {
-    seq: number; method: string; call: string; at: string; ok: boolean;
-    batchName?: string; migrationTag?: string; fault?: string;
-}
-
-export class Stats {
-    total = 0;
-    mutating = 0;
-    byCall: Record<string, number> = {};
-    calls: CallRecord[] = [];
-    private seq = 0;
-    record(r: Omit<CallRecord, "seq" | "at">, mutating: boolean) {
-        this.total++;
-        if (mutating && r.ok) this.mutating++;
-        const k = `${r.method} ${r.call}`;
-        this.byCall[k] = (this.byCall[k] ?? 0) + 1;
-        this.calls.push({ seq: ++this.seq, at: new Date().toISOString(), ...r });
-        if (this.calls.length > 100_000) this.calls.splice(0, 50_000);
-    }
-    reset() {
-        this.total = 0; this.mutating = 0; this.byCall = {}; this.calls = [];
-    }
-    json() { return { total: this.total, mutating: this.mutating, byCall: this.byCall }; }
 }

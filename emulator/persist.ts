@@ -19,15 +19,18 @@ export class DataFile {
     load(): State {
         try {
             const text = fs.readFileSync(this.file, "utf8");
-            const s = JSON.parse(text) as State;
+            // A file written by an older emulator may lack the newer parts: they start empty.
+            const s = JSON.parse(text) as Partial<State>;
             const base = emptyState();
             return {
                 mail: s.mail ?? base.mail, archive: s.archive ?? base.archive, connectors: s.connectors ?? base.connectors,
                 selfService: { ...base.selfService, ...s.selfService },
+                outcomes: { ...base.outcomes, ...s.outcomes },
             };
-        } catch (e: any) {
-            if (e.code === "ENOENT") return emptyState();
-            throw new Error(`emulator: cannot read data file ${this.file}: ${e.message}`);
+        } catch (e) {
+            const err = e as NodeJS.ErrnoException;
+            if (err.code === "ENOENT") return emptyState();
+            throw new Error(`emulator: cannot read data file ${this.file}: ${err.message}`);
         }
     }
 

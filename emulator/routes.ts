@@ -4,19 +4,15 @@
  * matched case-insensitively (the document writes getAllsourceconnectors); where
  * the document names two paths or verbs for one call, both are served.
  */
-import { Family, Settings, Store, VendorError, SETTING_KEYS } from "./store";
+import { Family, Settings, Store, User, VendorError, SETTING_KEYS } from "./store";
 
 export type Shape = "QUERY" | "FLAT" | "AUTH" | "AUTH_TAG" | "NESTED" | "FLAT_OR_QUERY";
 
-export interface Request {
-    method: string;
-    family: Family;
-    familyPath: string;
-    /** path under the family, lower-cased, tag segments kept */
-    segments: string[];
-    query: URLSearchParams;
-    body: any;
-}
+/** A parsed JSON body (an object; `{}` for a call without one). */
+export type Body = Record<string, unknown>;
+export const isObject = (v: unknown): v is Body => v !== null && typeof v === "object" && !Array.isArray(v);
+/** The value at a path of nested objects (`at(body, "auth", "migrationTag")`), or undefined. */
+export const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), v);
 
 export interface Route {
     method: "GET" | "POST";
@@ -26,7 +22,7 @@ export interface Route {
     mutating: boolean;
     handle(store: Store, f: Family, p: Params): unknown;
 }
-export interface Params { tag: string; body: any; query: URLSearchParams }
+export interface Params { tag: string; body: Body; query: URLSearchParams }
 
 const str = (v: unknown, name: string, where = "body"): string => {
     if (typeof v !== "string") throw new VendorError(`Invalid request: ${name} must be a string in the ${where}`);
@@ -35,30 +31,25 @@ const str = (v: unknown, name: string, where = "body"): string => {
 };
 const q = (p: Params, name: string) => str(p.query.get(name) ?? undefined, name, "query string");
 const batchName = (p: Params) => str(p.body.batchName, "batchName").trim();
-const userFields = (b: any) => ({
+const userFields = (b: Body) => ({
     firstName: str(b.firstName, "firstName"), lastName: str(b.lastName, "lastName"),
     sourceEmail: str(b.sourceEmail, "sourceEmail").trim(), targetEmail: str(b.targetEmail, "targetEmail").trim(),
     sourceConnectorName: str(b.sourceConnectorName, "sourceConnectorName"), targetConnectorName: str(b.targetConnectorName, "targetConnectorName"),
 });
-const userView = (u: any, full: boolean) => {
-    const base: any = {
-        firstName: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail,
-        migrationTag: u.migrationTag, sourceConnectorName: u.sourceConnectorName, targetConnectorName: u.targetConnectorName,
-    };
-    if (full) Object.assign(base, { batchName: u.batchName, status: u.status, licensed: u.licensed });
-    return base;
-};
-
 /** A user as 2.3 (get) shows it: the sample's five fields, in its order. */
-const getView = (u: any) => ({
+const getView = (u: User) => ({
     firstName: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, migrationTag: u.migrationTag,
 });
 
-/** A user as 2.1 (getall) shows it: `firstname` in lower case, as the document's sample. */
-const getAllView = (u: any) => {
-    const { firstName, ...rest } = userView(u, true);
-    return { firstname: firstName, ...rest };
-};
+/**
+ * A user as 2.1 (getall) shows it: `firstname` in lower case, as the document's sample, then the
+ * sample's other fields in its order and (its "…") the connectors, batch, status and license.
+ */
+const getAllView = (u: User) => ({
+    firstname: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail,
+    migrationTag: u.migrationTag, sourceConnectorName: u.sourceConnectorName, targetConnectorName: u.targetConnectorName,
+    batchName: u.batchName, status: u.status, licensed: u.licensed,
+});
 
 /** MM/dd/yyyy (also M/d/yyyy) -> yyyy-MM-ddT00:00:00, as the API reads it back. */
 export function vendorDateToIso(v: unknown, name: string): string | null {
@@ -95,7 +86,7 @@ const PASCAL: Record<string, (typeof SETTING_KEYS)[number]> = {
     ShouldMigrateContacts: "shouldMigrateContacts", ShouldMigrateTasks: "shouldMigrateTasks", ShouldMigrateNotes: "shouldMigrateNotes",
     ShouldMigrateJournals: "shouldMigrateJournals", ShouldConvertEmailAddresses: "shouldConvertEmailAddresses", ShouldConvertX500: "shouldConvertX500",
 };
-function settingsPatch(body: any): Partial<Settings> {
+function settingsPatch(body: Body): Partial<Settings> {
     const patch: Partial<Settings> = {};
     for (const [k, v] of Object.entries(body)) {
         if (k === "batch") continue;
@@ -103,7 +94,7 @@ function settingsPatch(body: any): Partial<Settings> {
         else if (k === "ToDate") patch.toDate = vendorDateToIso(v, "ToDate");
         else if (PASCAL[k]) {
             if (typeof v !== "boolean") throw new VendorError(`Invalid ${k}: expected true or false`);
-            (patch as any)[PASCAL[k]] = v;
+            patch[PASCAL[k]] = v;
         } else throw new VendorError(`Invalid request: unknown settings field '${k}'`);
     }
     const from = patch.fromDate, to = patch.toDate;
@@ -113,7 +104,7 @@ function settingsPatch(body: any): Partial<Settings> {
 
 // FLAT bodies: the samples write `migrationTag`, the parameter table of 2.15 `MigrationTag`: both are taken.
 const flatTag = (p: Params) => str(p.body.migrationTag ?? p.body.MigrationTag, "migrationTag").trim();
-const authTag = (p: Params) => str(p.body.auth?.migrationTag, "auth.migrationTag").trim();
+const authTag = (p: Params) => str(at(p.body, "auth", "migrationTag"), "auth.migrationTag").trim();
 
 export const ROUTES: Route[] = [
     // 2.1 .. 2.3
@@ -153,7 +144,7 @@ export const ROUTES: Route[] = [
     ...["setmailglobalsettingsbybatch", "setglobalsettingsbybatch"].map((path): Route => ({
         method: "POST", path, shape: "NESTED", mutating: true,
         handle: (s, f, p) => {
-            const b = str(p.body.batch?.batchName, "batch.batchName").trim();
+            const b = str(at(p.body, "batch", "batchName"), "batch.batchName").trim();
             s.setSettings(f, b, settingsPatch(p.body));
             return settingsSentence(b, s.getSettings(f, b));
         },
@@ -188,8 +179,8 @@ export function match(method: string, segments: string[]): { route: Route; tag: 
 }
 
 /** The credentials of a request, taken from where its shape puts them; refuses a wrong shape. */
-export function credentials(shape: Shape, method: string, body: any, query: URLSearchParams): { key: unknown; secret: unknown } {
-    const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+export function credentials(shape: Shape, body: unknown, query: URLSearchParams): { key: unknown; secret: unknown } {
+    const isObj = isObject;
     switch (shape) {
         case "QUERY":
             return { key: query.get("consumerKey") ?? undefined, secret: query.get("consumerSecret") ?? undefined };
@@ -211,5 +202,4 @@ export function credentials(shape: Shape, method: string, body: any, query: URLS
             }
             return { key: body.batch.auth.consumerKey, secret: body.batch.auth.consumerSecret };
     }
-    void method;
 }

@@ -1,16 +1,27 @@
 /**
  * The emulator's store: all state and every vendor rule, no HTTP. Routes parse
- * and serialize; they never decide. Every method either applies completely or
- * throws a VendorError and leaves the state as it was; a write run through
- * `atomically` is also undone when it throws half-way (a batch call that meets a
- * running user, an internal error).
+ * and serialize; they never decide.
+ *
+ * Atomicity: a refused call changes nothing because the server runs every mutating
+ * call inside `Store.atomically`, which keeps an undo log for that call: each user
+ * the call looks up (and so may change) is copied once, before any change, and put
+ * back on undo; every other change (a user or batch created or deleted, settings, the outbox
+ * and links, a permission run, a consumed pass outcome) pushes its own undo entry.
+ * When the call throws (a VendorError half-way, e.g. a batch call that meets a
+ * running user, or an internal error) the entries run newest first. Outside
+ * `atomically` (tick(), code calling the store directly) nothing is undone: most
+ * methods check before they change anything, but a batch-wide call refused half-way
+ * keeps what it did to the users before the refusal.
  *
  * No call costs in proportion to the whole tenant unless its answer does (getall,
  * getusersinbatch and the batch-wide calls): the undo of a write copies only the
  * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
-import { HistoryPass, PERMISSION_STEPS, RUNNING, historyDate, simulatedMailbox } from "./lifecycle";
+import {
+    AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, MAX_PASS_STEPS, PERMISSION_STEPS, STOP_STEPS, historyDate, historyPass, passSteps,
+} from "./lifecycle";
+import { PASS_ENDS, PassEnd, RUNNING } from "./statuses";
 import {
     NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SelfServiceState, SendTo, emptySelfService, newToken, sourceMailboxPassword,
 } from "./selfservice";
@@ -79,6 +90,11 @@ export interface State {
     mail: FamilyState; archive: FamilyState; connectors: typeof SEED_CONNECTORS;
     /** Emulator only (not in the vendor's REST document): see selfservice.ts. */
     selfService: SelfServiceState;
+    /**
+     * Emulator only (POST /_emulator/outcomes): how the next pass of a user ends, by migration tag
+     * or source email (lower case). Taken when the pass starts.
+     */
+    outcomes: Record<Family, Record<string, PassEnd>>;
 }
 
 export const emptyState = (): State => ({
@@ -86,6 +102,7 @@ export const emptyState = (): State => ({
     archive: { users: {}, batches: {}, permissionRun: null },
     connectors: JSON.parse(JSON.stringify(SEED_CONNECTORS)),
     selfService: emptySelfService(),
+    outcomes: { mail: {}, archive: {} },
 });
 
 /** A refusal of the vendor: answered as {"hasError": true, "response": message}. */
@@ -114,6 +131,8 @@ export class Store {
     private undo: (() => void)[] | null = null;
     /** Users whose record the write under way has saved already (one copy each is enough). */
     private saved = new Set<User>();
+    /** Lifecycle steps (ticks) a migration pass takes: SCHEDULED at the call, WORKING, ..., its end. */
+    passSteps = DEFAULT_PASS_STEPS;
     /** immediate: every lifecycle step is taken at the call. */
     constructor(state: State = emptyState(), public immediate = true) {
         this.state = state;
@@ -277,19 +296,19 @@ export class Store {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // a pass uses the user's license
-        this.schedule(f, u, ["SCHEDULED", "WORKING", "SUCCESS"]);
+        this.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
     }
 
     stop(f: Family, tag: string) {
         const u = this.user(f, tag);
-        if (RUNNING.has(u.status) || u.queue.length) this.schedule(f, u, ["STOPPING", "STOP"]);
+        if (RUNNING.has(u.status) || u.queue.length) this.schedule(f, u, [...STOP_STEPS]);
     }
 
     audit(f: Family, tag: string) {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // an audit uses the user's license
-        this.schedule(f, u, ["AUDIT_WORKING", "AUDIT_DONE"]);
+        this.schedule(f, u, [...AUDIT_STEPS]);
     }
 
     status(f: Family, tag: string): string { return this.user(f, tag).status; }
@@ -439,6 +458,46 @@ export class Store {
         return u;
     }
 
+    // ---------------------------------------------------------------- pass outcomes
+    // EMULATOR ONLY (POST /_emulator/outcomes): how chosen users' next pass ends.
+
+    /** The outcomes not taken yet, per family, by the key they were set with. */
+    outcomes(): Record<Family, Record<string, PassEnd>> { return this.state.outcomes; }
+
+    /**
+     * Sets (or, with null, clears) the end of the next pass of each named user: `who` is a migration
+     * tag or a source email (case and spaces ignored); the user need not exist yet.
+     */
+    setOutcomes(f: Family, outcomes: Record<string, PassEnd | null>) {
+        const table = this.state.outcomes[f];
+        for (const [who, end] of Object.entries(outcomes)) {
+            const k = who.trim().toLowerCase();
+            if (!k) throw new RangeError("outcomes: a user key must be a migration tag or a source email");
+            if (end !== null && !PASS_ENDS.includes(end)) throw new RangeError(`outcomes: '${end}' is not one of ${PASS_ENDS.join(", ")}`);
+            if (end === null) delete table[k];
+            else table[k] = end;
+        }
+    }
+
+    /** The end set for the user's next pass, taken (by tag first, then by source email); undone with the write. */
+    private takeOutcome(f: Family, u: User): PassEnd | undefined {
+        const table = this.state.outcomes[f];
+        for (const k of [u.migrationTag.toLowerCase(), u.sourceEmail.trim().toLowerCase()]) {
+            const end = table[k];
+            if (end === undefined) continue;
+            this.onUndo(() => { table[k] = end; });
+            delete table[k];
+            return end;
+        }
+        return undefined;
+    }
+
+    /** Changes the pass length for passes started from now on. */
+    setPassSteps(n: number) {
+        if (!Number.isInteger(n) || n < 1 || n > MAX_PASS_STEPS) throw new RangeError(`passSteps must be an integer within 1..${MAX_PASS_STEPS}`);
+        this.passSteps = n;
+    }
+
     // ---------------------------------------------------------------- lifecycle
     private schedule(f: Family, u: User, steps: string[]) {
         this.saveUser(u);
@@ -452,29 +511,21 @@ export class Store {
         if (!u.queue.length) return;
         this.saveUser(u);
         const next = u.queue.shift()!;
+        const stillWorking = next === "WORKING" && u.status === "WORKING"; // a longer pass: one WORKING in the history
         u.status = next;
-        u.statusHistory.push(next);
-        if (next === "WORKING") u.passStart = historyDate(new Date());
-        if (next === "SUCCESS") this.recordPass(f, u);
+        if (!stillWorking) {
+            u.statusHistory.push(next);
+            if (next === "WORKING") u.passStart = historyDate(new Date());
+        }
+        // A pass that ends in SUCCESS or ONERROR is recorded in the history; a stopped or refused one is not.
+        if (next === "SUCCESS" || next === "ONERROR") this.recordPass(f, u, next === "ONERROR");
     }
 
-    private recordPass(f: Family, u: User) {
-        const box = simulatedMailbox(u.migrationTag);
+    private recordPass(f: Family, u: User, failed: boolean) {
         const s = u.batchName ? this.fam(f).batches[u.batchName]?.settings : undefined;
-        const first = u.history.length === 0;
-        // A first pass takes the whole mailbox; a delta pass only what arrived since.
-        const grow = first ? box : { msg: (u.history.length * 3) % 7 + 1, cal: 0, con: u.history.length % 2 };
-        const msg = s && !s.shouldMigrateMails ? 0 : grow.msg;
-        const cal = s && !s.shouldMigrateCalendars ? 0 : grow.cal;
-        const con = s && !s.shouldMigrateContacts ? 0 : grow.con;
-        const pass: HistoryPass = {
-            startDateTime: u.passStart ?? historyDate(new Date()), endDateTime: historyDate(new Date()),
-            msgTotal: msg, msgRead: msg, msgSuccess: msg, msgIgnored: 0, msgFailure: 0,
-            calTotal: cal, calRead: cal, calSuccess: cal, calIgnored: 0, calFailure: 0,
-            conTotal: con, conRead: con, conSuccess: con, conIgnored: 0, conFailure: 0,
-            msgAlreadyMigrated: u.migrated.msg,
-        };
-        u.migrated = { msg: u.migrated.msg + msg, cal: u.migrated.cal + cal, con: u.migrated.con + con };
+        const now = new Date();
+        const pass: HistoryPass = historyPass(u.migrationTag, u.history, u.migrated, s, failed, u.passStart ?? historyDate(now), now);
+        u.migrated = { msg: u.migrated.msg + pass.msgSuccess, cal: u.migrated.cal + pass.calSuccess, con: u.migrated.con + pass.conSuccess };
         u.history.push(pass);
     }
 

@@ -6,10 +6,11 @@
  */
 import * as assert from "assert";
 import { startEmulator, STATUSES, STATUS_NUMBER } from "../emulator";
+import { MIGRATION_STATUSES } from "../provider/client/status";
+import type { Emu } from "./helpers/emu";
 
 const KEY = "myConsumerKey";
 const SECRET = "myConsumerSecret-Zq9";
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 
 describe("emulator conformance to the API document", function () {
     let emu: Emu;
@@ -184,12 +185,16 @@ describe("emulator conformance to the API document", function () {
             const u = (await state()).mail.users[0];
             assert.ok(u.statusHistory.includes("MAILPERMISSIONS_WORKING") && u.status === "MAILPERMISSIONS_DONE");
         });
-        it("status names and numbers are the appendix's", () => {
-            assert.strictEqual(STATUSES.length, 56);
+        it("status names and numbers are the appendix's, in the emulator's table and in the client's", () => {
+            const appendix = APPENDIX.trim().split(/\s*\n\s*/).map((l) => l.split(" ")).map(([n, name]) => [Number(n), name] as const);
+            assert.strictEqual(appendix.length, 56);
+            assert.deepStrictEqual(appendix.map(([n]) => n), [...Array(56).keys()]);
+            const names = appendix.map(([, name]) => name);
+            assert.deepStrictEqual([...STATUSES], names, "the emulator's table (emulator/statuses.ts)");
+            assert.deepStrictEqual([...MIGRATION_STATUSES], names, "the client's table (provider/client/status.ts)");
+            for (const [n, name] of appendix) assert.strictEqual(STATUS_NUMBER[name as keyof typeof STATUS_NUMBER], n, name);
             assert.strictEqual(STATUS_NUMBER.SHEDULEDINAGENT, 9);
-            assert.strictEqual(STATUS_NUMBER.MAIL_SENT, 15);
             assert.strictEqual(STATUS_NUMBER.MAILPERMISSIONS_DONE, 38);
-            assert.strictEqual(STATUS_NUMBER.GETEXCHANGEGUIDS_DONE, 55);
         });
     });
 
@@ -258,3 +263,63 @@ describe("emulator conformance to the API document", function () {
         assert.ok(Object.keys(stats.byCall).length >= 26, "every call was tried");
     });
 });
+
+/** The appendix of the vendor's document ("List of statuses"), as printed: number, name (misspellings kept). */
+const APPENDIX = `
+    0 UNKNOWN
+    1 NOTSTARTED
+    2 WORKING
+    3 ONERROR
+    4 SUCCESS
+    5 STOP
+    6 PENDING
+    7 SCHEDULED
+    8 STOPPING
+    9 SHEDULEDINAGENT
+    10 WORKINGINAGENT
+    11 PRE_PROCESSING
+    12 PRE_PROCESSING_ERROR
+    13 PRE_PROCESSING_PENDING
+    14 PRE_PROCESSING_WORKING
+    15 MAIL_SENT
+    16 AUDIT
+    17 AUDIT_ERROR
+    18 AUDIT_DONE
+    19 AUDIT_WORKING
+    20 GET_SITES
+    21 GET_SITES_ERROR
+    22 GET_SITES_DONE
+    23 GET_SITES_WORKING
+    24 LICENSE_EXCEEDED
+    25 GET_GROUPS_WORKING
+    26 GET_GROUPS_DONE
+    27 GET_GROUPS
+    28 GET_GROUPS_ERROR
+    29 ARCHIVESCHEDULED
+    30 EXPORTINPROGRESS
+    31 GET_SITES_AGENT
+    32 AUDIT_SITES_AGENT
+    33 SCHEDULED_SITES_AGENT
+    34 WAITING_ROOT_SITE
+    35 MAILPERMISSIONS_ERROR
+    36 MAILPERMISSIONS_SCHEDULED
+    37 MAILPERMISSIONS_WORKING
+    38 MAILPERMISSIONS_DONE
+    39 CALENDARPOSTPROCESS_ERROR
+    40 CALENDARPOSTPROCESS_SCHEDULED
+    41 CALENDARPOSTPROCESS_WORKING
+    42 CALENDARPOSTPROCESS_DONE
+    43 SHAREDMBXPREPROC_ERROR
+    44 SHAREDMBXPREPROC_SCHEDULED
+    45 SHAREDMBXPREPROC_WORKING
+    46 SHAREDMBXPREPROC_DONE
+    47 SCHEDULED_FILES_AGENT
+    48 MAILROOMEQUIPEMENT_ERROR
+    49 MAILROOMEQUIPEMENT_SCHEDULED
+    50 MAILROOMEQUIPEMENT_WORKING
+    51 MAILROOMEQUIPEMENT_DONE
+    52 GETEXCHANGEGUIDS_ERROR
+    53 GETEXCHANGEGUIDS_SCHEDULED
+    54 GETEXCHANGEGUIDS_WORKING
+    55 GETEXCHANGEGUIDS_DONE
+`;

@@ -2,8 +2,8 @@
 import * as assert from "assert";
 import * as http from "http";
 import { startEmulator } from "../emulator";
+import type { Emu } from "./helpers/emu";
 
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 const GET = "/api/mailusers/batch?consumerKey=demo-key&consumerSecret=demo-secret";
 
 function request(emu: Emu, path: string, timeoutMs = 3000): Promise<{ status?: number; headers?: http.IncomingHttpHeaders; body?: string; error?: string }> {

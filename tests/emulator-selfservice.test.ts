@@ -12,11 +12,10 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { sourceMailboxPassword, NO_REPLY } from "../emulator/selfservice";
 import { CloudiwayClient } from "../provider/client";
-import { emuOutbox as outbox } from "./helpers/emu";
+import { Emu, emuOutbox as outbox } from "./helpers/emu";
 
 const KEY = "ss-key";
 const SECRET = "ss-Secret-77x";
-type Emu = Awaited<ReturnType<typeof startEmulator>>;
 
 describe("emulator self-service (emulator only)", function () {
     let emu: Emu;

@@ -1,18 +1,28 @@
 /**
- * EMULATOR ONLY (not in the vendor's REST document): the HTTP side of the
- * self-service pages — the Self Service Link `/selfservice/<token>` and the
- * admin's "View Self Service Form" `/selfservice/admin/<mail|archive>/<tag>`.
- * GET shows the form; POST (application/x-www-form-urlencoded: username,
- * password) submits it. Parse, call the store, render: the rules are in the store.
+ * EMULATOR ONLY (not in the vendor's REST document): serves the self-service pages over HTTP —
+ * the Self Service Link `/selfservice/<token>` and the admin's "View Self Service Form"
+ * `/selfservice/admin/<mail|archive>/<tag>`. GET shows the form; POST
+ * (application/x-www-form-urlencoded: username, password) submits it. Parse, call the store, pick
+ * the status and the page (selfserviceRender.ts): the rules are in the store.
  */
 import { Family, Store, User, VendorError } from "./store";
-import { renderDone, renderForm, renderInvalid } from "./selfservice";
-
-export interface Page { status: number; html: string; changed: boolean }
+import { renderDone, renderForm, renderInvalid } from "./selfserviceRender";
+import { Incoming, Reply, html, text } from "./reply";
 
 const FAMILY: Record<string, Family> = { mail: "mail", mailusers: "mail", archive: "archive", archivemailusers: "archive" };
 
-export function selfServicePage(store: Store, method: string, pathname: string, form: string): Page {
+export const isSelfServicePath = (pathname: string) => pathname === "/selfservice" || pathname.startsWith("/selfservice/");
+
+/** Serves one request under /selfservice; `changed` says whether the store was written (to persist). */
+export function serveSelfService(store: Store, req: Incoming): { reply: Reply; changed: boolean } {
+    if ("tooLarge" in req.body) return { reply: text(413, "Request body too large"), changed: false };
+    const page = selfServicePage(store, req.method, req.url.pathname, req.body.text);
+    return { reply: html(page.status, page.html), changed: page.changed };
+}
+
+interface Page { status: number; html: string; changed: boolean }
+
+function selfServicePage(store: Store, method: string, pathname: string, form: string): Page {
     const parts = pathname.split("/").filter(Boolean).map((p) => decodeURIComponent(p)); // ["selfservice", ...]
     let family: Family;
     let user: User;
@@ -39,7 +49,7 @@ export function selfServicePage(store: Store, method: string, pathname: string, 
     const username = fields.get("username") ?? "";
     const password = fields.get("password") ?? "";
     try {
-        const u = store.submitSelfService(family, user.migrationTag, username, password, via);
+        const u = store.atomically(() => store.submitSelfService(family, user.migrationTag, username, password, via));
         return { status: 200, html: renderDone(u, u.status), changed: true };
     } catch (e) {
         if (e instanceof VendorError) {
