@@ -3,6 +3,9 @@
  * target has left the running statuses, logging progress through the engine, and fails when more
  * than `maxFailed` ended badly (an error status, or stopped) or when the time is up.
  * Polls read the lists fresh (not the operation's read cache): the statuses change while we wait.
+ * "Done" is: no user of the target in a running status. This assumes the service shows a started
+ * user as SCHEDULED (or another running status) as soon as the start is acknowledged, as the emulator
+ * does; a service that showed the old status for a while could open a gate early.
  */
 import { Context, Kind } from "./common";
 import { endedBadly, isUnderWay, statusName } from "../client/status";
