@@ -9,6 +9,8 @@
  */
 import { z } from "zod";
 import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/resources/retention";
+import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
+import { UNKNOWN } from "../provider/resources/common";
 export { describeHoldings };
 
 const props = z.record(z.string(), z.unknown());
@@ -26,7 +28,7 @@ export const previewSchema = z.object({
 export type Step = z.infer<typeof stepSchema>;
 type Props = Record<string, unknown>;
 
-export type DeletionPolicy = "retainMigrated" | "delete" | "retain";
+export type { DeletionPolicy };
 
 export type UserHoldings = Lossable;
 export interface UserCost { user: string; tag?: string; holdings?: UserHoldings; note: string }
@@ -50,7 +52,6 @@ export interface ChangeCost {
 const TYPE = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
 const NAME = (urn: string) => urn.split("::").pop() ?? urn;
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
     if (!outputs) return undefined;
@@ -64,8 +65,8 @@ const userLabel = (p: Props | undefined, urn: string) =>
     p && str(p.sourceEmail) ? `${str(p.sourceEmail)} -> ${str(p.targetEmail)}` : NAME(urn);
 
 function policyOf(v: unknown): DeletionPolicy | undefined {
-    const s = str(v)?.trim().toLowerCase();
-    return s === "retainmigrated" ? "retainMigrated" : s === "delete" ? "delete" : s === "retain" ? "retain" : undefined;
+    const given = str(v)?.trim().toLowerCase();
+    return DELETION_POLICIES.find((p) => p.toLowerCase() === given);
 }
 
 /** The cost of the change a preview shows. `defaultPolicy`: the stack's, when the preview's config does not say. */

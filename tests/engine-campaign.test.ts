@@ -10,7 +10,7 @@
  */
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
-import { TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
+import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
 import { Emu, emuCalls, emuResetStats, emuStats, emuState, usersOf } from "./helpers/emu";
 
 describe("@engine campaign: wave gates, retry of failed users, scheduled starts", function () {
@@ -23,12 +23,7 @@ describe("@engine campaign: wave gates, retry of failed users, scheduled starts"
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => { await emu?.close(); });
-    afterEach(async function () {
-        if (!stack) return;
-        if (this.currentTest?.state === "failed") console.log(stack.log.slice(-3).join("\n"));
-        await stack.dispose();
-        stack = undefined;
-    });
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3 });
 
     const control = async (path: string, body: unknown) => {
         const r = await fetch(`${emu.baseUrl}/_emulator/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

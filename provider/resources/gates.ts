@@ -28,10 +28,10 @@ export class GateFailure extends Error {
     }
 }
 
-interface Observed { tag: string; email: string; status: string }
+export interface Observed { tag: string; email: string; status: string }
 
-/** The target's users now: a batch's members, or the one user (by tag). */
-async function observe(ctx: Context, kind: Kind, target: { batchName?: string; tags?: string[] }): Promise<Observed[]> {
+/** The target's users now, read fresh: a batch's members, or the given users (by tag). */
+export async function observeTarget(ctx: Context, kind: Kind, target: { batchName?: string; tags?: string[] }): Promise<Observed[]> {
     const client = ctx.client();
     const all = await client.getAllUsers(kind);
     const byTag = new Map(all.map((u) => [u.migrationTag.trim(), u]));
@@ -57,7 +57,7 @@ export async function waitForTarget(
     const maxFailed = w.maxFailed ?? 0;
     let last = "";
     for (;;) {
-        const users = await observe(ctx, kind, target);
+        const users = await observeTarget(ctx, kind, target);
         const counts = countBy(users);
         const running = users.filter((u) => isUnderWay(u.status));
         const line = `${label}: ${users.length - running.length} of ${users.length} done (${show(counts)})`;

@@ -14,7 +14,7 @@ import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUn
 import { batchNames, findUserRecord, usersInBatch } from "./lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
 import { info } from "./engineLog";
-import { waitForTarget } from "./gates";
+import { observeTarget, waitForTarget } from "./gates";
 import { CloudiwayConflictError } from "../client/errors";
 import { waitOut } from "../client/retry";
 
@@ -224,12 +224,9 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
  * touched. Idempotent by construction: a second attempt finds the started users no longer in error.
  */
 async function retryFailed(ctx: Context, kind: Kind, batchName: string): Promise<RunResult> {
-    const client = ctx.client();
-    const tags = (await client.getUsersInBatch(kind, batchName)).map((t) => t.trim());
-    const all = new Map((await client.getAllUsers(kind)).map((u) => [u.migrationTag.trim(), u]));
-    const failed = tags.filter((t) => PASS_ERRORS.has(statusName(all.get(t)?.status ?? "")));
-    for (const tag of failed) await client.startUser(kind, tag);
-    const who = failed.map((t) => all.get(t)?.sourceEmail ?? t);
+    const failed = (await observeTarget(ctx, kind, { batchName })).filter((u) => PASS_ERRORS.has(u.status));
+    for (const u of failed) await ctx.client().startUser(kind, u.tag);
+    const who = failed.map((u) => u.email);
     return {
         performedAt: new Date().toISOString(), started: failed.length,
         answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}` : "no user of the batch is in an error status",
