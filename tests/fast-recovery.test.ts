@@ -1,7 +1,9 @@
 /**
  * Recovery after a killed fast-mode run, at the level of the provider methods (as the dynamic
- * provider process calls them) against the emulator: a MigrationRun whose performance the engine
- * never recorded is not performed a second time; the shared list answers of one `pulumi` command.
+ * provider process calls them) against the emulator: a MigrationRun whose send the engine never
+ * recorded is not sent a second time, on the same machine (its local run journal) and on a fresh
+ * runner (the run journal kept in the stack's own store: a file backend here, Azurite below), even
+ * after the passes ended; the shared list answers of one `pulumi` command.
  * The whole-stack version (real engine, SIGKILL, Azurite) is tests/chaos-fast.test.ts.
  */
 import * as assert from "assert";
@@ -11,30 +13,43 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { install } from "../provider/resources/impl";
-import { CreateJournal, journalDir, naturalKey } from "../provider/resources/journal";
+import { naturalKey } from "../provider/resources/journal";
+import { runJournalFor } from "../provider/resources/runJournal";
 import { ReadCache } from "../provider/resources/common";
 import { SharedReads } from "../provider/resources/sharedReads";
 import { Emu, emuCalls } from "./helpers/emu";
+import { startAzurite } from "../scripts/azurite";
 
 type Provider = Record<"create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
 
-describe("fast-mode recovery: a MigrationRun is performed once per (target, action, trigger)", function () {
+describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, action, trigger), on any runner", function () {
     this.timeout(60_000);
     let emu: Emu;
     let client: CloudiwayClient;
     let dir: string;
-    const journalEnv = process.env.CLOUDIWAY_JOURNAL_DIR;
+    const saved = { CLOUDIWAY_JOURNAL_DIR: process.env.CLOUDIWAY_JOURNAL_DIR, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL, PULUMI_HOME: process.env.PULUMI_HOME };
+    const STACK = "organization/cw-runs/prod";
 
-    /** The provider of a MigrationRun as a (new) provider process would have it, with this journal folder. */
-    function provider(journal: string, extra: Record<string, string> = {}): Provider {
-        process.env.CLOUDIWAY_JOURNAL_DIR = journal;
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret", ...extra };
+    /** A machine: its own journal folder and PULUMI_HOME; the stack's backend (a file backend here) is shared. */
+    interface Machine { journal: string; backend?: string; env?: Record<string, string> }
+    function setEnv(m: Machine) {
+        process.env.CLOUDIWAY_JOURNAL_DIR = m.journal;
+        process.env.PULUMI_HOME = path.join(m.journal, "home");
+        if (m.backend) process.env.PULUMI_BACKEND_URL = m.backend; else delete process.env.PULUMI_BACKEND_URL;
+        for (const [k, v] of Object.entries(m.env ?? {})) process.env[k] = v;
+    }
+    /** The provider of a MigrationRun as a (new) provider process on machine `m` would have it. */
+    function provider(m: Machine): Provider {
+        setEnv(m);
+        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" };
         const target: any = {};
         install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
         return target;
     }
     const starts = async () => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok).length;
-    const run = { batchName: "Wave 1", action: "migrate", trigger: "1" };
+    const run = { batchName: "Wave 1", action: "migrate", trigger: "1", __stack: STACK };
+    const machine = (name: string, backend?: string): Machine => ({ journal: path.join(dir, name), backend });
+    const passesEnd = async () => { for (let i = 0; i < 10; i++) await fetch(`${emu.baseUrl}/_emulator/tick`, { method: "POST" }); };
 
     beforeEach(async () => {
         // Passes advance only when the test ticks the emulator: a started pass stays under way.
@@ -51,62 +66,109 @@ describe("fast-mode recovery: a MigrationRun is performed once per (target, acti
         }
     });
     afterEach(async () => {
-        if (journalEnv === undefined) delete process.env.CLOUDIWAY_JOURNAL_DIR; else process.env.CLOUDIWAY_JOURNAL_DIR = journalEnv;
+        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
         await client.close();
         await emu.close();
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("same machine: a run the engine never recorded (killed after the answer) is not sent again; its answer is returned", async () => {
-        const first = await provider(path.join(dir, "j")).create(run);
+        const m = machine("m1");
+        const first = await provider(m).create(run);
         assert.strictEqual(await starts(), 1);
         // The engine was killed before saving the state: the next up creates the run again.
-        const again = await provider(path.join(dir, "j")).create(run);
+        const again = await provider(m).create(run);
         assert.strictEqual(await starts(), 1, "no second startbatch");
         assert.strictEqual(again.outs.answer, first.outs.answer);
         assert.strictEqual(again.outs.performedAt, first.outs.performedAt);
     });
 
-    /** What a process killed between sending the action and its answer left: its intent, and the call made. */
-    async function killedAfterSending(p: Provider): Promise<void> {
-        void p; // the provider process made for this machine set CLOUDIWAY_JOURNAL_DIR: the killed one used the same
-        new CreateJournal(journalDir({ apiUrl: emu.url, consumerKey: "demo-key" })).begin("MigrationRun", "mail", naturalKey("MigrationRun", run)!);
+    /** What a process on `m` killed between sending the action and its answer left: its intent, and the call made. */
+    async function killedAfterSending(m: Machine): Promise<void> {
+        setEnv(m);
+        await runJournalFor(emu.url, "demo-key", STACK).begin(naturalKey("MigrationRun", run)!);
         await client.startBatch("mail", "Wave 1");
     }
 
-    it("same machine: killed between sending and the answer: the users under way show it was sent", async () => {
-        const p = provider(path.join(dir, "j2"));
-        await killedAfterSending(p);
-        const r = await p.create(run);
+    it("killed between sending and the answer: the users under way show it was sent", async () => {
+        const m = machine("m2");
+        await killedAfterSending(m);
+        const r = await provider(m).create(run);
         assert.strictEqual(await starts(), 1, "not sent a second time");
         assert.match(r.outs.answer, /not sent again: migrate is under way \(2 of 2/);
     });
 
-    it("same machine: killed between sending and the answer, the pass already over: a pass that started after the intent shows it", async () => {
-        const p = provider(path.join(dir, "j3"));
-        await killedAfterSending(p);
-        for (let i = 0; i < 10; i++) await fetch(`${emu.baseUrl}/_emulator/tick`, { method: "POST" }); // the passes end
+    it("killed between sending and the answer, the pass already over: a pass that started after the intent shows it", async () => {
+        const m = machine("m3");
+        await killedAfterSending(m);
+        await passesEnd();
         assert.strictEqual(await client.getStatus("mail", (await client.getUsersInBatch("mail", "Wave 1"))[0]), "SUCCESS");
-        const r = await p.create(run);
+        const r = await provider(m).create(run);
         assert.strictEqual(await starts(), 1, "not sent a second time");
         assert.match(r.outs.answer, /not sent again: a pass started at/);
     });
 
     it("a new trigger, once the engine holds the old one, performs the action again", async () => {
-        const p = provider(path.join(dir, "j4"));
+        const m = machine("m4");
+        const p = provider(m);
         const first = await p.create(run);
         await p.diff("id", first.outs, { ...run, trigger: "2" }); // the engine has the run (trigger 1)
-        for (let i = 0; i < 10; i++) await fetch(`${emu.baseUrl}/_emulator/tick`, { method: "POST" });
+        await passesEnd();
         await p.update("id", first.outs, { ...run, trigger: "2" });
         assert.strictEqual(await starts(), 2, "trigger 2 is another performance");
     });
 
-    it("fresh runner (no journal) recovering with adoptExisting: not sent while the same action is under way", async () => {
-        await provider(path.join(dir, "runner-1")).create(run); // the killed run, on a runner that is gone
+    it("fresh runner, no shared store: not sent while the same action is under way (asked always, adoptExisting or not)", async () => {
+        await provider(machine("runner-1")).create(run); // the killed run, on a runner that is gone
         assert.strictEqual(await starts(), 1);
-        const r = await provider(path.join(dir, "runner-2"), { "cloudiway:adoptExisting": "true" }).create(run);
+        const r = await provider(machine("runner-2")).create(run);
         assert.strictEqual(await starts(), 1, "no second startbatch while the users run");
         assert.match(r.outs.answer, /under way/);
+    });
+
+    it("fresh runner, after the passes ended: the run journal in the stack's file backend keeps it from being sent again", async () => {
+        const backend = `file://${path.join(dir, "state")}`;
+        await provider(machine("runner-a", backend)).create(run); // killed before the engine saved it
+        await passesEnd(); // recovered later: Cloudiway no longer shows anything under way
+        const r = await provider(machine("runner-b", backend)).create(run);
+        assert.strictEqual(await starts(), 1, "not sent again by the fresh runner");
+        assert.match(r.outs.answer, /^Batch .* started/, "the first send's answer");
+        // The record lives with the state, private to its owner.
+        const kept = path.join(dir, "state", ".pulumi-cloudiway");
+        const files: string[] = [];
+        const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const f = path.join(d, e.name); if (e.isDirectory()) { assert.strictEqual(fs.statSync(f).mode & 0o777, 0o700, f); walk(f); } else files.push(f); } };
+        walk(kept);
+        assert.ok(files.length >= 1 && files.every((f) => (fs.statSync(f).mode & 0o777) === 0o600), files.join(", "));
+        assert.ok(files.every((f) => !fs.readFileSync(f, "utf8").includes("demo-secret")), "no secret in the journal");
+        // Without the shared store (another backend) the fresh runner would have sent it again: the store is what holds.
+        const other = await provider(machine("runner-c", `file://${path.join(dir, "other-state")}`)).create(run);
+        assert.strictEqual(await starts(), 2, "a runner that cannot see the record sends (the control case)");
+        assert.match(other.outs.answer, /^Batch .* started/);
+    });
+
+    it("another stack on the same machine and backend keeps its own records", async () => {
+        const backend = `file://${path.join(dir, "state")}`;
+        await provider(machine("m5", backend)).create(run);
+        await passesEnd();
+        await provider(machine("m5", backend)).create({ ...run, __stack: "organization/cw-runs/staging" });
+        assert.strictEqual(await starts(), 2, "the staging stack's run is its own");
+    });
+
+    it("fresh runner, state on Azure blob storage (Azurite): the record is a blob beside the state", async function () {
+        this.timeout(120_000);
+        const az = await startAzurite({ quiet: true });
+        try {
+            const backend = await az.backendUrl("state");
+            await provider({ journal: path.join(dir, "az-a"), backend, env: az.env }).create(run);
+            await passesEnd();
+            const r = await provider({ journal: path.join(dir, "az-b"), backend, env: az.env }).create(run);
+            assert.strictEqual(await starts(), 1, "not sent again by the fresh runner");
+            assert.match(r.outs.answer, /^Batch .* started/);
+            assert.ok((await az.list("state")).some((b) => b.startsWith(".pulumi-cloudiway/")), "a blob under .pulumi-cloudiway/");
+        } finally {
+            delete process.env.AZURE_STORAGE_ACCOUNT; delete process.env.AZURE_STORAGE_KEY;
+            await az.close();
+        }
     });
 });
 

@@ -18,32 +18,38 @@ describe("plan files: waitFor, notBefore, after", () => {
     it("reads a gate, a scheduled start and after:", () => {
         const plan = loadPlan(write([...head,
             "  - name: Wave 1",
-            "    runs: [{ action: migrate, trigger: \"1\", waitFor: { timeoutMinutes: 240, maxFailed: 2 } }, { action: retry, trigger: r1 }]",
+            "    runs: [{ action: migrate, trigger: \"1\", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0 } }, { action: retry, trigger: r1, waitFor: {} }]",
             "  - name: Wave 2",
             "    runs: [{ action: migrate, trigger: \"1\", after: Wave 1, notBefore: \"2026-12-05T18:00:00+01:00\" }]",
         ]));
         assert.deepStrictEqual(plan.batches[0].runs.map(({ where, ...r }) => r), [
-            { action: "migrate", trigger: "1", waitFor: { timeoutMinutes: 240, maxFailed: 2 } },
-            { action: "retry", trigger: "r1" },
+            { action: "migrate", trigger: "1", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0 } },
+            { action: "retry", trigger: "r1", waitFor: {} },
         ]);
         assert.deepStrictEqual(plan.batches[1].runs.map(({ where, ...r }) => r), [{ action: "migrate", trigger: "1", after: "Wave 1", notBefore: "2026-12-05T18:00:00+01:00" }]);
     });
 
-    it("refuses, as file:line, a time without offset, a bad waitFor and an undeclared after:", () => {
+    it("refuses, as file:line, a time without offset, a bad waitFor, an undeclared after: and an after: that could never open", () => {
         const f = write([...head,
             "  - name: Wave 1",
             "    runs:",
             "      - { action: migrate, trigger: \"1\", notBefore: \"2026-12-05T18:00:00\" }",
-            "      - { action: audit, trigger: \"1\", waitFor: { maxFailed: -1 } }",
-            "      - { action: stop, trigger: \"1\", after: Wave 9, waitFor: { timeoutMinutes: 5, every: 3 } }",
+            "      - { action: audit, trigger: \"1\", waitFor: { maxFailed: -1, blockMinutes: -5 } }",
+            "      - { action: stop, trigger: \"1\", after: Wave 9, waitFor: { timeoutMinutes: 0, every: 3 } }",
+            "  - name: Wave 2",
+            "    runs: [{ action: migrate, trigger: \"1\", after: Wave 3 }]",
+            "  - name: Wave 3",
+            "    runs: [{ action: migrate, trigger: \"1\" }]",
         ]);
         assert.throws(() => loadPlan(f), (e: Error) => {
             for (const re of [
                 /plan\.yaml:5: notBefore "2026-12-05T18:00:00" must be an ISO 8601 instant with an offset/,
                 /plan\.yaml:6: waitFor\.maxFailed must be a whole number of at least 0/,
-                /plan\.yaml:6: waitFor needs timeoutMinutes/,
+                /plan\.yaml:6: waitFor\.blockMinutes must be a number of at least 0/,
+                /plan\.yaml:7: waitFor\.timeoutMinutes must be a number above 0/,
                 /plan\.yaml:7: after: batch "Wave 9" is not declared under batches:/,
                 /plan\.yaml:7: .*every/,
+                /plan\.yaml:9: after: batch "Wave 3" has no run with waitFor: a run after it would wait forever/,
             ]) assert.match(e.message, re);
             return true;
         });

@@ -60,14 +60,15 @@ export class MigrationPlan extends pulumi.ComponentResource {
                 (membersOf[u.batch] ??= []).push(m);
             }
         }
-        // Batch runs; `after: <batch>` makes a run wait for that batch's runs (with waitFor: until that wave is done).
+        // Batch runs; `after: <batch>` makes a run wait until that batch's runs are done (MigrationRunArgs.after).
         const batchRuns: Record<string, MigrationRun[]> = {};
         const pending = plan.batches.flatMap((b) => b.runs.map((r) => ({ b, r })));
         const make = ({ b, r }: (typeof pending)[number]) => {
-            const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : []), ...(r.after ? batchRuns[r.after] ?? [] : [])];
+            const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : [])];
             const m = new MigrationRun(`run:${b.name}:${r.action}`, {
                 batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, kind,
                 ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
+                ...(r.after ? { after: batchRuns[r.after] ?? [] } : {}),
             }, { ...child, dependsOn: deps });
             (batchRuns[b.name] ??= []).push(m);
             this.runs.push(m);
@@ -81,10 +82,11 @@ export class MigrationPlan extends pulumi.ComponentResource {
         // User runs, after their membership (and the runs of their `after` batch).
         for (const u of plan.users) {
             for (const r of u.runs) {
-                const deps: pulumi.Resource[] = [...(this.memberships[u.sourceEmail] ? [this.memberships[u.sourceEmail]] : []), ...(r.after ? batchRuns[r.after] ?? [] : [])];
+                const deps: pulumi.Resource[] = this.memberships[u.sourceEmail] ? [this.memberships[u.sourceEmail]] : [];
                 this.runs.push(new MigrationRun(`run:${u.sourceEmail}:${r.action}`, {
                     migrationTag: this.users[u.sourceEmail].migrationTag, action: r.action, trigger: r.trigger, kind,
                     ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
+                    ...(r.after ? { after: batchRuns[r.after] ?? [] } : {}),
                 }, { ...child, dependsOn: deps }));
             }
         }

@@ -16,7 +16,7 @@ export type { Kind };
 export interface PlanRun {
     action: MigrationAction; trigger: string; where: string;
     /** A gate (MigrationRun.waitFor). */
-    waitFor?: { timeoutMinutes: number; maxFailed?: number };
+    waitFor?: { maxFailed?: number; timeoutMinutes?: number; blockMinutes?: number };
     /** An ISO 8601 instant with an offset (MigrationRun.notBefore). */
     notBefore?: string;
     /** A batch whose runs this run waits for (they become its dependencies). */
@@ -52,7 +52,7 @@ const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", 
 const BATCH_KEYS = ["name", "settings", "runs", "users"];
 const USER_KEYS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "batch", "runs"];
 const RUN_KEYS = ["action", "trigger", "waitFor", "notBefore", "after"];
-const WAIT_KEYS = ["timeoutMinutes", "maxFailed"];
+const WAIT_KEYS = ["maxFailed", "timeoutMinutes", "blockMinutes"];
 const SETTING_KEYS = [...SETTING_FLAGS, "fromDate", "toDate"];
 
 /** A YAML node with its line, for messages. */
@@ -158,7 +158,7 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
                 const num = (k: string, int: boolean, min: number) => {
                     const e = wm.get(k);
                     if (!e) return undefined;
-                    if (typeof e.value !== "number" || (int && !Number.isInteger(e.value)) || e.value < min || (min === 0 && k === "timeoutMinutes" && e.value === 0)) {
+                    if (typeof e.value !== "number" || (int && !Number.isInteger(e.value)) || e.value < min || (k === "timeoutMinutes" && e.value === 0)) {
                         p.add(at(e.node), `waitFor.${k} must be ${int ? "a whole number" : "a number"} ${k === "timeoutMinutes" ? "above 0" : `of at least ${min}`}`);
                         return undefined;
                     }
@@ -166,8 +166,11 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
                 };
                 const timeoutMinutes = num("timeoutMinutes", false, 0);
                 const maxFailed = num("maxFailed", true, 0);
-                if (!wm.has("timeoutMinutes")) p.add(at(w.node), "waitFor needs timeoutMinutes");
-                if (timeoutMinutes !== undefined) r.waitFor = { timeoutMinutes, ...(maxFailed === undefined ? {} : { maxFailed }) };
+                const blockMinutes = num("blockMinutes", false, 0);
+                r.waitFor = {
+                    ...(maxFailed === undefined ? {} : { maxFailed }), ...(timeoutMinutes === undefined ? {} : { timeoutMinutes }),
+                    ...(blockMinutes === undefined ? {} : { blockMinutes }),
+                };
             }
             const nb = m.get("notBefore");
             if (nb) {
@@ -246,6 +249,10 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
     }
     for (const r of [...batches.flatMap((b) => b.runs), ...users.flatMap((u) => u.runs)]) {
         if (r.after && !declared.has(r.after)) p.add(r.where, `after: batch "${r.after}" is not declared under batches:`);
+        // A run waits until the runs of its `after` batch are done, and only a gated run is ever done.
+        else if (r.after && !batches.find((b) => b.name === r.after)!.runs.some((x) => x.waitFor)) {
+            p.add(r.where, `after: batch "${r.after}" has no run with waitFor: a run after it would wait forever (only a gated run is ever done); give one of its runs waitFor`);
+        }
     }
     crossCheck(users, batches, p, opts);
     if (p.list.length) throw new PlanError(p.list);

@@ -5,6 +5,7 @@ import { DELETION_POLICIES } from "../config";
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
 import type { CreateJournal } from "./journal";
+import type { RunJournal } from "./runJournal";
 import type { SharedReads } from "./sharedReads";
 
 /** What every provider method receives: settings and a client, made at call time. */
@@ -15,6 +16,38 @@ export interface Context {
     cache: ReadCache;
     /** Intents of creates, to recognize the orphan of an interrupted one (see journal.ts). */
     journal?: CreateJournal;
+    /** The journal of MigrationRun sends of a stack, so that no runner sends one twice (see runJournal.ts). */
+    runs?: (stack: string | undefined) => RunJournal;
+}
+
+/**
+ * The stack a resource belongs to ("organization/project/stack"), as the resource classes pass it in
+ * the hidden input `__stack` (dynamic providers are not told their URN). Journals are keyed by it.
+ */
+export const STACK_KEY = "__stack";
+export function stackOf(props: unknown): string | undefined {
+    const v = typeof props === "object" && props !== null ? (props as Record<string, unknown>)[STACK_KEY] : undefined;
+    return typeof v === "string" && v && !isUnknown(v) ? v : undefined;
+}
+/** The hidden input every resource class adds (see STACK_KEY). */
+export function stackInput(): string | undefined {
+    try {
+        return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    } catch {
+        return undefined; // outside a deployment (unit tests with mocks that name no organization)
+    }
+}
+
+/**
+ * A create or update that did something and then failed (a MigrationRun whose gate failed after its
+ * send): install() hands the engine the id and outputs with the error (the dynamic provider's
+ * ErrorResourceInitFailed), so the state keeps the resource, even in fast mode.
+ */
+export class PartialFailure extends Error {
+    constructor(message: string, readonly id: string, readonly outs: object) {
+        super(message);
+        this.name = "PartialFailure";
+    }
 }
 
 export type { Kind } from "../client/calls";
@@ -77,7 +110,7 @@ export function checkWith<S extends z.ZodObject>(
     const unknownKeys = new Set(Object.keys(given).filter((k) => isUnknown(given[k])));
     const known: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(given)) {
-        if (k === "__provider" || unknownKeys.has(k)) continue;
+        if (k === "__provider" || k === STACK_KEY || unknownKeys.has(k)) continue;
         known[k] = v;
     }
     // Fields that are unknown are optional for this parse.
@@ -103,6 +136,7 @@ export function checkWith<S extends z.ZodObject>(
     const inputs: Record<string, unknown> = { ...value };
     for (const k of unknownKeys) inputs[k] = UNKNOWN;
     if (given.__provider !== undefined) inputs.__provider = given.__provider;
+    if (given[STACK_KEY] !== undefined) inputs[STACK_KEY] = given[STACK_KEY];
     return { inputs: inputs as Planned<z.infer<S>>, failures };
 }
 
@@ -160,6 +194,14 @@ export const batchNameField = z
     .min(1, { message: "must not be empty" })
     .max(256, { message: "must be at most 256 characters" });
 
+/** The read cache's keys of the connector lists (lookups.ts): `<kind>:sourceconnectors`, `<kind>:targetconnectors`. */
+export function connectorListKey(kind: Kind, side: "source" | "target"): string {
+    return `${kind}:${side}connectors`;
+}
+function isConnectorListKey(k: string): boolean {
+    return k === "mail:sourceconnectors" || k === "mail:targetconnectors" || k === "archive:sourceconnectors" || k === "archive:targetconnectors";
+}
+
 export function kindOf(props: { kind?: unknown }): Kind {
     return props.kind === "archive" ? "archive" : "mail";
 }
@@ -189,9 +231,9 @@ export class ReadCache {
         value.then((v) => { if (found === undefined && shared && this.entries.get(key)?.value === value) shared.put(key, v); }, () => this.entries.delete(key));
         return value;
     }
-    /** After a mutation. Connector lists stay: no call of this provider changes them. */
+    /** After a mutation. The connector lists (exactly those keys) stay: no call of this provider changes them. */
     clear(): void {
-        const keep = (k: string) => k.endsWith("connectors");
+        const keep = isConnectorListKey;
         for (const k of this.entries.keys()) if (!keep(k)) this.entries.delete(k);
         this.shared?.invalidate(keep);
     }

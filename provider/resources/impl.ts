@@ -6,17 +6,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { CloudiwayClient, clientFor } from "../client";
 import { ConfigLookup, resolveSettings } from "../config";
-import { Context, ReadCache, ResourceImpl } from "./common";
+import { Context, PartialFailure, ReadCache, ResourceImpl, STACK_KEY, stackOf } from "./common";
 import { mailUserImpl } from "./mailUser";
 import { mailBatchImpl } from "./mailBatch";
 import { batchMembershipImpl } from "./batchMembership";
 import { batchGlobalSettingsImpl } from "./batchGlobalSettings";
 import { migrationRunImpl } from "./migrationRun";
-import { CreateJournal, familyOf, journalDir, naturalKey } from "./journal";
+import { CreateJournal, familyOf, journalDir, scopedKey } from "./journal";
+import { RunJournal, runJournalFor } from "./runJournal";
 import { CloudiwayApiError, CloudiwayError } from "../client/errors";
 import { exitWithEngine } from "./watchdog";
 import { SharedReads } from "./sharedReads";
-import { GateFailure } from "./gates";
 
 /** The resource types of this package (the type tokens are `pulumi-nodejs:dynamic/cloudiway:<type>`). */
 export type ResourceType = "MailUser" | "MailBatch" | "BatchMembership" | "BatchGlobalSettings" | "MigrationRun";
@@ -46,10 +46,20 @@ export function contextFor(lookup: ConfigLookup): Context {
         // The provider process of a `pulumi` command shares list answers with the command's other one (sharedReads.ts).
         const cache = new ReadCache(undefined, inProviderProcess() ? SharedReads.forCommand(settings.apiUrl, settings.consumerKey ?? "", 10 * 60 * 1000) : undefined);
         let client: CloudiwayClient | undefined;
+        const runJournals = new Map<string, RunJournal>();
         ctx = {
             settings,
             cache,
             journal: new CreateJournal(journalDir(settings)),
+            runs(stack) {
+                // Records of sends, per stack, in the stack's own store (file or Azure blob backend) and on this machine.
+                // (Keyed by where it lives too: a provider process's environment does not change, a test's does.)
+                const e = process.env;
+                const key = [stack, e.CLOUDIWAY_JOURNAL_DIR, e.PULUMI_HOME, e.PULUMI_BACKEND_URL].join("\n");
+                let j = runJournals.get(key);
+                if (!j) runJournals.set(key, (j = runJournalFor(settings.apiUrl, settings.consumerKey ?? "", stack)));
+                return j;
+            },
             client() {
                 // The transport fires onWrite before and after every call that may change something: a read after a write sees it.
                 client ??= clientFor(settings, { onWrite: () => cache.clear() });
@@ -71,9 +81,33 @@ function isResourceType(t: string): t is ResourceType {
 }
 
 /**
+ * A PartialFailure (a run whose gate failed after its send) as the dynamic provider hands it to the
+ * engine: an error with the id and the outputs (ErrorResourceInitFailed), so the state keeps the
+ * resource. The outputs carry `__provider` as every output of a dynamic resource must.
+ */
+function partial(props: unknown): (e: unknown) => never {
+    return (e: unknown) => {
+        if (e instanceof PartialFailure) {
+            const stack = stackOf(props);
+            throw Object.assign(new Error(e.message), {
+                id: e.id, reasons: [e.message],
+                properties: { ...e.outs, ...(stack ? { [STACK_KEY]: stack } : {}), __provider: (record(props) as { __provider?: unknown }).__provider },
+            });
+        }
+        throw e;
+    };
+}
+
+/** Outputs keep the hidden `__stack` input (journals are keyed by it, also at read and delete). */
+function withStack<R extends { outs?: unknown }>(inputs: unknown, r: R): R {
+    const stack = stackOf(inputs);
+    return stack && typeof r.outs === "object" && r.outs !== null ? { ...r, outs: { ...r.outs, [STACK_KEY]: stack } } : r;
+}
+
+/**
  * Puts the methods of `type` on the shim (shim.ts) the engine calls: the untyped edge of the provider.
  * Pulumi's ResourceProvider methods take `any`; here they become `unknown` and go to the typed
- * implementation. Around them: the create journal (journal.ts) and the engine watchdog.
+ * implementation. Around them: the create journal (journal.ts), partial failures, and the engine watchdog.
  */
 export function install(target: pulumi.dynamic.ResourceProvider, type: string, req: pulumi.dynamic.ConfigureRequest): void {
     if (!isResourceType(type)) throw new Error(`pulumi-cloudiway: unknown resource type ${type}`);
@@ -88,29 +122,24 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
     if (inProviderProcess()) exitWithEngine();
     const ctx = contextFor(lookup);
     const journal = ctx.journal!;
+    // MailUser and MailBatch creates are journaled here; MigrationRun sends have their own journal (runJournal.ts).
+    const createJournaled = type === "MailUser" || type === "MailBatch";
     /** The engine holds this resource: its create journal record has served. */
     const held = (props: unknown) => {
-        const key = naturalKey(type, props);
+        const key = createJournaled ? scopedKey(type, props) : undefined;
         if (key !== undefined) journal.forget(type, familyOf(props), key);
     };
-    /** Runs a create (or an action's update) between the journal's intent and outcome records. */
+    /** Runs a create between the journal's intent and outcome records. */
     const journaled = async <R extends { id?: string; outs: unknown }>(props: unknown, send: () => Promise<R>): Promise<R> => {
-        const key = naturalKey(type, props);
+        const key = createJournaled ? scopedKey(type, props) : undefined;
         if (key === undefined) return send();
         const kind = familyOf(props);
         journal.begin(type, kind, key);
         try {
             const r = await send();
-            // An action's answer is kept, so that a run killed before the engine saved it is not performed again.
-            const outs = type === "MigrationRun" && typeof r.outs === "object" && r.outs !== null ? { outs: r.outs as Record<string, unknown> } : {};
-            journal.end(type, kind, key, { id: r.id ?? "performed", ...outs });
+            journal.end(type, kind, key, { id: r.id ?? "created" });
             return r;
         } catch (e) {
-            if (e instanceof GateFailure) {
-                // The action was performed; only its gate failed: it must not be performed again.
-                journal.end(type, kind, key, { id: "performed", outs: e.outs });
-                throw e;
-            }
             const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
             journal.end(type, kind, key, refused ? { refused: true } : { uncertain: true });
             throw e;
@@ -118,12 +147,8 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
     };
     target.check = (olds: unknown, news: unknown) => impl.check(ctx, olds === undefined || olds === null ? undefined : record(olds), news);
     target.diff = (id: string, olds: unknown, news: unknown) => { held(olds); return impl.diff(ctx, id, record(olds), record(news)); };
-    target.create = (inputs: unknown) => journaled(inputs, () => impl.create(ctx, record(inputs)));
+    target.create = (inputs: unknown) => journaled(inputs, () => impl.create(ctx, record(inputs))).then((r) => withStack(inputs, r), partial(inputs));
     target.read = (id: string, props: unknown) => { held(props); return impl.read(ctx, id, record(props)); };
-    target.update = (id: string, olds: unknown, news: unknown) =>
-        // An update that performs an action again (a MigrationRun's new trigger) is journaled like a create.
-        type === "MigrationRun" && (naturalKey(type, news) !== naturalKey(type, olds) || record(olds).hasOwnProperty("deferredUntil"))
-            ? journaled(news, () => impl.update(ctx, id, record(olds), record(news)))
-            : impl.update(ctx, id, record(olds), record(news));
+    target.update = (id: string, olds: unknown, news: unknown) => impl.update(ctx, id, record(olds), record(news)).then((r) => withStack(news, r), partial(news));
     target.delete = async (id: string, props: unknown) => { await impl.delete(ctx, id, record(props)); held(props); };
 }

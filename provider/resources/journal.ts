@@ -10,7 +10,8 @@
  * refuse ("already exists, set adopt"), and blind adoption would take over objects
  * that other people made. So, before a create sends anything, it writes an intent
  * record for the natural key (a small file under the Pulumi home, keyed by API URL
- * and consumer key, never the secret); when a later create finds the object
+ * and consumer key, never the secret, and by the stack: another stack on the same
+ * machine that declares the same object is refused, with the adopt hint); when a later create finds the object
  * existing and an earlier intent of this machine for it (with no id, or the same
  * id, younger than a week), it is ours: it is adopted.
  *
@@ -21,12 +22,16 @@
  *
  * A machine that did not run the interrupted `up` (an ephemeral CI runner) has no
  * record: then the create refuses and says how to adopt, and nothing is duplicated.
+ * The folder is private (privateFs.ts): 0700, files 0600, a planted or foreign file is not evidence.
+ * MigrationRun sends have their own journal, kept with the stack's state (runJournal.ts).
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CloudiwaySettings } from "../config";
+import { stackOf } from "./common";
+import { listPrivate, privateDir, readPrivate, writePrivate } from "./privateFs";
 
 export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -64,6 +69,12 @@ export function naturalKey(type: string, value: unknown): string | undefined {
     return undefined;
 }
 
+/** The journal key of a resource's inputs: its stack (the hidden input `__stack`) and its natural key. */
+export function scopedKey(type: string, value: unknown): string | undefined {
+    const key = naturalKey(type, value);
+    return key === undefined ? undefined : `${stackOf(value) ?? "-"}\n${key}`;
+}
+
 /** The API family of a resource's inputs (`kind`, default mail), for any value the engine holds. */
 export function familyOf(props: unknown): "mail" | "archive" {
     return typeof props === "object" && props !== null && (props as { kind?: unknown }).kind === "archive" ? "archive" : "mail";
@@ -83,7 +94,7 @@ export class CreateJournal {
 
     private present(): Set<string> {
         if (!this.files) {
-            try { this.files = new Set(fs.readdirSync(this.dir).map((n) => path.join(this.dir, n))); } catch { this.files = new Set(); }
+            this.files = new Set(listPrivate(this.dir).map((n) => path.join(this.dir, n)));
         }
         return this.files;
     }
@@ -92,18 +103,20 @@ export class CreateJournal {
         return path.join(this.dir, `${sha(`${type}\n${kind}\n${key}`).slice(0, 32)}.json`);
     }
     private read(file: string): Entry | undefined {
+        const text = readPrivate(file);
+        if (text === undefined) return undefined;
         try {
-            return JSON.parse(fs.readFileSync(file, "utf8")) as Entry;
+            const e = JSON.parse(text) as Partial<Entry>;
+            // A corrupt or odd record is not evidence.
+            return typeof e.type === "string" && typeof e.key === "string" && typeof e.startedAt === "string" && !Number.isNaN(Date.parse(e.startedAt)) ? (e as Entry) : undefined;
         } catch {
             return undefined;
         }
     }
     private write(file: string, e: Entry): void {
         try {
-            fs.mkdirSync(this.dir, { recursive: true });
-            const tmp = `${file}.${process.pid}.tmp`;
-            fs.writeFileSync(tmp, JSON.stringify(e));
-            fs.renameSync(tmp, file);
+            if (!privateDir(this.dir)) return; // not this user's private folder: no journal (creates still refuse duplicates)
+            writePrivate(file, JSON.stringify(e));
             this.present().add(file);
         } catch {
             // A journal that cannot be written only loses the orphan recognition: the create still refuses duplicates.
@@ -132,13 +145,13 @@ export class CreateJournal {
 
     /** For a resource's inputs (the key made by naturalKey, the one place that makes it): whether the object found is its orphan. */
     isOrphan(type: string, props: object, existingId?: string): boolean {
-        const key = naturalKey(type, props);
+        const key = scopedKey(type, props);
         return key !== undefined && this.interrupted(type, familyOf(props), key, existingId);
     }
 
     /** For a resource's inputs: the record of an earlier, interrupted attempt (see `earlier`). */
     earlierOf(type: string, props: object): Entry | undefined {
-        const key = naturalKey(type, props);
+        const key = scopedKey(type, props);
         return key === undefined ? undefined : this.earlier(type, familyOf(props), key);
     }
 

@@ -3,7 +3,7 @@
  * refresh of N users asks for each list once (getall, batch, getusersinbatch, settings).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Context, Kind, isUnknown } from "./common";
+import { Context, Kind, connectorListKey, isUnknown } from "./common";
 
 export interface UserRecord {
     migrationTag: string;
@@ -63,7 +63,7 @@ export async function membershipIndex(ctx: Context, kind: Kind): Promise<Map<str
 }
 
 export function connectors(ctx: Context, kind: Kind, side: "source" | "target"): Promise<{ name: string; type: string }[]> {
-    return ctx.cache.get(`${kind}:${side}connectors`, () =>
+    return ctx.cache.get(connectorListKey(kind, side), () =>
         side === "source" ? ctx.client().getSourceConnectors(kind) : ctx.client().getTargetConnectors(kind),
     { share: true });
 }

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf, STACK_KEY, stackInput } from "./common";
 import { allUsers, batchNames, usersInBatch } from "./lookups";
 import { announceKept, keepUser } from "./retention";
 
@@ -101,6 +101,6 @@ export class MailBatch extends pulumi.dynamic.Resource {
     declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
 
     constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailBatch"), name, { ...args }, opts, "cloudiway", "MailBatch");
+        super(shimFor("MailBatch"), name, { ...args, [STACK_KEY]: stackInput() }, opts, "cloudiway", "MailBatch");
     }
 }

@@ -6,8 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
-} from "./common";
+    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, STACK_KEY, stackInput } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayNotFoundError } from "../client/errors";
@@ -189,7 +188,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const client = ctx.client();
         // The deletion policy: a user with something to lose is kept in Cloudiway (retention.ts).
         const policy = props.deletionPolicy ?? ctx.settings.deletionPolicy;
-        const verdict = await keepUser(ctx, kind, id, policy);
+        const verdict = await keepUser(ctx, kind, id, policy, props.licensed === true);
         if (verdict.keep) {
             await announceKept(`MailUser ${props.sourceEmail} -> ${props.targetEmail} (${kind}, ${id}) is kept in Cloudiway, not deleted ` +
                 `(${verdict.why}). Deleting it would lose its migration history; set deletionPolicy "delete" to delete it.`);
@@ -337,6 +336,6 @@ export class MailUser extends pulumi.dynamic.Resource {
     declare public readonly licenseAssigned: pulumi.Output<boolean | undefined>;
 
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, licenseAssigned: undefined, ...args }, opts, "cloudiway", "MailUser");
+        super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, licenseAssigned: undefined, ...args, [STACK_KEY]: stackInput() }, opts, "cloudiway", "MailUser");
     }
 }

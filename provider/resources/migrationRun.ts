@@ -1,35 +1,55 @@
 /**
- * MigrationRun: an action of the API, declared. Creating it performs the action
- * once; changing `trigger` performs it again; re-applying an unchanged stack
- * performs nothing; deleting it performs nothing. Actions cost licenses in the
- * real service (a first pass or an audit uses the user's license), so they only
- * ever happen as this resource's create/update, which preview lists.
+ * MigrationRun: an action of the API, declared, and judged like a reconciler.
+ *  - Creating it sends the action once; changing `trigger` sends it again; deleting it sends nothing.
+ *    Actions cost licenses in the real service (a first pass or an audit uses the user's license),
+ *    so they only ever happen as this resource's create/update, which preview lists.
+ *  - Its `phase` says where it stands: `deferred` (its `notBefore` has not come, or a run in its
+ *    `after` is not done: nothing sent), `sent` (no gate), `waiting` (gated, users still running),
+ *    `done`, `failed` (more than `maxFailed` ended badly, or the deadline passed).
+ *  - Every `up` moves it on: a deferred run whose time and predecessors have come is sent; a waiting
+ *    or failed gate is looked at again (no `up` waits for the passes unless `blockMinutes` says so).
+ *    A failed gate fails the `up` naming the users, and the run stays in the stack (the engine's
+ *    partial-failure path), so no runner sends it again.
  * Top to bottom: schema, provider methods, resource class.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "crypto";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { Context, Kind, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf } from "./common";
+import { Context, Kind, PartialFailure, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf, stackInput, stackOf, STACK_KEY } from "./common";
 import { batchNames, findUserRecord, usersInBatch } from "./lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
 import { info } from "./engineLog";
-import { observeTarget, waitForTarget } from "./gates";
-import { CloudiwayConflictError } from "../client/errors";
+import { Judgement, judgeGate, observeTarget } from "./gates";
+import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
+import { naturalKey } from "./journal";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions", "retry"] as const;
 export type MigrationAction = (typeof MIGRATION_ACTIONS)[number];
+export const RUN_PHASES = ["deferred", "sent", "waiting", "done", "failed"] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
 
 /** An ISO 8601 instant with an offset (Z or ±hh:mm), e.g. 2026-12-05T18:00:00Z. */
 export function isInstant(s: string): boolean {
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
 }
-const waitForField = z.object({
-    timeoutMinutes: z.number({ error: "timeoutMinutes must be a number of minutes" }).positive({ message: "timeoutMinutes must be more than 0" }),
+const minutes = (what: string) => z.number({ error: `${what} must be a number of minutes` });
+export const waitForField = z.object({
     maxFailed: z.number({ error: "maxFailed must be a whole number" }).int({ message: "maxFailed must be a whole number" }).min(0, { message: "maxFailed must be 0 or more" }).optional(),
-}, { error: (iss) => (iss.code === "invalid_type" ? "must be an object like { timeoutMinutes: 60, maxFailed?: 0 }" : undefined) }).strict().optional();
+    /** A deadline counted from the send, across ups: past it with users still running, the run is failed. */
+    timeoutMinutes: minutes("timeoutMinutes").positive({ message: "timeoutMinutes must be more than 0" }).optional(),
+    /** How long one `up` may wait for the target to settle (default 0: look once, leave the rest to the next up). */
+    blockMinutes: minutes("blockMinutes").min(0, { message: "blockMinutes must be 0 or more" }).optional(),
+}, { error: (iss) => (iss.code === "invalid_type" ? "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }" : undefined) }).strict().optional();
+
+/** The runs this one waits for, as data: their names, phases and progress (the class makes it from `after`). */
+const afterField = z.array(z.object({
+    run: z.string({ error: "run must be a string (the name of a MigrationRun)" }),
+    phase: z.string({ error: "phase must be a string" }).optional(),
+    progress: z.string().optional(),
+}, { error: "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])" }).strict(), { error: "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])" }).optional();
 
 export const migrationRunSchema = z.object({
     batchName: batchNameField.optional(),
@@ -37,27 +57,44 @@ export const migrationRunSchema = z.object({
     action: z.enum(MIGRATION_ACTIONS, { error: `must be one of ${MIGRATION_ACTIONS.map((a) => `"${a}"`).join(", ")}` }),
     trigger: z.string({ error: "must be a string (change it to run the action again)" }).min(1, { message: "must not be empty" }),
     kind: kindField,
-    /** Wait, after sending, until every user of the target has left the running statuses (gates.ts). */
+    /** A gate: the run is done when no user of its target is running and at most maxFailed ended badly (gates.ts). */
     waitFor: waitForField,
     /** Send nothing before this instant (ISO 8601 with an offset); the first up at or after it sends once. */
     notBefore: z.string({ error: "must be a string: an ISO 8601 instant with an offset, e.g. 2026-12-05T18:00:00Z" }).trim()
         .refine(isInstant, { message: "must be an ISO 8601 instant with an offset (Z or +hh:mm), e.g. 2026-12-05T18:00:00Z" }).optional(),
+    /** Send nothing before every run named here is `done`. */
+    after: afterField,
 });
 export type MigrationRunInputs = z.infer<typeof migrationRunSchema>;
+export type AfterRun = NonNullable<MigrationRunInputs["after"]>[number];
 export interface MigrationRunOutputs extends MigrationRunInputs {
-    /** When the action was performed (ISO), or when an earlier, interrupted run performed it. */
-    performedAt: string;
-    /** The API's answer, e.g. "Batch Wave1 started" (or why it was not sent again). */
+    /** Where the run stands (see the top of this file). Missing in states written before phases: see phaseOf. */
+    phase?: RunPhase;
+    /** When the action was sent (ISO); the gate's deadline counts from it. Empty or missing while deferred. */
+    performedAt?: string;
+    /** The API's answer, e.g. "Batch Wave1 started" (or why it was not sent, or not sent again). */
     answer: string;
     /** Set while the run waits for its `notBefore`: nothing has been sent. */
     deferredUntil?: string;
-    /** A gated run (waitFor): its users by final status, and the source emails of those that ended badly. */
+    /** Set while the run waits for runs of its `after`: their names. */
+    waitingFor?: string[];
+    /** A gated run at its last look: "4 of 6 done (SUCCESS 4, WORKING 2)". */
+    progress?: string;
+    /** A gated run: its users by status at the last look, and the source emails of those that ended badly. */
     finalStatuses?: Record<string, number>;
     failedUsers?: string[];
     /** A retry run: how many users (in an error status) it started again. */
     started?: number;
 }
-const INPUTS = ["batchName", "migrationTag", "action", "trigger", "kind", "waitFor", "notBefore"] as const;
+const INPUTS = ["batchName", "migrationTag", "action", "trigger", "kind", "waitFor", "notBefore", "after"] as const;
+
+/** The phase of a run as the state holds it; states written before phases are read by their fields. */
+export function phaseOf(o: Partial<MigrationRunOutputs>): RunPhase {
+    if (o.phase && (RUN_PHASES as readonly string[]).includes(o.phase)) return o.phase;
+    if (o.deferredUntil !== undefined || !o.performedAt) return "deferred";
+    // A gate that failed never reached the state before phases: a recorded gated run had opened.
+    return o.waitFor ? "done" : "sent";
+}
 
 // ---------------------------------------------------------------- provider
 export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutputs> = {
@@ -73,26 +110,43 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
             }
             return [];
         });
-        // Said in preview too: a run that waits for its time sends nothing now (no call is made to say so).
-        if (!result.failures.length && typeof result.inputs.notBefore === "string" && isInstant(result.inputs.notBefore) && Date.parse(result.inputs.notBefore) > Date.now()) {
-            await info(`MigrationRun ${describe(result.inputs)}: deferred until ${result.inputs.notBefore}; nothing is sent before then`);
+        // Said in preview too: a run that waits for its time or its predecessors sends nothing now.
+        if (!result.failures.length) {
+            const wait = deferral(result.inputs as Partial<MigrationRunInputs>);
+            if (wait) await info(`MigrationRun ${describe(result.inputs)}: ${wait.message}; nothing is sent now`);
         }
         return result;
     },
 
-    async diff(_ctx, _id, olds, news) {
-        // A new trigger performs the action again (update); a different target or action is another run (replace).
+    async diff(ctx, _id, olds, news) {
+        forgetHeld(ctx, olds);
+        // A new trigger sends the action again (update); a different target or action is another run (replace).
+        // A change of waitFor, notBefore or after alone sends nothing: it changes how the run is judged.
         const d = diffProps(olds, news, INPUTS, ["batchName", "migrationTag", "action", "kind"]);
-        // A deferred run whose time has come: an update that performs it (preview says so).
-        if (!d.changes && olds.deferredUntil !== undefined && due(news.notBefore)) return { ...d, changes: true, stables: [] };
+        if (d.replaces?.length || d.changes) return d;
+        const phase = phaseOf(olds);
+        const label = `MigrationRun ${describe(news)}`;
+        if (olds.phase === undefined) return { ...d, changes: true, stables: [] }; // a state from before phases: its phase is recorded (nothing sent)
+        if (phase === "waiting" || phase === "failed") {
+            await info(`${label}: ${phase === "failed" ? "its failed gate" : "the gate"} will be checked (last: ${olds.progress ?? "not looked at yet"})`);
+            return { ...d, changes: true, stables: [] };
+        }
+        if (phase === "sent" && news.waitFor !== undefined) return { ...d, changes: true, stables: [] };
+        // A deferred run whose time (and predecessors) have come: an update that sends it (preview says so).
+        if (phase === "deferred" && !deferral(news)) {
+            await info(`${label}: due; it will be sent`);
+            return { ...d, changes: true, stables: [] };
+        }
         return d;
     },
 
     async create(ctx, inputs) {
-        return { id: randomUUID(), outs: await run(ctx, inputs) };
+        const id = randomUUID();
+        return { id, outs: await reconcile(ctx, id, inputs, undefined) };
     },
 
     async read(ctx, id, props) {
+        forgetHeld(ctx, props);
         // A run is a record of an action performed; it exists as long as its target does.
         const kind = kindOf(props);
         if (props.batchName && !isUnknown(props.batchName)) {
@@ -100,20 +154,17 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
         } else if (props.migrationTag) {
             if (!(await findUserRecord(ctx, kind, props.migrationTag))) return {};
         }
-        const inputs: MigrationRunInputs = { action: props.action, trigger: props.trigger };
-        if (props.batchName !== undefined) inputs.batchName = props.batchName;
-        if (props.migrationTag !== undefined) inputs.migrationTag = props.migrationTag;
-        if (props.kind !== undefined) inputs.kind = props.kind;
-        return { id, props, inputs };
+        const inputs: Record<string, unknown> = {};
+        for (const k of INPUTS) if (props[k] !== undefined) inputs[k] = props[k];
+        return { id, props, inputs: inputs as MigrationRunInputs };
     },
 
-    async update(ctx, _id, olds, news) {
-        // Performed again for a new trigger, or for the first time when a deferred run's time has come.
-        if (olds.trigger === news.trigger && olds.deferredUntil === undefined) return { outs: { ...olds, ...news } };
-        return { outs: await run(ctx, news) };
+    async update(ctx, id, olds, news) {
+        return { outs: await reconcile(ctx, id, news, olds) };
     },
 
-    async delete() {
+    async delete(ctx, _id, props) {
+        forgetHeld(ctx, props);
         // Deleting a run performs nothing: what was migrated stays migrated.
     },
 };
@@ -123,56 +174,130 @@ const CLOCK_SLACK_MS = 5 * 60 * 1000;
 
 type RunResult = { performedAt: string; answer: string; started?: number };
 
-/** "batch Wave 1, migrate, trigger 1" */
+/** "(batch Wave 1, migrate, trigger 1)" */
 function describe(v: { batchName?: unknown; migrationTag?: unknown; action?: unknown; trigger?: unknown }): string {
     const target = typeof v.batchName === "string" ? `batch ${v.batchName}` : `user ${String(v.migrationTag)}`;
     return `(${target}, ${String(v.action)}, trigger ${String(v.trigger)})`;
 }
 
-/** Whether a run may be sent now: no `notBefore`, or it has come. */
-function due(notBefore: unknown): boolean {
-    return typeof notBefore !== "string" || isUnknown(notBefore) || Date.parse(notBefore) <= Date.now();
+/**
+ * Why the run may not be sent now: its `notBefore` has not come, or a run of its `after` is not
+ * done. Undefined when it may be sent (or, in preview, when that is not known yet).
+ */
+function deferral(v: Partial<Record<keyof MigrationRunInputs, unknown>>): { message: string; until?: string; waitingFor?: string[] } | undefined {
+    if (typeof v.notBefore === "string" && !isUnknown(v.notBefore) && Date.parse(v.notBefore) > Date.now()) {
+        return { message: `deferred until ${v.notBefore}`, until: v.notBefore };
+    }
+    if (Array.isArray(v.after)) {
+        const pending = (v.after as AfterRun[]).filter((a) => a.phase !== "done");
+        if (pending.length) {
+            return {
+                message: pending.map((a) => `waiting for ${a.run}: ${afterState(a)}`).join("; "),
+                waitingFor: pending.map((a) => a.run),
+            };
+        }
+    }
+    return undefined;
 }
 
-/** Create or re-trigger: deferred until `notBefore`, else performed once, then (waitFor) waited for. */
-async function run(ctx: Context, v: MigrationRunInputs): Promise<MigrationRunOutputs> {
-    if (!due(v.notBefore)) {
-        await info(`MigrationRun ${describe(v)}: deferred until ${v.notBefore}; nothing sent`);
-        return { ...v, performedAt: "", answer: `deferred until ${v.notBefore}`, deferredUntil: v.notBefore };
+/** "4 of 6 done (SUCCESS 4, WORKING 2)", "failed, 5 of 6 done (...)", "deferred", ... */
+function afterState(a: AfterRun): string {
+    switch (a.phase) {
+        case "waiting": return a.progress ?? "not looked at yet";
+        case "failed": return `its gate failed (${a.progress ?? "no look recorded"})`;
+        case "sent": return "sent without waitFor, so it is never done; give it waitFor";
+        case undefined: return "not recorded yet";
+        default: return a.phase;
     }
-    const result = await perform(ctx, v);
-    const outs: MigrationRunOutputs = { ...v, ...result };
-    if (!v.waitFor) return outs;
-    const kind = kindOf(v);
-    // A retry waits for the users it started; other runs for their whole target.
-    const target = v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] };
-    const gate = await waitForTarget(ctx, kind, `MigrationRun ${describe(v)}`, target, v.waitFor, ctx.settings.waitPollSeconds * 1000, { ...outs });
-    return { ...outs, ...gate };
 }
 
 /**
- * Performs the action at most once per (target, action, trigger), also across a killed `pulumi up`.
- * A fast-mode run (PULUMI_SKIP_CHECKPOINTS) that is killed loses the engine's record of the runs it
- * performed, and the next `up` creates them again. Before sending, the provider looks at:
- *  1. this machine's journal (journal.ts): an earlier attempt that got an answer is not sent again
- *     (its answer is returned); one that was cut off between sending and the answer counts as
- *     sent when the vendor shows it (a user of the target running the action, or a pass that
- *     started after the attempt);
- *  2. on a recovery without a journal (a fresh CI runner, `cloudiway:adoptExisting` set for that
- *     run): Cloudiway itself: while the action is still under way for a user of the target, it is
- *     not sent again.
+ * Moves the run on from what the state holds (`prior`, none at create) for the declared inputs `v`:
+ * send it when it is due (a new run, a new trigger, a deferred one whose time has come), judge its
+ * gate while it is waiting or failed. A failed gate throws PartialFailure with the outputs, so the
+ * engine keeps the run (and its send) in the state.
+ */
+async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior: MigrationRunOutputs | undefined): Promise<MigrationRunOutputs> {
+    const label = `MigrationRun ${describe(v)}`;
+    const retrigger = !prior || prior.trigger !== v.trigger;
+    const was: RunPhase = retrigger ? "deferred" : phaseOf(prior);
+    let outs: MigrationRunOutputs;
+    if (was === "deferred") {
+        const wait = deferral(v);
+        if (wait) {
+            await info(`${label}: ${wait.message}; nothing sent`);
+            return {
+                ...v, phase: "deferred", answer: wait.message,
+                ...(wait.until ? { deferredUntil: wait.until } : {}), ...(wait.waitingFor ? { waitingFor: wait.waitingFor } : {}),
+            };
+        }
+        outs = { ...v, ...(await perform(ctx, v)), phase: "sent" };
+    } else {
+        // Sent before: keep what the send answered and the last look; drop what no longer applies.
+        const { deferredUntil: _d, waitingFor: _w, ...rest } = prior!;
+        void _d; void _w;
+        outs = { ...rest, ...v, phase: was };
+        for (const k of INPUTS) if (v[k] === undefined) delete outs[k];
+    }
+    if (!v.waitFor) {
+        if (outs.phase === "waiting" || outs.phase === "failed") outs.phase = "sent"; // the gate was removed
+        return outs;
+    }
+    if (outs.phase === "done") return outs;
+    const sentAt = Date.parse(outs.performedAt ?? "") || Date.now();
+    const j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt, ctx.settings.waitPollSeconds * 1000);
+    outs = { ...outs, ...judged(j) };
+    if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed, or retry the failed users, and the next up judges it again`, id, outs);
+    return outs;
+}
+
+function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | "finalStatuses" | "failedUsers"> {
+    return { phase: j.phase, progress: j.progress, finalStatuses: j.finalStatuses, failedUsers: j.failedUsers };
+}
+
+/** The engine holds this run as sent: its journal record (runJournal.ts) has served. */
+function forgetHeld(ctx: Context, props: Partial<MigrationRunOutputs>): void {
+    if (!ctx.runs || phaseOf(props) === "deferred") return; // a deferred run's record may be that of a killed send
+    const key = naturalKey("MigrationRun", props);
+    if (key !== undefined) void ctx.runs(stackOf(props)).forget(key);
+}
+
+/**
+ * Sends the action at most once per (stack, target, action, trigger), on any runner:
+ *  1. the run journal (runJournal.ts, kept in the stack's own store and on this machine): a send
+ *     that got an answer is not sent again (its answer is returned); one cut off between sending and
+ *     the answer counts as sent when the vendor shows it (a user of the target running the action,
+ *     or a pass that started after the intent);
+ *  2. before any first send, Cloudiway itself: while the same action is under way for a user of the
+ *     target, it is not sent again.
  */
 async function perform(ctx: Context, v: MigrationRunInputs): Promise<RunResult> {
     const kind = kindOf(v);
-    const earlier = ctx.journal?.earlierOf("MigrationRun", v);
-    if (earlier?.outs && typeof earlier.outs.performedAt === "string" && earlier.outs.performedAt && typeof earlier.outs.answer === "string" && earlier.outs.deferredUntil === undefined) {
-        return { performedAt: earlier.outs.performedAt, answer: earlier.outs.answer };
+    const key = naturalKey("MigrationRun", v)!;
+    const journal = ctx.runs?.(stackOf(v));
+    const prior = await journal?.begin(key);
+    const earlier = prior?.outs;
+    if (earlier && typeof earlier.performedAt === "string" && earlier.performedAt && typeof earlier.answer === "string") {
+        return { performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}) };
     }
-    if (earlier || ctx.settings.adoptExisting) {
-        const seen = await seenByVendor(ctx, kind, v, earlier ? Date.parse(earlier.startedAt) : undefined);
-        if (seen) return { performedAt: earlier?.startedAt ?? new Date().toISOString(), answer: `not sent again: ${seen}` };
+    if (v.action !== "retry") { // a retry starts only users in an error status: it cannot double a start
+        const seen = await seenByVendor(ctx, kind, v, prior ? Date.parse(prior.startedAt) : undefined);
+        if (seen) {
+            const r = { performedAt: prior?.startedAt ?? new Date().toISOString(), answer: `not sent again: ${seen}` };
+            await journal?.answered(key, r);
+            return r;
+        }
     }
-    return send(ctx, kind, v);
+    let r: RunResult;
+    try {
+        r = await send(ctx, kind, v);
+    } catch (e) {
+        // Refused outright: nothing happened, the intent goes. An unknown outcome keeps it (the vendor decides next time).
+        if (e instanceof CloudiwayApiError || !(e instanceof CloudiwayError)) await journal?.refused(key, prior);
+        throw e;
+    }
+    await journal?.answered(key, r);
+    return r;
 }
 
 /** What shows that the action already reached Cloudiway (see perform), or undefined. */
@@ -184,6 +309,7 @@ async function seenByVendor(ctx: Context, kind: Kind, v: MigrationRunInputs, sin
         const u = await findUserRecord(ctx, kind, tag);
         if (u?.status && running.has(statusName(u.status))) underWay.push(`${u.sourceEmail} ${statusName(u.status)}`);
     }
+    underWay.sort();
     if (underWay.length) return `${v.action} is under way (${underWay.length} of ${tags.length}: ${underWay.slice(0, 3).join(", ")}${underWay.length > 3 ? ", ..." : ""})`;
     if (since !== undefined && v.action === "migrate") {
         for (const tag of tags) {
@@ -261,33 +387,63 @@ export interface MigrationRunArgs {
     trigger: pulumi.Input<string>;
     kind?: pulumi.Input<"mail" | "archive">;
     /**
-     * A gate: after sending, wait until every user of the target has left the running statuses
-     * (logging progress), and fail — naming the users — when more than `maxFailed` (default 0) end in
-     * an error or stopped status, or after `timeoutMinutes`. `dependsOn` a gated run = after that wave.
+     * A gate, judged at every `up` after the send: the run is `waiting` while users of its target
+     * run, `done` when none does and at most `maxFailed` (default 0) ended in an error or stopped
+     * status, `failed` (the up fails, naming the users) beyond that or when users still run
+     * `timeoutMinutes` after the send. `blockMinutes` (default 0): how long one `up` may wait for it.
      */
-    waitFor?: pulumi.Input<{ timeoutMinutes: pulumi.Input<number>; maxFailed?: pulumi.Input<number> }>;
+    waitFor?: pulumi.Input<{ maxFailed?: pulumi.Input<number>; timeoutMinutes?: pulumi.Input<number>; blockMinutes?: pulumi.Input<number> }>;
     /** An ISO 8601 instant with an offset: before it, nothing is sent (`deferredUntil` says until when). */
     notBefore?: pulumi.Input<string>;
+    /**
+     * Runs whose `phase` must be `done` before this one is sent (wave 2 after wave 1's gate;
+     * permissions after the mail passes). It also orders them (dependsOn). `dependsOn` alone is
+     * Pulumi's meaning: order, not a gate.
+     */
+    after?: MigrationRun[];
 }
 
 export class MigrationRun extends pulumi.dynamic.Resource {
     declare public readonly action: pulumi.Output<MigrationAction>;
     declare public readonly trigger: pulumi.Output<string>;
-    /** When the action was last performed (ISO). */
-    declare public readonly performedAt: pulumi.Output<string>;
-    /** The API's answer, e.g. "Batch Wave1 started". */
+    /** deferred | sent | waiting | done | failed */
+    declare public readonly phase: pulumi.Output<RunPhase>;
+    /** When the action was sent (ISO); missing while deferred. */
+    declare public readonly performedAt: pulumi.Output<string | undefined>;
+    /** The API's answer, e.g. "Batch Wave1 started", or why nothing was sent. */
     declare public readonly answer: pulumi.Output<string>;
     /** Set while the run waits for its notBefore. */
     declare public readonly deferredUntil: pulumi.Output<string | undefined>;
-    /** A gated run: its users by final status, and those that ended badly. */
+    /** Set while the run waits for runs of its `after`. */
+    declare public readonly waitingFor: pulumi.Output<string[] | undefined>;
+    /** A gated run at its last look: "4 of 6 done (SUCCESS 4, WORKING 2)". */
+    declare public readonly progress: pulumi.Output<string | undefined>;
+    /** A gated run: its users by status at the last look, and those that ended badly. */
     declare public readonly finalStatuses: pulumi.Output<Record<string, number> | undefined>;
     declare public readonly failedUsers: pulumi.Output<string[] | undefined>;
     /** A retry run: how many users it started again. */
     declare public readonly started: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MigrationRun"), name, {
-            performedAt: undefined, answer: undefined, deferredUntil: undefined, finalStatuses: undefined, failedUsers: undefined, started: undefined, ...args,
-        }, opts, "cloudiway", "MigrationRun");
+        const { after, ...rest } = args;
+        const inputs: Record<string, unknown> = {
+            phase: undefined, performedAt: undefined, answer: undefined, deferredUntil: undefined, waitingFor: undefined, progress: undefined,
+            finalStatuses: undefined, failedUsers: undefined, started: undefined, ...rest, [STACK_KEY]: stackInput(),
+        };
+        let options = opts;
+        if (after?.length) {
+            // The gate as data: each predecessor's name, phase and progress; and the order, as dependsOn.
+            inputs.after = pulumi.all(after.map((r) => pulumi.all([r.urn, r.phase, r.progress]).apply(([urn, phase, progress]) => {
+                const a: AfterRun = { run: urn.split("::").pop() ?? urn };
+                if (phase !== undefined) a.phase = phase;
+                if (progress !== undefined) a.progress = progress;
+                return a;
+            })));
+            const given = opts?.dependsOn;
+            const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = given === undefined ? after
+                : pulumi.output(given as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>).apply((d) => [...(Array.isArray(d) ? d : [d]), ...after]) as pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+            options = { ...opts, dependsOn };
+        }
+        super(shimFor("MigrationRun"), name, inputs, options, "cloudiway", "MigrationRun");
     }
 }

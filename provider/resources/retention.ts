@@ -2,11 +2,16 @@
  * The deletion policy (config.ts, DeletionPolicy): whether a user leaving the stack has something
  * in Cloudiway that deleting it would lose. In Cloudiway a deleted user loses its migration
  * history; made again it counts as a new user: everything is migrated again, a new license is used.
- * Asked at the moment of the deletion, of Cloudiway itself (not of the state, which may be old).
+ * Asked at the moment of the deletion, of Cloudiway itself: the status (2.7) and the history (2.8)
+ * are read fresh for each user, never from a list cached by the refresh or the preview (a user whose
+ * first pass began since then is kept). The license comes from the vendor's list (getall, the only
+ * call that tells it) and from the state: a pass or an audit, which is what uses a license, shows in
+ * the fresh status and history anyway.
  */
 import type { DeletionPolicy } from "../config";
 import type { Context, Kind } from "./common";
 import { findUserRecord } from "./lookups";
+import { CloudiwayApiError } from "../client/errors";
 import { warn } from "./engineLog";
 
 export interface Holdings {
@@ -18,12 +23,21 @@ export interface Holdings {
 }
 
 /** What the user holds now, or undefined when Cloudiway no longer has it. */
-export async function holdingsOf(ctx: Context, kind: Kind, tag: string): Promise<Holdings | undefined> {
+export async function holdingsOf(ctx: Context, kind: Kind, tag: string, licensedInState = false): Promise<Holdings | undefined> {
     const u = await findUserRecord(ctx, kind, tag);
     if (!u) return undefined;
-    const status = u.status ?? "UNKNOWN";
-    const passes = (await ctx.client().getMailHistory(kind, tag)).length;
-    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true };
+    const client = ctx.client();
+    let status: string;
+    let passes: number;
+    try {
+        status = await client.getStatus(kind, tag);
+        passes = (await client.getMailHistory(kind, tag)).length;
+    } catch (e) {
+        // Gone since the list was read: nothing to keep. Anything else: not known, so not deleted.
+        if (e instanceof CloudiwayApiError && !(await client.getUser(kind, tag))) return undefined;
+        throw e;
+    }
+    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true || licensedInState };
 }
 
 /** What a user has that deleting it would lose (from Cloudiway now, or from a preview's old state). */
@@ -46,10 +60,10 @@ export function describeHoldings(h: Lossable): string {
 export type Verdict = { keep: false; holdings?: Holdings } | { keep: true; holdings?: Holdings; why: string };
 
 /** Whether the policy keeps this user in Cloudiway now. `retain` keeps without asking. */
-export async function keepUser(ctx: Context, kind: Kind, tag: string, policy: DeletionPolicy): Promise<Verdict> {
+export async function keepUser(ctx: Context, kind: Kind, tag: string, policy: DeletionPolicy, licensedInState = false): Promise<Verdict> {
     if (policy === "delete") return { keep: false };
     if (policy === "retain") return { keep: true, why: "deletionPolicy retain" };
-    const h = await holdingsOf(ctx, kind, tag);
+    const h = await holdingsOf(ctx, kind, tag, licensedInState);
     if (!h || !hasSomethingToLose(h)) return { keep: false, holdings: h };
     return { keep: true, holdings: h, why: `deletionPolicy retainMigrated: ${describeHoldings(h)}` };
 }

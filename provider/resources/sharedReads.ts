@@ -9,11 +9,16 @@
  * secret). The update then applies exactly what its preview observed. Any write of any of these
  * processes removes the shared answers (as it clears the in-process cache), answers older than the
  * cache's time limit are not used, and folders of `pulumi` processes that are gone are removed.
+ * The folder decides what the deletion policy sees, so it is trusted only when it is this user's
+ * own 0700 folder (no symlink), its files 0600 and this user's (privateFs.ts); a folder another
+ * local user planted at the predictable path turns the sharing off, and a planted or corrupt entry
+ * is ignored and read again from the API.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { listPrivate, privateDir, readPrivate, writePrivate } from "./privateFs";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
@@ -40,15 +45,14 @@ export class SharedReads {
         const parent = process.ppid;
         const started = startTime(parent);
         if (!started) return undefined;
+        if (!privateDir(base)) return undefined; // not this user's own folder: share nothing, trust nothing
         SharedReads.sweep(base);
         return new SharedReads(path.join(base, `${parent}-${started}-${sha(`${apiUrl}\n${consumerKey}`).slice(0, 16)}`), ttlMs);
     }
 
     /** Removes the folders of commands that are over (their process is gone or is another one now). */
     private static sweep(base: string): void {
-        let names: string[];
-        try { names = fs.readdirSync(base); } catch { return; }
-        for (const n of names) {
+        for (const n of listPrivate(base)) {
             const m = /^(\d+)-(\d+)-/.exec(n);
             if (m && startTime(Number(m[1])) !== m[2]) fs.rmSync(path.join(base, n), { recursive: true, force: true });
         }
@@ -59,9 +63,11 @@ export class SharedReads {
     }
 
     get(key: string): unknown {
+        const text = readPrivate(this.file(key));
+        if (text === undefined || !privateDir(this.dir)) return undefined;
         try {
-            const e = JSON.parse(fs.readFileSync(this.file(key), "utf8")) as { at: number; key: string; value: unknown };
-            return e.key === key && Date.now() - e.at < this.ttlMs ? e.value : undefined;
+            const e = JSON.parse(text) as { at?: unknown; key?: unknown; value?: unknown };
+            return e.key === key && typeof e.at === "number" && Date.now() - e.at < this.ttlMs && e.value !== null ? e.value : undefined;
         } catch {
             return undefined;
         }
@@ -69,10 +75,8 @@ export class SharedReads {
 
     put(key: string, value: unknown): void {
         try {
-            fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-            const f = this.file(key);
-            fs.writeFileSync(`${f}.${process.pid}.tmp`, JSON.stringify({ at: Date.now(), key, value }), { mode: 0o600 });
-            fs.renameSync(`${f}.${process.pid}.tmp`, f);
+            if (!privateDir(this.dir)) return;
+            writePrivate(this.file(key), JSON.stringify({ at: Date.now(), key, value }));
             this.wrote = true;
         } catch {
             // Only the sharing is lost: the next process asks the API.
@@ -82,12 +86,10 @@ export class SharedReads {
     /** Before and after a write: no process of this command may use answers from before it. */
     invalidate(keep: (key: string) => boolean): void {
         if (this.emptied && !this.wrote) return;
-        let names: string[] = [];
-        try { names = fs.readdirSync(this.dir); } catch { /* nothing shared */ }
-        for (const n of names) {
+        for (const n of listPrivate(this.dir)) {
             const f = path.join(this.dir, n);
             let key: string | undefined;
-            try { key = (JSON.parse(fs.readFileSync(f, "utf8")) as { key: string }).key; } catch { /* partial: remove */ }
+            try { key = (JSON.parse(readPrivate(f) ?? "") as { key: string }).key; } catch { /* partial or foreign: remove */ }
             if (key === undefined || !keep(key)) fs.rmSync(f, { force: true });
         }
         this.emptied = true;

@@ -29,3 +29,11 @@ export function batchesOf(state: any, kind: "mail" | "archive" = "mail"): any[] 
 export async function emuOutbox(baseUrl: string): Promise<any[]> {
     return (await fetch(`${baseUrl}/_emulator/outbox`)).json() as any;
 }
+
+/** POST to the emulator's control API with a JSON body; fails the test when the control call is refused. */
+export async function emuControl(baseUrl: string, path: string, body: unknown = {}): Promise<any> {
+    const r = await fetch(`${baseUrl}/_emulator/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`emulator control ${path}: HTTP ${r.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+}

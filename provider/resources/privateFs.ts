@@ -1,0 +1,79 @@
+/**
+ * Files only their owner can touch: the journals and the shared list answers decide what is sent and
+ * what is deleted, so another local user must not be able to plant or change them.
+ *  - A folder is used only when it is a real folder (lstat: no symlink), owned by this user, and
+ *    closed to group and others (0700); one that does not exist is made so. Anything else is refused:
+ *    the caller then works without it (asks the API, or keeps no journal), and never trusts it.
+ *  - Files are written through a temporary file created with O_EXCL and O_NOFOLLOW, mode 0600, then
+ *    renamed into place; they are read with O_NOFOLLOW and only when owned by this user and not
+ *    writable by group or others. A planted, foreign or corrupt file reads as missing.
+ */
+import * as fs from "fs";
+
+const uid = () => (typeof process.getuid === "function" ? process.getuid() : -1);
+
+/** Why `dir` cannot be trusted, or undefined when it is this user's own 0700 folder. */
+export function distrust(dir: string): string | undefined {
+    let st: fs.Stats;
+    try { st = fs.lstatSync(dir); } catch { return "missing"; }
+    if (st.isSymbolicLink()) return "is a symbolic link";
+    if (!st.isDirectory()) return "is not a folder";
+    if (uid() >= 0 && st.uid !== uid()) return `is owned by uid ${st.uid}, not ${uid()}`;
+    if ((st.mode & 0o077) !== 0) return `has mode ${(st.mode & 0o777).toString(8)}, not 700`;
+    return undefined;
+}
+
+/**
+ * Makes `dir` (and missing parents, each 0700) or checks the one there. Returns false when the
+ * folder is not this user's private one: the caller must not use it.
+ */
+export function privateDir(dir: string): boolean {
+    try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+        return false;
+    }
+    return distrust(dir) === undefined;
+}
+
+/** Writes `text` to `file` (in a private folder) atomically, 0600, never through a link. */
+export function writePrivate(file: string, text: string): void {
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+        fs.writeSync(fd, text);
+    } finally {
+        fs.closeSync(fd);
+    }
+    try {
+        fs.renameSync(tmp, file);
+    } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        throw e;
+    }
+}
+
+/** The text of `file` when it is this user's own regular file, closed to others' writes; else undefined. */
+export function readPrivate(file: string): string | undefined {
+    let fd: number;
+    try {
+        fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch {
+        return undefined;
+    }
+    try {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile() || (uid() >= 0 && st.uid !== uid()) || (st.mode & 0o022) !== 0) return undefined;
+        return fs.readFileSync(fd, "utf8");
+    } catch {
+        return undefined;
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** The names in a private folder (none when it is not one). */
+export function listPrivate(dir: string): string[] {
+    if (distrust(dir) !== undefined) return [];
+    try { return fs.readdirSync(dir); } catch { return []; }
+}
