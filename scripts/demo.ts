@@ -103,6 +103,8 @@ async function main() {
         await pulumi(["config", "set", "cloudiway:apiUrl", emu.url], true);
         await pulumi(["config", "set", "cloudiway:consumerKey", "demo-key"], true);
         await pulumi(["config", "set", "--secret", "cloudiway:consumerSecret", "demo-secret"], true);
+        // The emulator's passes take a second or two: the wave's gate looks every second (a real pass takes hours).
+        await pulumi(["config", "set", "cloudiway:waitPollSeconds", "1"], true);
         // Absolute: the program resolves it against the repository, Pulumi's own language host against the project.
         await pulumi(["config", "set", "cloudiway-migration:planFile", plan], true);
 
