@@ -49,6 +49,24 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         await emu.close();
     });
 
+    it("retainMigrated reads the status and history at the delete, not the lists the refresh cached: a first pass begun since is kept", async () => {
+        const ctx = ctxWith();
+        ctx.cache.clear();
+        const ada = await made("ada", false);
+        // The refresh (or the preview of this up) read the lists: ada NOTSTARTED, in W.
+        assert.strictEqual((await user.read(ctx, ada, held({ ...person("ada"), migrationTag: ada }))).props?.status, "NOTSTARTED");
+        // Then ada's first pass begins, outside this provider process (the scheduled wave, a colleague in the portal).
+        const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await fetch(`${emu.baseUrl}/_emulator/lifecycle`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ transitionMs: "manual" }) });
+        await outside.startUser("mail", ada);
+        await outside.close();
+        await emuResetStats(emu.baseUrl);
+        await user.delete(ctx, ada, held({ ...person("ada"), migrationTag: ada }));
+        const stats = await emuStats(emu.baseUrl);
+        assert.strictEqual(stats.mutating, 0, `kept: no delete call (${JSON.stringify(stats.byCall)})`);
+        assert.deepStrictEqual(await tags(), ["ada@source.example"]);
+    });
+
     it("retainMigrated (default): the migrated user is kept (no delete call), the untouched one is deleted", async () => {
         const ctx = ctxWith();
         const ada = await made("ada", true), bob = await made("bob", false);
