@@ -11,6 +11,7 @@ import { z } from "zod";
 import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/resources/retention";
 import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
 import { UNKNOWN } from "../provider/resources/common";
+import { updateMaySend } from "../provider/resources/migrationRun";
 export { describeHoldings };
 
 const props = z.record(z.string(), z.unknown());
@@ -101,7 +102,7 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): Cha
         const n = s.newState?.inputs ?? {};
         const action = str(n.action) ?? "?";
         if (action !== "migrate" && action !== "audit") continue;
-        if (s.op === "update" && s.oldState?.inputs?.trigger === n.trigger) continue; // nothing performed
+        if (s.op === "update" && !updateMaySend(s.oldState?.outputs ?? {}, n)) continue; // a gate looked at again: nothing sent
         const tags: (string | undefined)[] = [];
         if (str(n.batchName)) {
             for (const m of memberships) if (m.newState?.inputs?.batchName === n.batchName) tags.push(str(m.newState?.inputs?.migrationTag));

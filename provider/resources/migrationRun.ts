@@ -200,6 +200,16 @@ function deferral(v: Partial<Record<keyof MigrationRunInputs, unknown>>): { mess
     return undefined;
 }
 
+/**
+ * Whether an update from `olds` (the state's outputs) to `news` (planned inputs, unknowns allowed) may
+ * send the action: a new trigger, or a deferred run whose time and predecessors have come (or are not
+ * known yet, during preview). A waiting or failed gate's update only looks. For cost estimates.
+ */
+export function updateMaySend(olds: Partial<MigrationRunOutputs>, news: Partial<Record<keyof MigrationRunInputs, unknown>>): boolean {
+    if (olds.trigger !== news.trigger) return true;
+    return phaseOf(olds) === "deferred" && !deferral(news);
+}
+
 /** "4 of 6 done (SUCCESS 4, WORKING 2)", "failed, 5 of 6 done (...)", "deferred", ... */
 function afterState(a: AfterRun): string {
     switch (a.phase) {

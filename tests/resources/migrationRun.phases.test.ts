@@ -13,6 +13,8 @@ import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import { contextFor, install } from "../../provider/resources/impl";
+import { updateMaySend } from "../../provider/resources/migrationRun";
+import { UNKNOWN } from "../../provider/resources/common";
 import { Emu, emuCalls, emuControl } from "../helpers/emu";
 
 type Provider = Record<"check" | "create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
@@ -175,5 +177,17 @@ describe("MigrationRun phases (provider methods)", function () {
         // read keeps every input, waitFor, notBefore and after included.
         const r = await p.read("g", { ...g, notBefore: "2020-01-01T00:00:00Z", after: [{ run: "go0", phase: "done" }] });
         assert.deepStrictEqual(Object.keys(r.inputs).sort(), ["action", "after", "batchName", "notBefore", "trigger", "waitFor"]);
+    });
+
+    it("what an update may send (for the cost in plan-summary): a new trigger or a due deferred run; never a gate's look", () => {
+        const base = { batchName: "Wave 1", action: "migrate" as const, trigger: "1" };
+        const soon = new Date(Date.now() + 3_600_000).toISOString();
+        assert.strictEqual(updateMaySend({ ...base, phase: "sent" }, { ...base, trigger: "2" }), true);
+        assert.strictEqual(updateMaySend({ ...base, phase: "waiting" }, base), false);
+        assert.strictEqual(updateMaySend({ ...base, phase: "failed" }, { ...base, waitFor: { maxFailed: 3 } }), false);
+        assert.strictEqual(updateMaySend({ ...base, phase: "deferred" }, { ...base, notBefore: soon }), false);
+        assert.strictEqual(updateMaySend({ ...base, phase: "deferred" }, { ...base, after: [{ run: "go1", phase: "waiting" }] }), false);
+        assert.strictEqual(updateMaySend({ ...base, phase: "deferred" }, { ...base, after: [{ run: "go1", phase: "done" }] }), true);
+        assert.strictEqual(updateMaySend({ ...base, phase: "deferred" }, { ...base, after: UNKNOWN }), true, "not known in preview: it may");
     });
 });
