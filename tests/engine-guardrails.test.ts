@@ -116,6 +116,11 @@ describe("@engine guardrails: the policy pack under pulumi preview", function ()
         const inside = new Date(Math.ceil(hours(4).getTime() / 60_000) * 60_000).toISOString().replace(/\.000Z$/, "Z");
         stack.setSpec(plan({ run: { notBefore: inside } }));
         passes(await preview({ ...within, "change-window": later }));
+        // A configuration the rules cannot read is refused before anything runs, naming the rule and the field.
+        const bad = await preview({ "change-window": { windows: [{ from: "Fry 18:00", to: "Mon 06:00" }] }, "license-budget": { max: -1 } });
+        assert.notStrictEqual(bad.code, 0);
+        assert.match(bad.out, /validating policy config: cloudiway \S+\s+change-window: windows\.0\.from: Does not match pattern/);
+        assert.match(bad.out, /license-budget: max: Must be greater than or equal to 0/);
     });
 
     it("gated-waves: a migrate run of more than minUsers users without waitFor fails naming it; with waitFor it passes", async () => {
