@@ -205,7 +205,14 @@ function pulumi(args: string[], cwd: string): Promise<string> {
 
 /** The provider's settings of a stack: its cloudiway:* config (secrets decrypted in memory only), else the environment. */
 async function settingsOf(stack: string, cwd: string): Promise<CloudiwaySettings> {
-    const raw = JSON.parse(await pulumi(["config", "--json", "--show-secrets", "--stack", stack], cwd)) as Record<string, { value?: unknown }>;
+    let raw: Record<string, { value?: unknown }>;
+    try {
+        raw = JSON.parse(await pulumi(["config", "--json", "--show-secrets", "--stack", stack], cwd)) as Record<string, { value?: unknown }>;
+    } catch (e) {
+        // JSON.parse's message quotes the text it read, which holds the secrets: never pass it on.
+        if (e instanceof SyntaxError) throw new Error(`pulumi config --json --stack ${stack}: its output is not JSON`);
+        throw e;
+    }
     const lookup: ConfigLookup = (key) => {
         const v = raw[key]?.value;
         return v === undefined || v === null ? undefined : String(v);

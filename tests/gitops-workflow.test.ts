@@ -65,12 +65,14 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         assert.ok(wf.on.workflow_dispatch?.inputs?.recover, "the recover dispatch");
     });
 
-    it("runs the package's policy pack with policy.json on pull requests (every rule known, the windows readable), and keeps the drift digest in one issue on the schedule", () => {
+    it("runs the package's policy pack with policy.json on pull requests and ups (every rule known, the windows readable), and keeps the drift digest in one issue on the schedule", () => {
         const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
         const preview = wf.jobs.preview.steps.find((s) => /pulumi preview .*--json/s.test(s.run ?? ""));
         assert.ok(preview, "the pull request's preview");
         assert.match(preview!.run!, /--policy-pack "\$GITHUB_WORKSPACE\/node_modules\/pulumi-cloudiway\/policy" --policy-pack-config policy\.json/);
         assert.ok(wf.jobs.preview.steps.some((s) => s.if === "steps.preview.outputs.status != '0'" && /exit 1/.test(s.run ?? "")), "a refusal fails the job after the summary is posted");
+        const up = wf.jobs.up.steps.find((s) => /pulumi up /.test(s.run ?? ""));
+        assert.match(up!.run!, /--policy-pack "\$GITHUB_WORKSPACE\/node_modules\/pulumi-cloudiway\/policy" --policy-pack-config policy\.json/, "every up is judged too (a run is sent inside the windows)");
         const config = JSON.parse(fs.readFileSync(path.join(REPO, "examples", "gitops", "policy.json"), "utf8")) as Record<string, { windows?: { from: string; to: string }[]; timeZone?: string }>;
         assert.deepStrictEqual(Object.keys(config).sort(), [...RULES].sort(), "policy.json configures the five rules, by their names");
         for (const [i, w] of (config["change-window"].windows ?? []).entries()) {
