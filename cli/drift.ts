@@ -241,7 +241,7 @@ export async function main(argv: string[]): Promise<void> {
             if (v === undefined || v.startsWith("--")) throw new Error(`${a} needs a value (see --help)`);
             return v;
         };
-        if (a === "--stack") stacks.push(value());
+        if (a === "--stack") { const v = value(); if (!stacks.includes(v)) stacks.push(v); }
         else if (a === "--cwd") cwd = value();
         else if (a === "--out") out = value();
         else if (a === "--json") json = true;
