@@ -48,10 +48,9 @@ describe("@engine guardrails: the policy pack under pulumi preview", function ()
         emu = await startEmulator({ port: 0, consumerKey: KEY, consumerSecret: SECRET, transitionMs: 0, quiet: true });
         stack = await TestStack.create({ name: "guard-policy", apiUrl: emu.url, consumerKey: KEY, consumerSecret: SECRET });
     });
-    after(async function () {
+    after(async () => {
         if (stack) {
             printed.push(...stack.log);
-            if (this.currentTest?.state === "failed" || process.env.CLOUDIWAY_TEST_VERBOSE) console.log(stack.log.slice(-2).join("\n"));
             await stack.dispose();
         }
         await emu?.close();
