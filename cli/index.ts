@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
     report: { summary: "batches x statuses with per-pass counts, and an HTML page with bars", load: () => import("./report") },
     "plan-summary": { summary: "`pulumi preview --json` as Markdown for a pull request (MigrationRuns first)", load: () => import("./plan-summary") },
     "export-plan": { summary: "a live tenant as a plan file with adoptExisting: true", load: () => import("./export-plan") },
+    drift: { summary: "what differs between a stack and the tenant, and what no stack declares, as Markdown", load: () => import("./drift") },
     emulator: { summary: "a local Cloudiway Mail REST API, for rehearsals and tests", load: () => import("./emulator") },
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the Pulumi engine available and prints, as its last line, the folder to put on PATH.
 #   1. a suitable `pulumi` already on PATH (with pulumi-language-nodejs and the dynamic provider shim next to it);
-#   2. the cached build in ${PULUMI_CLOUDIWAY_ENGINE_CACHE:-~/.cache/pulumi-cloudiway}/engine-v<version>/bin;
+#   2. the cached build in ${PULUMI_CLOUDIWAY_ENGINE_CACHE:-~/.cache/pulumi-cloudiway}/engine-v<version>/lang-<hash>
+#      (the CLI from engine-v<version>/bin, our language host of this checkout's source);
 #   3. a fresh build from Go modules (scripts/engine): the CLI from github.com/pulumi/pulumi/pkg/v3 at the
 #      version of the installed @pulumi/pulumi, and our own language host (scripts/engine/langhost).
 # Progress goes to stderr; only the folder goes to stdout.
@@ -36,15 +37,24 @@ if [ -z "${PULUMI_CLOUDIWAY_FORCE_BUILD:-}" ] && command -v pulumi >/dev/null 2>
 fi
 
 cache="${PULUMI_CLOUDIWAY_ENGINE_CACHE:-$HOME/.cache/pulumi-cloudiway}"
-bin="$cache/engine-v$version/bin"
 # The CLI and the language host are built (and cached) apart: a change to our language host
-# rebuilds it in seconds, not the CLI's several minutes.
+# rebuilds it in seconds, not the CLI's several minutes. The CLI is in bin/; each version of the
+# language host has a folder of its own, lang-<hash>/, which is the one put on PATH: it holds that
+# language host, a hard link to the CLI and the shim. Checkouts with different language hosts
+# (branches, worktrees) share the cache without rebuilding over each other's.
+cli_dir="$cache/engine-v$version/bin"
 cli_hash="$(cat "$root/scripts/engine/go.mod" | sha256sum | cut -c1-16)"
 lang_hash="$(cat "$root/scripts/engine/go.mod" "$root/scripts/engine/langhost/"*.go | sha256sum | cut -c1-16)"
-fresh() { # fresh <binary> <marker> <hash>
-  [ -x "$bin/$1" ] && [ "$(cat "$bin/$2" 2>/dev/null)" = "$3" ]
+bin="$cache/engine-v$version/lang-$lang_hash"
+cli_fresh() { [ -x "$cli_dir/pulumi" ] && [ "$(cat "$cli_dir/.source-cli" 2>/dev/null)" = "$cli_hash" ]; }
+lang_fresh() { [ -x "$bin/pulumi-language-nodejs" ]; }
+link_cli() { # bin/pulumi is the CLI of cli_dir (a hard link: the CLI finds its bundled plugins beside itself)
+  if ! [ "$bin/pulumi" -ef "$cli_dir/pulumi" ]; then
+    ln -f "$cli_dir/pulumi" "$bin/.pulumi.$$" 2>/dev/null || cp "$cli_dir/pulumi" "$bin/.pulumi.$$"
+    mv -f "$bin/.pulumi.$$" "$bin/pulumi"
+  fi
 }
-ready() { fresh pulumi .source-cli "$cli_hash" && fresh pulumi-language-nodejs .source-langhost "$lang_hash"; }
+ready() { cli_fresh && lang_fresh && [ "$bin/pulumi" -ef "$cli_dir/pulumi" ]; }
 if ready; then
   write_shim "$bin"
   say "using cached engine $bin"
@@ -57,13 +67,13 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 # another caller may have built it while we waited
-if ready; then write_shim "$bin"; echo "$bin"; exit 0; fi
+if cli_fresh && lang_fresh; then mkdir -p "$bin"; link_cli; write_shim "$bin"; echo "$bin"; exit 0; fi
 
 tmp="$(mktemp -d "$cache/build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 targets=()
-fresh pulumi .source-cli "$cli_hash" || targets+=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-fresh pulumi-language-nodejs .source-langhost "$lang_hash" || targets+=(./langhost)
+cli_fresh || targets+=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+lang_fresh || targets+=(./langhost)
 say "building ${targets[*]} (pulumi v$version; the CLI takes several minutes the first time)..."
 (
   cd "$root/scripts/engine"
@@ -72,11 +82,12 @@ say "building ${targets[*]} (pulumi v$version; the CLI takes several minutes the
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
     -o "$tmp/" "${targets[@]}"
 ) >&2
-mkdir -p "$bin"
-# Each binary is renamed into place (atomic), then its marker written: an interrupted build never
-# leaves a binary that claims to be fresh.
-if [ -x "$tmp/pulumi" ]; then mv -f "$tmp/pulumi" "$bin/pulumi"; echo "$cli_hash" > "$bin/.source-cli"; fi
-if [ -x "$tmp/langhost" ]; then mv -f "$tmp/langhost" "$bin/pulumi-language-nodejs"; echo "$lang_hash" > "$bin/.source-langhost"; fi
+mkdir -p "$cli_dir" "$bin"
+# Each binary is renamed into place (atomic), the CLI's marker written after it: an interrupted
+# build never leaves a binary that claims to be fresh.
+if [ -x "$tmp/pulumi" ]; then mv -f "$tmp/pulumi" "$cli_dir/pulumi"; echo "$cli_hash" > "$cli_dir/.source-cli"; fi
+if [ -x "$tmp/langhost" ]; then mv -f "$tmp/langhost" "$bin/pulumi-language-nodejs"; fi
+link_cli
 write_shim "$bin"
 rm -rf "$tmp"
 trap - EXIT

@@ -10,14 +10,15 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { REPO } from "./helpers/engine";
+import { RULES, minuteOfWeek, weekMinuteIn } from "../policy/rules";
 
 const WORKFLOW = path.join(REPO, "examples", "gitops", ".github", "workflows", "migration.yml");
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown> }
+interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string; name?: string }
 interface Workflow {
     on: { workflow_dispatch?: { inputs?: Record<string, unknown> } };
     env: Record<string, string>;
-    jobs: Record<string, { steps: Step[] }>;
+    jobs: Record<string, { steps: Step[]; permissions?: Record<string, string> }>;
 }
 
 describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", function () {
@@ -62,5 +63,27 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         }
         assert.strictEqual(wf.env.PULUMI_SKIP_CHECKPOINTS, "true", "fast mode");
         assert.ok(wf.on.workflow_dispatch?.inputs?.recover, "the recover dispatch");
+    });
+
+    it("runs the package's policy pack with policy.json on pull requests and ups (every rule known, the windows readable), and keeps the drift digest in one issue on the schedule", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        const preview = wf.jobs.preview.steps.find((s) => /pulumi preview .*--json/s.test(s.run ?? ""));
+        assert.ok(preview, "the pull request's preview");
+        assert.match(preview!.run!, /--policy-pack "\$GITHUB_WORKSPACE\/node_modules\/pulumi-cloudiway\/policy" --policy-pack-config policy\.json/);
+        assert.ok(wf.jobs.preview.steps.some((s) => s.if === "steps.preview.outputs.status != '0'" && /exit 1/.test(s.run ?? "")), "a refusal fails the job after the summary is posted");
+        const up = wf.jobs.up.steps.find((s) => /pulumi up /.test(s.run ?? ""));
+        assert.match(up!.run!, /--policy-pack "\$GITHUB_WORKSPACE\/node_modules\/pulumi-cloudiway\/policy" --policy-pack-config policy\.json/, "every up is judged too (a run is sent inside the windows)");
+        const config = JSON.parse(fs.readFileSync(path.join(REPO, "examples", "gitops", "policy.json"), "utf8")) as Record<string, { windows?: { from: string; to: string }[]; timeZone?: string }>;
+        assert.deepStrictEqual(Object.keys(config).sort(), [...RULES].sort(), "policy.json configures the five rules, by their names");
+        for (const [i, w] of (config["change-window"].windows ?? []).entries()) {
+            minuteOfWeek(w.from, `windows[${i}].from`);
+            minuteOfWeek(w.to, `windows[${i}].to`);
+        }
+        weekMinuteIn(new Date(), config["change-window"].timeZone!);
+        const drift = wf.jobs.up.steps.find((s) => /cloudiway-migration drift --stack prod/.test(s.run ?? ""));
+        assert.ok(drift, "the drift digest");
+        assert.strictEqual(drift!.if, "github.event_name == 'schedule'");
+        assert.match(drift!.run!, /gh issue edit "\$number" --body-file/, "one issue, its body replaced");
+        assert.strictEqual(wf.jobs.up.permissions?.issues, "write");
     });
 });

@@ -82,7 +82,8 @@ describe("package: `npm pack` installed in a temp folder", function () {
 
         it("ships the bin, the provider, its implementation entry and the emulator, and no dev scripts or tests", async () => {
             const { files } = await packedInstall();
-            for (const f of ["package.json", "dist/cli/index.js", "dist/provider/index.js", "dist/provider/resources/impl.js", "dist/emulator/index.js"]) {
+            for (const f of ["package.json", "dist/cli/index.js", "dist/provider/index.js", "dist/provider/resources/impl.js", "dist/emulator/index.js",
+                "policy/PulumiPolicy.yaml", "policy/package.json", "policy/index.js", "dist/policy/pack.js"]) {
                 assert.ok(files.includes(f), `${f} is in the package`);
             }
             const extra = files.filter((f) => /^dist\/(scripts|tests)\//.test(f) || f === "impl.js" || /^Pulumi\./.test(f));
@@ -92,13 +93,13 @@ describe("package: `npm pack` installed in a temp folder", function () {
             assert.match(fs.readFileSync(path.join(installed, "dist", "cli", "index.js"), "utf8"), /^#!\/usr\/bin\/env node\n/);
         });
 
-        it("`npx cloudiway-migration --help` lists the four commands", async () => {
+        it("`npx cloudiway-migration --help` lists the five commands", async () => {
             const r = ok(await npx(dir, ["--help"]), "cloudiway-migration --help");
             assert.match(r.stdout, /^Usage: cloudiway-migration <command>/);
-            for (const c of ["report", "plan-summary", "export-plan", "emulator"]) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
+            for (const c of ["report", "plan-summary", "export-plan", "drift", "emulator"]) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
         });
 
-        for (const command of ["report", "plan-summary", "export-plan", "emulator"]) {
+        for (const command of ["report", "plan-summary", "export-plan", "drift", "emulator"]) {
             it(`\`npx cloudiway-migration ${command} --help\` prints its usage`, async () => {
                 const r = ok(await npx(dir, [command, "--help"]), `cloudiway-migration ${command} --help`);
                 assert.match(r.stdout, new RegExp(`^Usage: cloudiway-migration ${command} `));
@@ -183,6 +184,20 @@ exports.tag = ada.migrationTag;
             assert.match(JSON.stringify(resources.get("ada").inputs.__provider), /pulumi-cloudiway\/impl/);
             const { steps } = await stack.preview();
             assert.deepStrictEqual(changes(steps), [], "a second preview changes nothing");
+            // The policy pack of the installed package, from its folder in node_modules (nothing installed there):
+            // licensing ada is over a budget of 0, and within a budget of 1.
+            fs.writeFileSync(path.join(dir, "index.js"), fs.readFileSync(path.join(dir, "index.js"), "utf8").replace('targetConnectorName: "Office 365",', 'targetConnectorName: "Office 365", licensed: true,'));
+            const budget = (max: number) => {
+                const file = path.join(dir, `budget-${max}.json`);
+                fs.writeFileSync(file, JSON.stringify({ "license-budget": { max } }));
+                return stack!.cli(["preview", "--policy-pack", "node_modules/pulumi-cloudiway/policy", "--policy-pack-config", file], true);
+            };
+            const over = await budget(0);
+            assert.notStrictEqual(over.code, 0, over.stdout);
+            assert.match(over.stdout, /\[mandatory\]\s+license-budget[\s\S]*This change uses 1 licenses, over the budget of 0: 1 assigned \(ada@source\.example -> ada@target\.example\)/);
+            const within = await budget(1);
+            assert.strictEqual(within.code, 0, within.stdout + within.stderr);
+            assert.match(within.stdout, /cloudiway@v\d+\.\d+\.\d+ \(local: node_modules\/pulumi-cloudiway\/policy\)/, "the pack ran");
             await stack.destroy();
             assert.strictEqual((await stack.resources()).size, 0);
         });

@@ -8,7 +8,10 @@
 // starts `node <program's @pulumi/pulumi>/cmd/run` with the engine's arguments,
 // and the dependency/plugin queries answer "nothing more needed" (our programs
 // use only the built-in dynamic provider, found on PATH as
-// pulumi-resource-pulumi-nodejs).
+// pulumi-resource-pulumi-nodejs). RunPlugin runs Node.js policy packs: since
+// pulumi v3.1xx the CLI runs a pack whose PulumiPolicy.yaml says `runtime:
+// nodejs` through the nodejs language host (plugin.NewPolicyAnalyzer), not
+// through a `pulumi-analyzer-policy` script.
 package main
 
 import (
@@ -97,19 +100,6 @@ func (h *host) About(context.Context, *pulumirpc.AboutRequest) (*pulumirpc.About
 	return &pulumirpc.AboutResponse{Executable: node, Version: strings.TrimSpace(string(out))}, nil
 }
 
-// findRunner looks for @pulumi/pulumi/cmd/run from the program's folder upwards, as node would resolve it.
-func findRunner(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", "run")
-		if _, err := os.Stat(filepath.Join(p, "index.js")); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("cannot find @pulumi/pulumi in node_modules above %s: run `npm install`", dir)
-		}
-	}
-}
-
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	info := req.GetInfo()
 	programDir := req.GetPwd()
@@ -122,7 +112,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 			entry = info.GetEntryPoint()
 		}
 	}
-	runner, err := findRunner(programDir)
+	runner, err := findModule(programDir, "@pulumi/pulumi/cmd/run")
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
@@ -194,6 +184,77 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// findModule looks for node_modules/<module>/index.js from dir upwards, as node would resolve it.
+func findModule(dir, module string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, "node_modules", filepath.FromSlash(module))
+		if _, err := os.Stat(filepath.Join(p, "index.js")); err == nil {
+			return p, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("cannot find %s in node_modules above %s: run `npm install`", module, dir)
+		}
+	}
+}
+
+// RunPlugin starts a policy pack (kind "analyzer"): `node @pulumi/pulumi/cmd/run-policy-pack <engine> <pack>`
+// in the pack's folder (where @pulumi/policy reads its package.json), with @pulumi/pulumi resolved from
+// the pack's folder upwards (node_modules/pulumi-cloudiway/policy finds the project's node_modules).
+// Its standard output (the port first) and error go back to the engine on the stream, then its exit code.
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
+	if req.GetKind() != "analyzer" {
+		return fmt.Errorf("pulumi-language-nodejs (pulumi-cloudiway): only policy packs (analyzer plugins) run here, not %q plugins", req.GetKind())
+	}
+	packDir := req.GetPwd()
+	if info := req.GetInfo(); info != nil && info.GetProgramDirectory() != "" {
+		packDir = info.GetProgramDirectory()
+	}
+	runner, err := findModule(packDir, "@pulumi/pulumi/cmd/run-policy-pack")
+	if err != nil {
+		return err
+	}
+	// The engine's address is the last argument; logging and tracing flags may come before it.
+	args := req.GetArgs()
+	if len(args) == 0 {
+		return errors.New("RunPlugin: no engine address")
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(server.Context(), "node", runner, args[len(args)-1], packDir)
+	cmd.Dir = packDir
+	cmd.Env = req.GetEnv()
+	if len(cmd.Env) == 0 {
+		cmd.Env = os.Environ()
+	}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		_ = closer.Close()
+		return err
+	}
+	h.mu.Lock()
+	h.programs[cmd] = struct{}{}
+	h.mu.Unlock()
+	err = cmd.Wait()
+	h.mu.Lock()
+	delete(h.programs, cmd)
+	h.mu.Unlock()
+	if cerr := closer.Close(); cerr != nil {
+		return cerr
+	}
+	code := 0
+	if err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			return err
+		}
+		code = exit.ExitCode()
+	}
+	return server.Send(&pulumirpc.RunPluginResponse{Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(code)}})
 }
 
 func main() {
