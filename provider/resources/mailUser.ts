@@ -6,12 +6,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, diffProps, emailField, isUnknown, kindField, kindOf, nameField,
+    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, connectorNameField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, triggerField,
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayNotFoundError } from "../client/errors";
 import { announceKept, keepUser } from "./retention";
+import { normalizeEmail } from "../text";
 
 // ---------------------------------------------------------------- schema
 const SEND_TO = ["source", "target", "both"] as const;
@@ -24,7 +25,7 @@ const selfServiceField = z
     .object({
         sendTo: z.string({ error: 'sendTo must be "source", "target" or "both"' })
             .refine((v) => isUnknown(v) || (SEND_TO as readonly string[]).includes(v), { message: 'sendTo must be "source", "target" or "both"' }),
-        trigger: z.string({ error: "trigger must be a string" }).optional(),
+        trigger: triggerField.optional(),
     }, { error: (iss) => (iss.code === "invalid_type" ? 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }' : undefined) })
     .strict()
     .optional();
@@ -34,8 +35,8 @@ export const mailUserSchema = z.object({
     lastName: nameField,
     sourceEmail: emailField,
     targetEmail: emailField,
-    sourceConnectorName: nameField,
-    targetConnectorName: nameField,
+    sourceConnectorName: connectorNameField,
+    targetConnectorName: connectorNameField,
     kind: kindField,
     licensed: z.boolean({ error: "must be true or false" }).optional(),
     selfService: selfServiceField,
@@ -147,8 +148,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             ...pickInputs(props),
             firstName: record.firstName.trim(),
             lastName: record.lastName.trim(),
-            sourceEmail: record.sourceEmail.trim().toLowerCase(),
-            targetEmail: record.targetEmail.trim().toLowerCase(),
+            sourceEmail: normalizeEmail(record.sourceEmail),
+            targetEmail: normalizeEmail(record.targetEmail),
             sourceConnectorName: record.sourceConnectorName?.trim() || props.sourceConnectorName,
             targetConnectorName: record.targetConnectorName?.trim() || props.targetConnectorName,
         };
@@ -239,7 +240,7 @@ function userFields(v: MailUserInputs) {
 }
 
 function normalizeField(f: string, v: string): string {
-    return f.endsWith("Email") ? v.trim().toLowerCase() : v.trim();
+    return f.endsWith("Email") ? normalizeEmail(v) : v.trim();
 }
 
 /** The declared inputs among outputs (or planned inputs): outputs and unknowns left out. */
