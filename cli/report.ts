@@ -11,7 +11,7 @@ import * as path from "path";
 import { CloudiwayClient, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
-import { LedgerRow, Observation, appendLedger, progressOverTime, readLedger, renderProgressChart } from "./ledger";
+import { LedgerRow, Observation, appendLedger, progressOverTime, readLedgerChecked, renderProgressChart } from "./ledger";
 
 export const HELP = `Usage: cloudiway-migration report [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
                                   [--ledger <ledger.csv>] [--json]
@@ -126,8 +126,11 @@ const COLORS: Record<string, string> = {
 };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
-/** The HTML page; with the ledger's rows, a chart of each wave's progress over time. */
-export function renderHtml(r: Report, ledger: LedgerRow[] = []): string {
+/**
+ * The HTML page; with the ledger's rows, a chart of each wave's progress over time, and the ledger
+ * rows that could not be read (`file:line: why`). Every value is escaped.
+ */
+export function renderHtml(r: Report, ledger: LedgerRow[] = [], ledgerProblems: string[] = []): string {
     const rows = r.rows.map((x) => {
         const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
             const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
@@ -145,7 +148,8 @@ td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8e
 .legend span{margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
 </style></head><body><h1>Cloudiway ${esc(r.kind)} migration</h1><p>Generated ${esc(r.generatedAt)}</p>
 <p class="legend">${legend}</p><table><thead><tr><th>batch</th><th>users</th><th>statuses</th><th>passes</th><th>mails t/s/f</th><th>calendars t/s/f</th><th>contacts t/s/f</th></tr></thead>
-<tbody>${rows}</tbody></table>${ledger.length ? renderProgressChart(progressOverTime(ledger.filter((l) => l.kind === r.kind))) : ""}</body></html>\n`;
+<tbody>${rows}</tbody></table>${ledger.length ? renderProgressChart(progressOverTime(ledger.filter((l) => l.kind === r.kind))) : ""}${
+    ledgerProblems.length ? `<h2>Ledger rows left out</h2><ul class="problems">${ledgerProblems.map((p) => `<li>${esc(p)}</li>`).join("")}</ul>` : ""}</body></html>\n`;
 }
 
 
@@ -173,9 +177,12 @@ export async function main(argv: string[]): Promise<void> {
         const ledgerFile = args.ledger ? path.resolve(String(args.ledger)) : undefined;
         const appended = ledgerFile ? appendLedger(ledgerFile, report.users, report.generatedAt) : [];
         const html = path.resolve(args.html ?? "cloudiway-report.html");
-        fs.writeFileSync(html, renderHtml(report, ledgerFile ? readLedger(ledgerFile) : []));
+        // A ledger row that cannot be read is named (file:line) and left out; the rest still renders.
+        const ledger = ledgerFile ? readLedgerChecked(ledgerFile) : { rows: [], problems: [] };
+        for (const p of ledger.problems) process.stderr.write(`warning: ${p}\n`);
+        fs.writeFileSync(html, renderHtml(report, ledger.rows, ledger.problems));
         if (args.json) {
-            console.log(JSON.stringify({ report, ...(ledgerFile ? { ledger: ledgerFile, appended } : {}), html }, null, 2));
+            console.log(JSON.stringify({ report, ...(ledgerFile ? { ledger: ledgerFile, appended, ledgerProblems: ledger.problems } : {}), html }, null, 2));
         } else {
             console.log(renderTable(report));
             if (ledgerFile) console.log(`\nLedger: ${appended.length} row(s) appended to ${ledgerFile}`);
