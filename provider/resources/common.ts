@@ -146,9 +146,10 @@ export function sameValue(a: unknown, b: unknown): boolean {
 // ---- field rules shared by resources ----
 // Free text (provider/text.ts): no control characters, bounded lengths, emails NFC and without
 // invisible characters. The same rules as the plan loader's.
-const textRule = (kind: TextKind) => (s: string, ctx: z.RefinementCtx) => {
+/** A zod refinement: the text rules of `kind`; `label` prefixes the message (a field inside an object input). */
+export const textRule = (kind: TextKind, label = "") => (s: string, ctx: z.RefinementCtx) => {
     const problem = textProblem(s, kind);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
+    if (problem) ctx.addIssue({ code: "custom", message: `${label}${problem}` });
 };
 export const emailField = z
     .string({ error: "must be a string (an email address)" })

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, connectorNameField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, triggerField,
+    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, connectorNameField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, textRule,
 } from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
@@ -25,7 +25,7 @@ const selfServiceField = z
     .object({
         sendTo: z.string({ error: 'sendTo must be "source", "target" or "both"' })
             .refine((v) => isUnknown(v) || (SEND_TO as readonly string[]).includes(v), { message: 'sendTo must be "source", "target" or "both"' }),
-        trigger: triggerField.optional(),
+        trigger: z.string({ error: "trigger must be a string" }).superRefine(textRule("trigger", "trigger ")).optional(),
     }, { error: (iss) => (iss.code === "invalid_type" ? 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }' : undefined) })
     .strict()
     .optional();
@@ -108,6 +108,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const fields = userFields(inputs);
         const existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
         let tag: string;
+        let adoptedLicensed = false;
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
             const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
@@ -121,6 +122,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             }
             tag = existing;
             const current = await findUserRecord(ctx, kind, tag); // getall has the connectors; 2.3 does not
+            adoptedLicensed = current?.licensed === true;
             if (!current || USER_FIELDS.some((f) => current[f] !== undefined && normalizeField(f, current[f]) !== fields[f])) {
                 await client.updateUser(kind, tag, fields);
             }
@@ -128,7 +130,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             tag = (await client.createUser(kind, fields)).migrationTag;
         }
         try {
-            if (inputs.licensed) await client.assignLicense(kind, tag);
+            // Adopted and licensed already: nothing to write (issue 18).
+            if (inputs.licensed && !(existing && adoptedLicensed)) await client.assignLicense(kind, tag);
             if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo as SendTo);
         } catch (e) {
             // Nothing half-applied: a user we just made without its license (or its mail) is removed again.
