@@ -13,11 +13,11 @@ import { REPO } from "./helpers/engine";
 
 const WORKFLOW = path.join(REPO, "examples", "gitops", ".github", "workflows", "migration.yml");
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown> }
+interface Step { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }
 interface Workflow {
     on: { workflow_dispatch?: { inputs?: Record<string, unknown> } };
     env: Record<string, string>;
-    jobs: Record<string, { steps: Step[] }>;
+    jobs: Record<string, { steps: Step[]; env?: Record<string, string>; environment?: string | { name: string } }>;
 }
 
 describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", function () {
@@ -62,5 +62,26 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         }
         assert.strictEqual(wf.env.PULUMI_SKIP_CHECKPOINTS, "true", "fast mode");
         assert.ok(wf.on.workflow_dispatch?.inputs?.recover, "the recover dispatch");
+    });
+
+    it("gives secrets only to the steps that use them, installs without dependencies' scripts, runs up in a protected environment", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        const secretIn = (env: Record<string, string> | undefined) => Object.entries(env ?? {}).filter(([, v]) => /secrets\./.test(String(v))).map(([k]) => k);
+        assert.deepStrictEqual(secretIn(wf.env), [], "no secret in the workflow's environment (every step would get it)");
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            assert.deepStrictEqual(secretIn(job.env), [], `job ${name}: no secret in the job's environment`);
+            for (const step of job.steps) {
+                const run = step.run ?? "";
+                const secrets = secretIn(step.env);
+                // Only steps that call Cloudiway or open the state hold secrets: pulumi and the report.
+                if (secrets.length) assert.match(run, /^(pulumi |npx --no -- cloudiway-migration report)/, `job ${name}: "${step.name ?? run}" holds ${secrets.join(", ")}`);
+                if (/\bnpm (ci|install)\b/.test(run)) {
+                    assert.match(run, /npm ci --ignore-scripts/, `job ${name}: npm ci runs no install scripts`);
+                    assert.deepStrictEqual(secrets, [], `job ${name}: npm ci holds no secret`);
+                }
+            }
+        }
+        const env = wf.jobs.up.environment;
+        assert.strictEqual(typeof env === "string" ? env : env?.name, "production", "the up job runs in the protected environment");
     });
 });
