@@ -66,10 +66,10 @@ export function readLedgerChecked(file: string): LedgerRead {
         const why = rowProblem(head, r);
         if (why) { problems.push(`${file}:${r.line}: ${why}; the row is left out`); continue; }
         const row: Record<string, unknown> = {};
-        head.forEach((h, i) => {
-            const v = cellValue(r.cells[i]);
+        for (const h of LEDGER_COLUMNS) { // only the ledger's columns (an extra one is ignored)
+            const v = cellValue(r.cells[head.indexOf(h)]);
             row[h] = NUMBERS.has(h) ? Number(v) : h === "licensed" ? v === "true" : v;
-        });
+        }
         rows.push(row as unknown as LedgerRow);
     }
     return { rows, problems };

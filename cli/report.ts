@@ -60,7 +60,8 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
     const row = (name: string) => {
         let r = rows.get(name);
         if (!r) {
-            r = { batch: name, users: 0, statuses: {}, passes: 0, mails: zero(), calendars: zero(), contacts: zero() };
+            // statuses: keyed by what the API answers, so without a prototype.
+            r = { batch: name, users: 0, statuses: Object.create(null) as Record<string, number>, passes: 0, mails: zero(), calendars: zero(), contacts: zero() };
             rows.set(name, r);
         }
         return r;
@@ -124,6 +125,8 @@ const COLORS: Record<string, string> = {
     SUCCESS: "#2e7d32", WORKING: "#1565c0", SCHEDULED: "#6a1b9a", NOTSTARTED: "#9e9e9e", ONERROR: "#c62828",
     STOP: "#ef6c00", STOPPING: "#ffb74d", AUDIT_DONE: "#00838f", AUDIT_WORKING: "#4dd0e1", MAIL_SENT: "#f9a825",
 };
+/** A status's color: its own, else grey (a status named like Object.prototype's keys is no exception). */
+const color = (s: string) => (Object.hasOwn(COLORS, s) ? COLORS[s] : "#607d8b");
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 /**
@@ -134,13 +137,13 @@ export function renderHtml(r: Report, ledger: LedgerRow[] = [], ledgerProblems: 
     const rows = r.rows.map((x) => {
         const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
             const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
-            return `<div class="seg" title="${esc(s)}: ${x.statuses[s]}" style="width:${pct.toFixed(2)}%;background:${COLORS[s] ?? "#607d8b"}">${x.statuses[s]}</div>`;
+            return `<div class="seg" title="${esc(s)}: ${x.statuses[s]}" style="width:${pct.toFixed(2)}%;background:${color(s)}">${x.statuses[s]}</div>`;
         }).join("");
         const mailPct = x.mails.total ? (100 * x.mails.success) / x.mails.total : 0;
         return `<tr><th>${esc(x.batch)}</th><td>${x.users}</td><td class="bar">${bar}</td><td>${x.passes}</td>` +
             `<td><div class="mini"><div style="width:${mailPct.toFixed(1)}%"></div></div>${tsf(x.mails)}</td><td>${tsf(x.calendars)}</td><td>${tsf(x.contacts)}</td></tr>`;
     }).join("\n");
-    const legend = r.statuses.map((s) => `<span><i style="background:${COLORS[s] ?? "#607d8b"}"></i>${esc(s)}</span>`).join(" ");
+    const legend = r.statuses.map((s) => `<span><i style="background:${color(s)}"></i>${esc(s)}</span>`).join(" ");
     return `<!doctype html><html><head><meta charset="utf-8"><title>Cloudiway migration report</title><style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}th,td{padding:.4em .6em;border-bottom:1px solid #ddd;text-align:left}
 td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8em;text-align:center;line-height:1.4em;overflow:hidden}
