@@ -11,6 +11,7 @@ import { stringify } from "yaml";
 import { CloudiwayClient, CloudiwayResponseError, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
+import { emailProblem, normalizeEmail, textProblem } from "../provider/text";
 
 export const HELP = `Usage: cloudiway-migration export-plan --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
 
@@ -40,7 +41,9 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
     let i = 0;
     const oddAnswer = (e: unknown) => e instanceof CloudiwayResponseError;
     for (const name of batchNames) {
-        progress(`batch ${++i}/${batchNames.length}: ${name}`);
+        progress(`batch ${++i}/${batchNames.length}: ${JSON.stringify(name)}`);
+        const nameProblem = textProblem(name.trim(), "batchName");
+        if (nameProblem) warnings.push(`batch ${JSON.stringify(name)}: its name ${nameProblem} (the plan will refuse it: rename it in Cloudiway)`);
         try {
             for (const tag of await client.getUsersInBatch(kind, name)) batchOfTag.set(tag.trim(), name);
         } catch (e) {
@@ -77,9 +80,15 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
         const entry: Record<string, unknown> = {
             firstName: String(u.firstName ?? "").trim(),
             lastName: String(u.lastName ?? "").trim(),
-            sourceEmail: String(u.sourceEmail).trim().toLowerCase(),
-            targetEmail: String(u.targetEmail).trim().toLowerCase(),
+            sourceEmail: normalizeEmail(String(u.sourceEmail)),
+            targetEmail: normalizeEmail(String(u.targetEmail)),
         };
+        // A value the plan loader will refuse is written as it is, and named now (provider/text.ts).
+        const problems = [
+            ...(["firstName", "lastName"] as const).map((k) => [k, textProblem(String(entry[k]), "name")] as const),
+            ...(["sourceEmail", "targetEmail"] as const).map((k) => [k, emailProblem(String(entry[k]))] as const),
+        ].filter(([, p]) => p);
+        if (problems.length) warnings.push(`user ${tag || JSON.stringify(entry.sourceEmail)}: ${problems.map(([k, p]) => `${k} ${p}`).join("; ")} (the plan will refuse it: correct it in Cloudiway or in the plan)`);
         if (u.sourceConnectorName && u.sourceConnectorName !== defSrc) entry.sourceConnectorName = u.sourceConnectorName;
         if (u.targetConnectorName && u.targetConnectorName !== defTgt) entry.targetConnectorName = u.targetConnectorName;
         if (u.licensed === true) entry.licensed = true;
