@@ -60,8 +60,7 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
     const row = (name: string) => {
         let r = rows.get(name);
         if (!r) {
-            // statuses: keyed by what the API answers, so without a prototype.
-            r = { batch: name, users: 0, statuses: Object.create(null) as Record<string, number>, passes: 0, mails: zero(), calendars: zero(), contacts: zero() };
+            r = { batch: name, users: 0, statuses: {}, passes: 0, mails: zero(), calendars: zero(), contacts: zero() };
             rows.set(name, r);
         }
         return r;
@@ -76,7 +75,7 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
             const batch = batchOf.get(tag) ?? "(no batch)";
             const r = row(batch);
             r.users++;
-            r.statuses[status] = (r.statuses[status] ?? 0) + 1;
+            bump(r.statuses, status);
             const o: Observation = {
                 kind, migrationTag: tag, sourceEmail: u.sourceEmail, batch, status, passes: 0, licensed: u.licensed === true,
                 mailsTotal: 0, mailsSuccess: 0, mailsFailure: 0, calendarsTotal: 0, calendarsSuccess: 0, calendarsFailure: 0,
@@ -107,6 +106,13 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
     return { generatedAt: new Date().toISOString(), kind, statuses, rows: [...rows.values()].sort((a, b) => a.batch.localeCompare(b.batch)), users: observed };
 }
 
+/**
+ * Statuses are keyed by what the API answers: counted and read as own properties only, so a status
+ * named like one of Object.prototype's keys (`constructor`, `__proto__`) is counted like any other.
+ */
+const count = (rec: Record<string, number>, k: string) => (Object.hasOwn(rec, k) ? rec[k] : 0);
+const bump = (rec: Record<string, number>, k: string) =>
+    Object.defineProperty(rec, k, { value: count(rec, k) + 1, enumerable: true, writable: true, configurable: true });
 const zero = () => ({ total: 0, success: 0, failure: 0 });
 function add(c: { total: number; success: number; failure: number }, t: number, s: number, f: number) {
     c.total += t; c.success += s; c.failure += f;
@@ -115,7 +121,7 @@ const tsf = (c: { total: number; success: number; failure: number }) => `${c.tot
 
 export function renderTable(r: Report): string {
     const head = ["batch", "users", ...r.statuses, "passes", "mails t/s/f", "calendars t/s/f", "contacts t/s/f"];
-    const body = r.rows.map((x) => [x.batch, String(x.users), ...r.statuses.map((s) => String(x.statuses[s] ?? 0)), String(x.passes), tsf(x.mails), tsf(x.calendars), tsf(x.contacts)]);
+    const body = r.rows.map((x) => [x.batch, String(x.users), ...r.statuses.map((s) => String(count(x.statuses, s))), String(x.passes), tsf(x.mails), tsf(x.calendars), tsf(x.contacts)]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
@@ -135,9 +141,10 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&l
  */
 export function renderHtml(r: Report, ledger: LedgerRow[] = [], ledgerProblems: string[] = []): string {
     const rows = r.rows.map((x) => {
-        const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
-            const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
-            return `<div class="seg" title="${esc(s)}: ${x.statuses[s]}" style="width:${pct.toFixed(2)}%;background:${color(s)}">${x.statuses[s]}</div>`;
+        const bar = r.statuses.filter((s) => count(x.statuses, s)).map((s) => {
+            const n = count(x.statuses, s);
+            const pct = (100 * n) / Math.max(1, x.users);
+            return `<div class="seg" title="${esc(s)}: ${n}" style="width:${pct.toFixed(2)}%;background:${color(s)}">${n}</div>`;
         }).join("");
         const mailPct = x.mails.total ? (100 * x.mails.success) / x.mails.total : 0;
         return `<tr><th>${esc(x.batch)}</th><td>${x.users}</td><td class="bar">${bar}</td><td>${x.passes}</td>` +

@@ -165,6 +165,10 @@ describe("issue 18: hostile and odd input is data (regressions)", function () {
             assert.strictEqual(ss.status, 404, ss.body);
             const fam = await raw(`${emu.url}/constructor/getall?consumerKey=${KEY}&consumerSecret=${SECRET}`);
             assert.strictEqual(fam.status, 404);
+            const outcomes = await fetch(`${emu.baseUrl}/_emulator/outcomes`, {
+                method: "POST", headers: { "content-type": "application/json" }, body: '{"users": {"__proto__": "ONERROR", "constructor": "STOP"}}',
+            });
+            assert.deepStrictEqual(Object.entries(((await outcomes.json()) as { mail: Record<string, string> }).mail), [["__proto__", "ONERROR"], ["constructor", "STOP"]]);
         });
 
         it("a foreign Host, a foreign Origin or a text/plain write is refused; nothing is reset or changed", async () => {

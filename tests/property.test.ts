@@ -216,6 +216,7 @@ describe("issue 18: property-based (fast-check)", function () {
                 lines.forEach((l, i) => assert.strictEqual(structure(l), shape[i], `line ${i + 1} keeps its structure: ${JSON.stringify(l)}`));
                 assert.ok(!/[\r\u2028\u2029\u0085]/.test(md), "no other line break");
                 assert.ok(!/(?<![A-Za-z0-9_])@(?!&#8203;)/.test(md), "no @ mention");
+                for (const l of lines) assert.ok(!/^- (?:[#>+=*-]|\d+[.)]|\s)/.test(l), `a list item's text opens no block (heading, quote, list, code): ${JSON.stringify(l)}`);
                 return true;
             }), RUNS.pure);
         });
