@@ -12,6 +12,7 @@ import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/reso
 import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
 import { UNKNOWN } from "../provider/resources/common";
 import { updateMaySend } from "../provider/resources/migrationRun";
+import { mdText } from "./markdown";
 export { describeHoldings };
 
 const props = z.record(z.string(), z.unknown());
@@ -139,7 +140,7 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): Cha
     return cost;
 }
 
-/** The Markdown opening of the summary. */
+/** The Markdown opening of the summary. Every user value goes through mdText (markdown.ts). */
 export function costMarkdown(c: ChangeCost): string[] {
     const lines = ["### What this change costs", ""];
     const lost = c.usersDeleted.filter((u) => u.holdings && hasSomethingToLose(u.holdings)).length;
@@ -153,15 +154,15 @@ export function costMarkdown(c: ChangeCost): string[] {
     );
     if (c.licenseConsumingRuns.length) {
         lines.push("| run | action | target | users | without a license |", "|---|---|---|---:|---:|");
-        for (const r of c.licenseConsumingRuns) lines.push(`| ${r.run} | ${r.action} | ${r.target} | ${r.users} | ${r.usersWithoutLicense} |`);
+        for (const r of c.licenseConsumingRuns) lines.push(`| ${mdText(r.run)} | ${mdText(r.action)} | ${mdText(r.target)} | ${r.users} | ${r.usersWithoutLicense} |`);
         lines.push("");
     }
     for (const [title, list] of [["Users deleted", c.usersDeleted], ["Users kept (not deleted)", c.usersKept], ["Licenses assigned", c.licensesAssigned]] as const) {
         if (!list.length) continue;
         lines.push(`**${title}:**`, "");
-        for (const u of list) lines.push(`- ${u.user}: ${u.note}`);
+        for (const u of list) lines.push(`- ${mdText(u.user)}: ${mdText(u.note)}`);
         lines.push("");
     }
-    lines.push(`_Passes, status and license as of ${c.asOf}; the stack's deletion policy: ${c.deletionPolicy}._`, "");
+    lines.push(`_Passes, status and license as of ${c.asOf}; the stack's deletion policy: ${mdText(c.deletionPolicy)}._`, "");
     return lines;
 }

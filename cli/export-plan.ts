@@ -8,9 +8,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { CloudiwayClient, clientFor } from "../provider/client";
+import { CloudiwayClient, CloudiwayResponseError, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
+import { emailProblem, normalizeEmail, textProblem } from "../provider/text";
 
 export const HELP = `Usage: cloudiway-migration export-plan --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
 
@@ -24,21 +25,41 @@ adopts what exists: the first preview shows no creates of new objects and no cha
 Credentials: CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET.
 `;
 
+/**
+ * An odd answer for one object (a user record, a batch's members or settings) never aborts the
+ * export: the object is left out, or its settings, and `warnings` names it (issue 18).
+ */
 export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archive", progress: (msg: string) => void = () => undefined) {
+    const warnings: string[] = [];
     progress("reading users (getall)...");
-    const users = await client.getAllUsers(kind);
+    const { users, odd } = await client.getAllUsersChecked(kind);
+    for (const o of odd) warnings.push(`getall: ${o}: left out of the plan`);
     progress(`${users.length} users; reading batches...`);
     const batchNames = await client.listBatches(kind);
     const batchOfTag = new Map<string, string>();
-    const batches: { name: string; settings: Record<string, unknown>; users: Record<string, unknown>[] }[] = [];
+    const batches: { name: string; settings?: Record<string, unknown>; users: Record<string, unknown>[] }[] = [];
     let i = 0;
+    const oddAnswer = (e: unknown) => e instanceof CloudiwayResponseError;
     for (const name of batchNames) {
-        progress(`batch ${++i}/${batchNames.length}: ${name}`);
-        for (const tag of await client.getUsersInBatch(kind, name)) batchOfTag.set(tag.trim(), name);
-        const s = await client.getGlobalSettings(kind, name);
+        progress(`batch ${++i}/${batchNames.length}: ${JSON.stringify(name)}`);
+        const nameProblem = textProblem(name.trim(), "batchName");
+        if (nameProblem) warnings.push(`batch ${JSON.stringify(name)}: its name ${nameProblem} (the plan will refuse it: rename it in Cloudiway)`);
+        try {
+            for (const tag of await client.getUsersInBatch(kind, name)) batchOfTag.set(tag.trim(), name);
+        } catch (e) {
+            if (!oddAnswer(e)) throw e;
+            warnings.push(`batch "${name}": ${(e as Error).message}; its users are exported without a batch`);
+        }
+        // Settings never set answer {} (or fields missing or null): the batch is written without them.
         const settings: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(s)) if (v !== null && v !== undefined) settings[k] = v;
-        batches.push({ name, settings, users: [] });
+        try {
+            const s = await client.getGlobalSettings(kind, name);
+            for (const [k, v] of Object.entries(s)) if (v !== null && v !== undefined) settings[k] = v;
+        } catch (e) {
+            if (!oddAnswer(e)) throw e;
+            warnings.push(`batch "${name}": ${(e as Error).message}; exported without settings`);
+        }
+        batches.push({ name, ...(Object.keys(settings).length ? { settings } : {}), users: [] });
     }
     const byName = new Map(batches.map((b) => [b.name, b]));
     const loose: Record<string, unknown>[] = [];
@@ -59,9 +80,15 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
         const entry: Record<string, unknown> = {
             firstName: String(u.firstName ?? "").trim(),
             lastName: String(u.lastName ?? "").trim(),
-            sourceEmail: String(u.sourceEmail).trim().toLowerCase(),
-            targetEmail: String(u.targetEmail).trim().toLowerCase(),
+            sourceEmail: normalizeEmail(String(u.sourceEmail)),
+            targetEmail: normalizeEmail(String(u.targetEmail)),
         };
+        // A value the plan loader will refuse is written as it is, and named now (provider/text.ts).
+        const problems = [
+            ...(["firstName", "lastName"] as const).map((k) => [k, textProblem(String(entry[k]), "name")] as const),
+            ...(["sourceEmail", "targetEmail"] as const).map((k) => [k, emailProblem(String(entry[k]))] as const),
+        ].filter(([, p]) => p);
+        if (problems.length) warnings.push(`user ${tag || JSON.stringify(entry.sourceEmail)}: ${problems.map(([k, p]) => `${k} ${p}`).join("; ")} (the plan will refuse it: correct it in Cloudiway or in the plan)`);
         if (u.sourceConnectorName && u.sourceConnectorName !== defSrc) entry.sourceConnectorName = u.sourceConnectorName;
         if (u.targetConnectorName && u.targetConnectorName !== defTgt) entry.targetConnectorName = u.targetConnectorName;
         if (u.licensed === true) entry.licensed = true;
@@ -72,7 +99,7 @@ export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archiv
     }
     const plan: Record<string, unknown> = { kind, adoptExisting: true, defaults, batches };
     if (loose.length) plan.users = loose;
-    return { plan, users: users.length, batches: batches.length };
+    return { plan, users: users.length, batches: batches.length, warnings };
 }
 
 
@@ -89,7 +116,8 @@ export async function main(argv: string[]): Promise<void> {
     const client = clientFor(settings);
     try {
         const kind = args.kind === "archive" ? "archive" : "mail";
-        const { plan, users, batches } = await exportPlan(client, kind, (m) => process.stderr.write(`export-plan: ${m}\n`));
+        const { plan, users, batches, warnings } = await exportPlan(client, kind, (m) => process.stderr.write(`export-plan: ${m}\n`));
+        for (const w of warnings) process.stderr.write(`export-plan: warning: ${w}\n`);
         const out = path.resolve(args.out);
         fs.writeFileSync(out, `# Exported from ${settings.apiUrl} on ${new Date().toISOString()}\n` + stringify(plan));
         console.log(`Wrote ${out}: ${users} users, ${batches} batches (adoptExisting: true)`);

@@ -6,6 +6,7 @@
  * from it.
  */
 import * as fs from "fs";
+import { parseCsv } from "../provider/plan/load";
 
 /** What the report observed of one user. */
 export interface Observation {
@@ -30,40 +31,65 @@ export const LEDGER_COLUMNS = [
 ] as const;
 const NUMBERS = new Set(["passes", "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure", "contactsTotal", "contactsSuccess", "contactsFailure"]);
 
-const csvCell = (v: unknown) => {
-    const s = String(v);
+/**
+ * Formula injection (CSV injection): a spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`,
+ * a tab or a carriage return as a formula. Such a cell is written with a leading `'` (which
+ * spreadsheets show as text and hide), and reading strips it again. A value that already starts
+ * with quotes before such a character gets one more, so every value reads back as it was.
+ */
+const FORMULA = /^'*[=+\-@\t\r]/;
+const QUOTED_FORMULA = /^'+[=+\-@\t\r]/;
+export const csvCell = (v: unknown) => {
+    let s = String(v);
+    if (FORMULA.test(s)) s = `'${s}`;
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+/** A cell as written (after its CSV quotes are gone) -> the value. */
+export const cellValue = (cell: string) => (QUOTED_FORMULA.test(cell) ? cell.slice(1) : cell);
 
-/** RFC 4180 lines of the ledger (quotes, commas, no newline inside our values). */
-function parseLine(line: string): string[] {
-    const out: string[] = [];
-    let cur = "", quoted = false;
-    for (let i = 0; i < line.length; i++) {
-        const c = line[i];
-        if (quoted) {
-            if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
-        } else if (c === '"') quoted = true;
-        else if (c === ",") { out.push(cur); cur = ""; } else cur += c;
-    }
-    out.push(cur);
-    return out;
-}
+/** The ledger with the rows that could not be read, each as `file:line: why` (the rest still serves). */
+export interface LedgerRead { rows: LedgerRow[]; problems: string[] }
 
-export function readLedger(file: string): LedgerRow[] {
-    if (!fs.existsSync(file)) return [];
-    const lines = fs.readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.trim());
-    if (!lines.length) return [];
-    const head = parseLine(lines[0]);
+const isCount = (s: string) => /^\d+$/.test(s);
+
+/** Reads the ledger (RFC 4180: quoted cells may hold commas, quotes and line breaks). */
+export function readLedgerChecked(file: string): LedgerRead {
+    if (!fs.existsSync(file)) return { rows: [], problems: [] };
+    const records = parseCsv(fs.readFileSync(file, "utf8"));
+    if (!records.length) return { rows: [], problems: [] };
+    const head = records[0].cells.map((h) => h.trim());
     const missing = LEDGER_COLUMNS.filter((c) => !head.includes(c));
     if (missing.length) throw new Error(`${file}: not a ledger of this tool (missing columns ${missing.join(", ")})`);
-    return lines.slice(1).map((l, n) => {
-        const cells = parseLine(l);
+    const rows: LedgerRow[] = [];
+    const problems: string[] = [];
+    for (const r of records.slice(1)) {
+        const why = rowProblem(head, r);
+        if (why) { problems.push(`${file}:${r.line}: ${why}; the row is left out`); continue; }
         const row: Record<string, unknown> = {};
-        head.forEach((h, i) => { row[h] = NUMBERS.has(h) ? Number(cells[i]) : h === "licensed" ? cells[i] === "true" : cells[i]; });
-        if (row.kind !== "mail" && row.kind !== "archive") throw new Error(`${file}:${n + 2}: kind must be mail or archive`);
-        return row as unknown as LedgerRow;
-    });
+        for (const h of LEDGER_COLUMNS) { // only the ledger's columns (an extra one is ignored)
+            const v = cellValue(r.cells[head.indexOf(h)]);
+            row[h] = NUMBERS.has(h) ? Number(v) : h === "licensed" ? v === "true" : v;
+        }
+        rows.push(row as unknown as LedgerRow);
+    }
+    return { rows, problems };
+}
+
+function rowProblem(head: string[], r: { cells: string[]; error?: string }): string | undefined {
+    if (r.error) return `malformed CSV row: ${r.error}`;
+    if (r.cells.length !== head.length) return `malformed CSV row: ${r.cells.length} fields, the header has ${head.length}`;
+    const cell = (c: string) => cellValue(r.cells[head.indexOf(c)]);
+    if (cell("kind") !== "mail" && cell("kind") !== "archive") return "kind must be mail or archive";
+    const time = cell("time");
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(time) || Number.isNaN(Date.parse(time))) return `time ${JSON.stringify(time)} is not an ISO date and time`;
+    for (const c of NUMBERS) if (!isCount(cell(c))) return `${c} ${JSON.stringify(cell(c))} is not a count`;
+    if (cell("licensed") !== "true" && cell("licensed") !== "false") return `licensed ${JSON.stringify(cell("licensed"))} is not true or false`;
+    return undefined;
+}
+
+/** The rows that could be read (readLedgerChecked says which could not). */
+export function readLedger(file: string): LedgerRow[] {
+    return readLedgerChecked(file).rows;
 }
 
 const same = (a: Observation, b: Observation) => LEDGER_COLUMNS.every((c) => c === "time" || String(a[c as keyof Observation]) === String(b[c as keyof Observation]));
@@ -120,6 +146,8 @@ const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&l
 
 /** An SVG chart: one line per wave, the share of its users done over time. */
 export function renderProgressChart(series: WaveSeries[], width = 760, height = 300): string {
+    // Points without a readable time are left out (readLedgerChecked reports such rows).
+    series = series.map((s) => ({ ...s, points: s.points.filter((p) => !Number.isNaN(Date.parse(p.time))) })).filter((s) => s.points.length);
     const all = series.flatMap((s) => s.points.map((p) => Date.parse(p.time)));
     if (!all.length) return `<p>No ledger rows yet.</p>`;
     const [t0, t1] = [Math.min(...all), Math.max(...all)];

@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import { DeletionPolicy, Step, costMarkdown, costOfPreview, previewSchema } from "./cost";
+import { mdText } from "./markdown";
 
 export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>] [--json]
 
@@ -27,7 +28,8 @@ const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.rep
 const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
 const OPS = ["create", "update", "replace", "delete"] as const;
 const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
-const esc = (s: unknown) => String(s).replace(/\|/g, "\\|");
+/** Every user value of the comment goes through the one escaping function (markdown.ts). */
+const esc = mdText;
 
 /** The preview's JSON (parsed with zod at this boundary) as Markdown. */
 export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): string {
@@ -72,7 +74,7 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
     if (!counts.size) lines.push("No changes.", "");
     else {
         lines.push("| type | create | update | replace | delete |", "|---|---:|---:|---:|---:|");
-        for (const [t, c] of [...counts.entries()].sort()) lines.push(`| ${t} | ${c.create} | ${c.update} | ${c.replace} | ${c.delete} |`);
+        for (const [t, c] of [...counts.entries()].sort()) lines.push(`| ${esc(t)} | ${c.create} | ${c.update} | ${c.replace} | ${c.delete} |`);
         lines.push("");
     }
 
@@ -93,7 +95,7 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
             const o = s.oldState?.inputs ?? {}, n = s.newState?.inputs ?? {};
             for (const k of [...new Set([...Object.keys(o), ...Object.keys(n)])].sort()) {
                 if (k === "__provider" || JSON.stringify(o[k]) === JSON.stringify(n[k])) continue;
-                lines.push(`| ${esc(n.batchName ?? o.batchName)} | ${k} | ${esc(o[k] ?? "—")} | ${esc(n[k] ?? "—")} |`);
+                lines.push(`| ${esc(n.batchName ?? o.batchName)} | ${esc(k)} | ${esc(o[k] ?? "—")} | ${esc(n[k] ?? "—")} |`);
             }
         }
         lines.push("");
@@ -102,7 +104,7 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
     const errors = json.diagnostics.filter((d) => d.severity === "error");
     if (errors.length) {
         lines.push("### Errors", "");
-        for (const d of errors) lines.push(`- ${String(d.message).trim()}`);
+        for (const d of errors) lines.push(`- ${esc(d.message)}`);
         lines.push("");
     }
     return lines.join("\n");

@@ -11,7 +11,7 @@ import * as path from "path";
 import { CloudiwayClient, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
-import { LedgerRow, Observation, appendLedger, progressOverTime, readLedger, renderProgressChart } from "./ledger";
+import { LedgerRow, Observation, appendLedger, progressOverTime, readLedgerChecked, renderProgressChart } from "./ledger";
 
 export const HELP = `Usage: cloudiway-migration report [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
                                   [--ledger <ledger.csv>] [--json]
@@ -75,7 +75,7 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
             const batch = batchOf.get(tag) ?? "(no batch)";
             const r = row(batch);
             r.users++;
-            r.statuses[status] = (r.statuses[status] ?? 0) + 1;
+            bump(r.statuses, status);
             const o: Observation = {
                 kind, migrationTag: tag, sourceEmail: u.sourceEmail, batch, status, passes: 0, licensed: u.licensed === true,
                 mailsTotal: 0, mailsSuccess: 0, mailsFailure: 0, calendarsTotal: 0, calendarsSuccess: 0, calendarsFailure: 0,
@@ -106,6 +106,13 @@ export async function buildReport(client: CloudiwayClient, kind: "mail" | "archi
     return { generatedAt: new Date().toISOString(), kind, statuses, rows: [...rows.values()].sort((a, b) => a.batch.localeCompare(b.batch)), users: observed };
 }
 
+/**
+ * Statuses are keyed by what the API answers: counted and read as own properties only, so a status
+ * named like one of Object.prototype's keys (`constructor`, `__proto__`) is counted like any other.
+ */
+const count = (rec: Record<string, number>, k: string) => (Object.hasOwn(rec, k) ? rec[k] : 0);
+const bump = (rec: Record<string, number>, k: string) =>
+    Object.defineProperty(rec, k, { value: count(rec, k) + 1, enumerable: true, writable: true, configurable: true });
 const zero = () => ({ total: 0, success: 0, failure: 0 });
 function add(c: { total: number; success: number; failure: number }, t: number, s: number, f: number) {
     c.total += t; c.success += s; c.failure += f;
@@ -114,7 +121,7 @@ const tsf = (c: { total: number; success: number; failure: number }) => `${c.tot
 
 export function renderTable(r: Report): string {
     const head = ["batch", "users", ...r.statuses, "passes", "mails t/s/f", "calendars t/s/f", "contacts t/s/f"];
-    const body = r.rows.map((x) => [x.batch, String(x.users), ...r.statuses.map((s) => String(x.statuses[s] ?? 0)), String(x.passes), tsf(x.mails), tsf(x.calendars), tsf(x.contacts)]);
+    const body = r.rows.map((x) => [x.batch, String(x.users), ...r.statuses.map((s) => String(count(x.statuses, s))), String(x.passes), tsf(x.mails), tsf(x.calendars), tsf(x.contacts)]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
     return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
@@ -124,20 +131,26 @@ const COLORS: Record<string, string> = {
     SUCCESS: "#2e7d32", WORKING: "#1565c0", SCHEDULED: "#6a1b9a", NOTSTARTED: "#9e9e9e", ONERROR: "#c62828",
     STOP: "#ef6c00", STOPPING: "#ffb74d", AUDIT_DONE: "#00838f", AUDIT_WORKING: "#4dd0e1", MAIL_SENT: "#f9a825",
 };
+/** A status's color: its own, else grey (a status named like Object.prototype's keys is no exception). */
+const color = (s: string) => (Object.hasOwn(COLORS, s) ? COLORS[s] : "#607d8b");
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
-/** The HTML page; with the ledger's rows, a chart of each wave's progress over time. */
-export function renderHtml(r: Report, ledger: LedgerRow[] = []): string {
+/**
+ * The HTML page; with the ledger's rows, a chart of each wave's progress over time, and the ledger
+ * rows that could not be read (`file:line: why`). Every value is escaped.
+ */
+export function renderHtml(r: Report, ledger: LedgerRow[] = [], ledgerProblems: string[] = []): string {
     const rows = r.rows.map((x) => {
-        const bar = r.statuses.filter((s) => x.statuses[s]).map((s) => {
-            const pct = (100 * x.statuses[s]) / Math.max(1, x.users);
-            return `<div class="seg" title="${esc(s)}: ${x.statuses[s]}" style="width:${pct.toFixed(2)}%;background:${COLORS[s] ?? "#607d8b"}">${x.statuses[s]}</div>`;
+        const bar = r.statuses.filter((s) => count(x.statuses, s)).map((s) => {
+            const n = count(x.statuses, s);
+            const pct = (100 * n) / Math.max(1, x.users);
+            return `<div class="seg" title="${esc(s)}: ${n}" style="width:${pct.toFixed(2)}%;background:${color(s)}">${n}</div>`;
         }).join("");
         const mailPct = x.mails.total ? (100 * x.mails.success) / x.mails.total : 0;
         return `<tr><th>${esc(x.batch)}</th><td>${x.users}</td><td class="bar">${bar}</td><td>${x.passes}</td>` +
             `<td><div class="mini"><div style="width:${mailPct.toFixed(1)}%"></div></div>${tsf(x.mails)}</td><td>${tsf(x.calendars)}</td><td>${tsf(x.contacts)}</td></tr>`;
     }).join("\n");
-    const legend = r.statuses.map((s) => `<span><i style="background:${COLORS[s] ?? "#607d8b"}"></i>${esc(s)}</span>`).join(" ");
+    const legend = r.statuses.map((s) => `<span><i style="background:${color(s)}"></i>${esc(s)}</span>`).join(" ");
     return `<!doctype html><html><head><meta charset="utf-8"><title>Cloudiway migration report</title><style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}th,td{padding:.4em .6em;border-bottom:1px solid #ddd;text-align:left}
 td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8em;text-align:center;line-height:1.4em;overflow:hidden}
@@ -145,7 +158,8 @@ td.bar{width:45%}.seg{display:inline-block;height:1.4em;color:#fff;font-size:.8e
 .legend span{margin-right:1em}.legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
 </style></head><body><h1>Cloudiway ${esc(r.kind)} migration</h1><p>Generated ${esc(r.generatedAt)}</p>
 <p class="legend">${legend}</p><table><thead><tr><th>batch</th><th>users</th><th>statuses</th><th>passes</th><th>mails t/s/f</th><th>calendars t/s/f</th><th>contacts t/s/f</th></tr></thead>
-<tbody>${rows}</tbody></table>${ledger.length ? renderProgressChart(progressOverTime(ledger.filter((l) => l.kind === r.kind))) : ""}</body></html>\n`;
+<tbody>${rows}</tbody></table>${ledger.length ? renderProgressChart(progressOverTime(ledger.filter((l) => l.kind === r.kind))) : ""}${
+    ledgerProblems.length ? `<h2>Ledger rows left out</h2><ul class="problems">${ledgerProblems.map((p) => `<li>${esc(p)}</li>`).join("")}</ul>` : ""}</body></html>\n`;
 }
 
 
@@ -173,9 +187,12 @@ export async function main(argv: string[]): Promise<void> {
         const ledgerFile = args.ledger ? path.resolve(String(args.ledger)) : undefined;
         const appended = ledgerFile ? appendLedger(ledgerFile, report.users, report.generatedAt) : [];
         const html = path.resolve(args.html ?? "cloudiway-report.html");
-        fs.writeFileSync(html, renderHtml(report, ledgerFile ? readLedger(ledgerFile) : []));
+        // A ledger row that cannot be read is named (file:line) and left out; the rest still renders.
+        const ledger = ledgerFile ? readLedgerChecked(ledgerFile) : { rows: [], problems: [] };
+        for (const p of ledger.problems) process.stderr.write(`warning: ${p}\n`);
+        fs.writeFileSync(html, renderHtml(report, ledger.rows, ledger.problems));
         if (args.json) {
-            console.log(JSON.stringify({ report, ...(ledgerFile ? { ledger: ledgerFile, appended } : {}), html }, null, 2));
+            console.log(JSON.stringify({ report, ...(ledgerFile ? { ledger: ledgerFile, appended, ledgerProblems: ledger.problems } : {}), html }, null, 2));
         } else {
             console.log(renderTable(report));
             if (ledgerFile) console.log(`\nLedger: ${appended.length} row(s) appended to ${ledgerFile}`);

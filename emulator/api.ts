@@ -21,7 +21,7 @@ export interface ApiContext {
     persist(): Promise<void>;
 }
 
-const FAMILIES: Record<string, Family> = { mailusers: "mail", archivemailusers: "archive" };
+const FAMILIES = new Map<string, Family>([["mailusers", "mail"], ["archivemailusers", "archive"]]);
 const GUIDISH = /^[0-9a-f-]{8,}$/i;
 const asString = (v: unknown) => (typeof v === "string" ? v : undefined);
 
@@ -29,7 +29,7 @@ export async function serveApi(ctx: ApiContext, req: Incoming): Promise<Reply> {
     const { store, stats } = ctx;
     const { method, url } = req;
     const segments = url.pathname.split("/").filter(Boolean);
-    const family = FAMILIES[(segments[1] ?? "").toLowerCase()];
+    const family = FAMILIES.get((segments[1] ?? "").toLowerCase());
     if (segments[0]?.toLowerCase() !== "api" || !family) return vendor(404, fail(`No such call: ${method} ${url.pathname}`));
     const found = match(method, segments.slice(2));
     // The call as logged: family and call name in lower case, a tag segment as {tag}.
@@ -76,7 +76,12 @@ export async function serveApi(ctx: ApiContext, req: Incoming): Promise<Reply> {
         answer = ok(payload);
         okay = true;
     } catch (e) {
-        answer = fail(e instanceof VendorError ? e.message : `Internal error: ${(e as Error).message}`);
+        if (!(e instanceof VendorError)) {
+            // Not a refusal of the vendor: a 500 without the internal message (server.ts logs it).
+            stats.record({ method, call, ok: false, batchName, migrationTag }, route.mutating);
+            throw e;
+        }
+        answer = fail(e.message);
     }
     const afterCommit = fault.kind === "afterCommit";
     stats.record({ method, call, ok: okay, batchName, migrationTag, fault: afterCommit ? "reset-after-commit" : undefined }, route.mutating);

@@ -9,7 +9,7 @@ import { MAX_PASS_STEPS } from "./lifecycle";
 import { Incoming, Reply, json } from "./reply";
 import { Stats } from "./stats";
 import { PASS_ENDS, PassEnd } from "./statuses";
-import { Family, Store } from "./store";
+import { Family, Store, record } from "./store";
 
 // Kept here for the tests that take the fault PRNG from the control API's module.
 export { prng, FAULT_KINDS, ControlError } from "./faults";
@@ -70,7 +70,7 @@ async function setOutcomes(ctx: ControlContext, body: unknown) {
     if (family !== "mail" && family !== "archive") throw new ControlError(`outcomes: family must be "mail" or "archive"`);
     const users = body.users;
     if (!isObject(users)) throw new ControlError(`outcomes: expected "users": {"<sourceEmail or migrationTag>": "${PASS_ENDS.join('" | "')}" | null}`);
-    const outcomes: Record<string, PassEnd | null> = {};
+    const outcomes = record<PassEnd | null>(); // keys from the request: no prototype
     for (const [who, end] of Object.entries(users)) {
         if (who.trim() === "") throw new ControlError("outcomes: a user key must be a source email or a migration tag");
         if (end !== null && !isPassEnd(end)) throw new ControlError(`outcomes: ${JSON.stringify(end)} for '${who}' is not one of ${PASS_ENDS.join(", ")} (or null)`);

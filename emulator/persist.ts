@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { State, emptyState } from "./store";
+import { FamilyState, State, emptyState, record } from "./store";
 
 export class DataFile {
     private writing: Promise<void> | null = null;
@@ -22,10 +22,13 @@ export class DataFile {
             // A file written by an older emulator may lack the newer parts: they start empty.
             const s = JSON.parse(text) as Partial<State>;
             const base = emptyState();
+            // Records keyed by request values get no prototype again (store.ts, record).
+            const fam = (f: FamilyState | undefined, b: FamilyState): FamilyState =>
+                f ? { ...f, users: record(f.users), batches: record(f.batches) } : b;
             return {
-                mail: s.mail ?? base.mail, archive: s.archive ?? base.archive, connectors: s.connectors ?? base.connectors,
-                selfService: { ...base.selfService, ...s.selfService },
-                outcomes: { ...base.outcomes, ...s.outcomes },
+                mail: fam(s.mail, base.mail), archive: fam(s.archive, base.archive), connectors: s.connectors ?? base.connectors,
+                selfService: { ...base.selfService, ...s.selfService, links: record(s.selfService?.links) },
+                outcomes: { mail: record(s.outcomes?.mail), archive: record(s.outcomes?.archive) },
             };
         } catch (e) {
             const err = e as NodeJS.ErrnoException;

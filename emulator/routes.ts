@@ -92,7 +92,7 @@ function settingsPatch(body: Body): Partial<Settings> {
         if (k === "batch") continue;
         if (k === "FromDate") patch.fromDate = vendorDateToIso(v, "FromDate");
         else if (k === "ToDate") patch.toDate = vendorDateToIso(v, "ToDate");
-        else if (PASCAL[k]) {
+        else if (Object.hasOwn(PASCAL, k)) {
             if (typeof v !== "boolean") throw new VendorError(`Invalid ${k}: expected true or false`);
             patch[PASCAL[k]] = v;
         } else throw new VendorError(`Invalid request: unknown settings field '${k}'`);

@@ -51,7 +51,8 @@ export interface SelfServiceState {
     submissions: { family: "mail" | "archive"; tag: string; username: string; via: "link" | "admin"; time: string }[];
 }
 
-export const emptySelfService = (): SelfServiceState => ({ outbox: [], links: {}, submissions: [] });
+/** `links` has no prototype: a token from a URL is an ordinary key (store.ts, record). */
+export const emptySelfService = (): SelfServiceState => ({ outbox: [], links: Object.create(null) as SelfServiceState["links"], submissions: [] });
 
 /** The password of a simulated source mailbox (documented in README.md). */
 export function sourceMailboxPassword(sourceEmail: string): string {

@@ -9,7 +9,7 @@ import { Family, Store, User, VendorError } from "./store";
 import { renderDone, renderForm, renderInvalid } from "./selfserviceRender";
 import { Incoming, Reply, html, text } from "./reply";
 
-const FAMILY: Record<string, Family> = { mail: "mail", mailusers: "mail", archive: "archive", archivemailusers: "archive" };
+const FAMILY = new Map<string, Family>([["mail", "mail"], ["mailusers", "mail"], ["archive", "archive"], ["archivemailusers", "archive"]]);
 
 export const isSelfServicePath = (pathname: string) => pathname === "/selfservice" || pathname.startsWith("/selfservice/");
 
@@ -31,8 +31,8 @@ function selfServicePage(store: Store, method: string, pathname: string, form: s
         if (parts.length === 2) {
             ({ family, user } = store.selfServiceLink(parts[1]));
             via = "link";
-        } else if (parts.length === 4 && parts[1] === "admin" && FAMILY[parts[2].toLowerCase()]) {
-            family = FAMILY[parts[2].toLowerCase()];
+        } else if (parts.length === 4 && parts[1] === "admin" && FAMILY.has(parts[2].toLowerCase())) {
+            family = FAMILY.get(parts[2].toLowerCase())!;
             user = store.selfServiceForm(family, parts[3]);
             via = "admin";
         } else {

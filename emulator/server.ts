@@ -8,7 +8,8 @@
 import * as http from "http";
 import { AddressInfo, Socket } from "net";
 import { fail } from "./envelope";
-import { Incoming, Reply, vendor } from "./reply";
+import { Area, refusal } from "./guard";
+import { Incoming, Reply, json, text, vendor } from "./reply";
 
 export interface Handlers {
     control(req: Incoming): Promise<Reply>;
@@ -60,14 +61,28 @@ export async function listen(
         const url = new URL(req.url ?? "/", "http://emulator");
         const incoming: Incoming = { method: req.method ?? "GET", url, body: await readBody(req) };
         const p = url.pathname;
-        const route = p === "/_emulator" || p.startsWith("/_emulator/") ? handlers.control
-            : p === "/selfservice" || p.startsWith("/selfservice/") ? handlers.selfService
-            : handlers.api;
-        write(req, res, await route(incoming));
+        const area: Area = p === "/_emulator" || p.startsWith("/_emulator/") ? "control"
+            : p === "/selfservice" || p.startsWith("/selfservice/") ? "selfService"
+            : "api";
+        // Who may ask (guard.ts): loopback Host, the emulator's own Origin, JSON for writes, decodable URLs.
+        const header = (name: string) => { const v = req.headers[name]; return Array.isArray(v) ? v.join(",") : v; };
+        const refused = refusal({
+            method: incoming.method, rawUrl: req.url ?? "/",
+            headers: { host: header("host"), origin: header("origin"), contentType: header("content-type") },
+            bodyEmpty: "text" in incoming.body && incoming.body.text === "",
+        }, area, { host: opts.host, port: (server.address() as AddressInfo).port });
+        if (refused) {
+            write(req, res, area === "api" ? vendor(refused.status, fail(refused.message))
+                : area === "control" ? json({ error: refused.message }, refused.status)
+                : text(refused.status, refused.message));
+            return;
+        }
+        write(req, res, await handlers[area](incoming));
     }
 
     const server = http.createServer((req, res) => {
         handle(req, res).catch((e: unknown) => {
+            // The message stays here: an answer never carries an internal error's text.
             if (!opts.quiet) console.error(`emulator: ${e instanceof Error ? e.message : String(e)}`);
             write(req, res, vendor(500, fail("Internal error")));
         });

@@ -97,12 +97,23 @@ export interface State {
     outcomes: Record<Family, Record<string, PassEnd>>;
 }
 
+/**
+ * A record keyed by names that come from requests (batch names, tags, link tokens, outcome keys):
+ * without a prototype, so `__proto__`, `constructor` and `toString` are ordinary keys, never
+ * Object.prototype's. `from`'s own entries are copied (a data file's JSON keeps `__proto__` as one).
+ */
+export function record<T>(from?: Record<string, T>): Record<string, T> {
+    const r = Object.create(null) as Record<string, T>;
+    if (from) for (const [k, v] of Object.entries(from)) r[k] = v;
+    return r;
+}
+
 export const emptyState = (): State => ({
-    mail: { users: {}, batches: {}, permissionRun: null },
-    archive: { users: {}, batches: {}, permissionRun: null },
+    mail: { users: record(), batches: record(), permissionRun: null },
+    archive: { users: record(), batches: record(), permissionRun: null },
     connectors: JSON.parse(JSON.stringify(SEED_CONNECTORS)),
     selfService: emptySelfService(),
-    outcomes: { mail: {}, archive: {} },
+    outcomes: { mail: record(), archive: record() },
 });
 
 /** A refusal of the vendor: answered as {"hasError": true, "response": message}. */

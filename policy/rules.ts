@@ -10,6 +10,7 @@ import { ChangeCost, Step, costOfPreview } from "../cli/cost";
 import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
 import { hasSomethingToLose } from "../provider/resources/retention";
 import { UNKNOWN } from "../provider/resources/common";
+import { updateMaySend } from "../provider/resources/migrationRun";
 
 type Props = Record<string, unknown>;
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudiway:";
@@ -133,8 +134,8 @@ function runsSent(c: Change): { urn: string; props: Props; sendsAt: Date; depend
     for (const s of stepsOf(c)) {
         if (!s.urn.includes(`${TYPE_PREFIX}MigrationRun::`) || !s.newState?.inputs) continue;
         const n = s.newState.inputs;
-        const deferred = str(s.oldState?.outputs?.deferredUntil) !== undefined;
-        const sends = s.op === "create" || s.op === "replace" || (s.op === "update" && !same(s.oldState?.inputs?.trigger, n.trigger)) || deferred;
+        // An update sends only for a new trigger or a deferred run that is due; a gate's look sends nothing.
+        const sends = s.op === "create" || s.op === "replace" || (s.op === "update" && updateMaySend(s.oldState?.outputs ?? {}, n));
         if (!sends) continue;
         const notBefore = str(n.notBefore) ? new Date(str(n.notBefore)!) : undefined;
         const sendsAt = notBefore && !Number.isNaN(notBefore.getTime()) && notBefore > c.now ? notBefore : c.now;

@@ -254,9 +254,9 @@ class Rig {
     /** Empties the tenant (and the faults), then sets the latency again. */
     async resetTenant(latencyMs: number) {
         await fetch(`${this.emu.baseUrl}/_emulator/reset`, { method: "POST" });
-        await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) });
+        await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) });
     }
-    async setLatency(latencyMs: number) { await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) }); }
+    async setLatency(latencyMs: number) { await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) }); }
     client(connections = 16) { return new CloudiwayClient({ apiUrl: this.emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections }); }
 
     /** Times `f` as a phase: requests from the emulator's stats, RSS and CPU of the processes under the pid it reports. */

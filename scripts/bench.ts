@@ -118,7 +118,7 @@ async function clientSection() {
                 sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
             })).migrationTag);
         }
-        await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ latencyMs }) });
+        await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) });
         for (const c of [1, 16, 64]) {
             rows.push(await measure("client", `status reads, concurrency ${c}`, c, seconds, (i) => client.getStatus("mail", tags[i % tags.length])));
         }

@@ -77,7 +77,7 @@ describe("client under 30% injected faults", function () {
         const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "k", consumerSecret: SECRET, timeoutMs: 300, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, logger: (l) => logs.push(l) });
         const texts: string[] = [];
         try {
-            await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ errorRate: 1, kinds: ["500", "reset", "timeout", "hasError", "429"] }) });
+            await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 1, kinds: ["500", "reset", "timeout", "hasError", "429"] }) });
             for (let i = 0; i < 15; i++) {
                 for (const call of [() => c.listBatches("mail"), () => c.startUser("mail", "11111111-2222-3333-4444-555555555555"), () => c.createBatch("mail", "X")]) {
                     const e: any = await call().then(() => undefined, (x) => x);

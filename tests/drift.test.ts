@@ -8,6 +8,7 @@ import { clientFor } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { DriftDigest, StateResource, driftMarkdown, driftOf, mdCell, readContext } from "../cli/drift";
 import { Emu, emuStats } from "./helpers/emu";
+import type { GlobalSettings } from "../provider/client/calls";
 
 const T = "pulumi-nodejs:dynamic/cloudiway:";
 
@@ -73,7 +74,7 @@ describe("drift digest (no engine)", () => {
             await c.addToBatch("mail", tags.ada, "W1");
             await c.addToBatch("mail", tags.bob, "W2"); // declared in W1
             const s = await c.getGlobalSettings("mail", "W1");
-            await c.setGlobalSettings("mail", "W1", { ...s, fromDate: "2021-02-03" });
+            await c.setGlobalSettings("mail", "W1", { ...s, fromDate: "2021-02-03" } as GlobalSettings);
             const declared = { ...s, fromDate: "2020-01-01", batchName: "W1" };
             const r = (type: string, name: string, id: string, inputs: Record<string, unknown>): StateResource =>
                 ({ urn: `urn:pulumi:prod::cw::${T}${type}::${name}`, type: `${T}${type}`, id, inputs, outputs: inputs });

@@ -22,7 +22,7 @@ function vendorApi(emu: Emu, fam = "mailusers") {
         return j.response;
     };
     const post = async (p: string, body: object) =>
-        (await (await fetch(`${emu.url}/${fam}${p}`, { method: "POST", body: JSON.stringify(body) })).json()) as any;
+        (await (await fetch(`${emu.url}/${fam}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as any;
     const auth = { consumerKey: KEY, consumerSecret: SECRET };
     return {
         async user(name: string, batchName?: string): Promise<string> {
@@ -42,7 +42,7 @@ function vendorApi(emu: Emu, fam = "mailusers") {
 
 function control(emu: Emu) {
     const call = async (method: "GET" | "POST", p: string, body?: unknown) => {
-        const r = await fetch(`${emu.baseUrl}/_emulator${p}`, { method, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+        const r = await fetch(`${emu.baseUrl}/_emulator${p}`, { method, ...(body === undefined ? {} : { headers: { "content-type": "application/json" } }), body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
         return { status: r.status, json: (await r.json()) as any };
     };
     return {

@@ -18,7 +18,7 @@ function request(emu: Emu, path: string, timeoutMs = 3000): Promise<{ status?: n
         req.on("error", (e: any) => resolve({ error: e.code ?? e.message }));
     });
 }
-const faults = (emu: Emu, f: object) => fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify(f) }).then((r) => r.json());
+const faults = (emu: Emu, f: object) => fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) }).then((r) => r.json());
 
 describe("emulator fault injection", function () {
     this.timeout(30_000);
@@ -52,7 +52,7 @@ describe("emulator fault injection", function () {
 
     it("a fault before the store leaves the state unchanged; seeded runs repeat", async () => {
         await faults(emu, { errorRate: 1, kinds: ["500"] });
-        const res = await fetch(`${emu.url}/mailusers/createbatch`, { method: "POST", body: JSON.stringify({ auth: { consumerKey: "demo-key", consumerSecret: "demo-secret" }, batchName: "F" }) });
+        const res = await fetch(`${emu.url}/mailusers/createbatch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ auth: { consumerKey: "demo-key", consumerSecret: "demo-secret" }, batchName: "F" }) });
         assert.strictEqual(res.status, 500);
         await faults(emu, { errorRate: 0 });
         const st = (await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as any;
@@ -67,7 +67,7 @@ describe("emulator fault injection", function () {
     });
 
     it("refuses a bad fault description", async () => {
-        const r = await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", body: JSON.stringify({ errorRate: 3 }) });
+        const r = await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 3 }) });
         assert.strictEqual(r.status, 400);
     });
 });

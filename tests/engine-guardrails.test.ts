@@ -18,6 +18,7 @@ import { resolveSettings } from "../provider/config";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
 import { Emu, emuResetStats, emuStats } from "./helpers/emu";
 import type { DriftDigest } from "../cli/drift";
+import type { GlobalSettings } from "../provider/client/calls";
 
 const PACK = path.join(REPO, "policy");
 const SECRET = "Guard-S3cret-7171";
@@ -207,7 +208,7 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
         await client.removeFromBatch("mail", tags.bob);
         await client.addToBatch("mail", tags.bob, "Wave D2");
         const settings = await client.getGlobalSettings("mail", "Wave D1");
-        await client.setGlobalSettings("mail", "Wave D1", { ...settings, fromDate: "2021-02-03" });
+        await client.setGlobalSettings("mail", "Wave D1", { ...settings, fromDate: "2021-02-03" } as GlobalSettings);
         await client.removeFromBatch("mail", tags.cy);
         await client.deleteUser("mail", tags.cy);
 

@@ -14,11 +14,11 @@ import { RULES, minuteOfWeek, weekMinuteIn } from "../policy/rules";
 
 const WORKFLOW = path.join(REPO, "examples", "gitops", ".github", "workflows", "migration.yml");
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string; name?: string }
+interface Step { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string }
 interface Workflow {
     on: { workflow_dispatch?: { inputs?: Record<string, unknown> } };
     env: Record<string, string>;
-    jobs: Record<string, { steps: Step[]; permissions?: Record<string, string> }>;
+    jobs: Record<string, { steps: Step[]; env?: Record<string, string>; environment?: string | { name: string }; permissions?: Record<string, string> }>;
 }
 
 describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", function () {
@@ -85,5 +85,26 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         assert.strictEqual(drift!.if, "github.event_name == 'schedule'");
         assert.match(drift!.run!, /gh issue edit "\$number" --body-file/, "one issue, its body replaced");
         assert.strictEqual(wf.jobs.up.permissions?.issues, "write");
+    });
+
+    it("gives secrets only to the steps that use them, installs without dependencies' scripts, runs up in a protected environment", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        const secretIn = (env: Record<string, string> | undefined) => Object.entries(env ?? {}).filter(([, v]) => /secrets\./.test(String(v))).map(([k]) => k);
+        assert.deepStrictEqual(secretIn(wf.env), [], "no secret in the workflow's environment (every step would get it)");
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            assert.deepStrictEqual(secretIn(job.env), [], `job ${name}: no secret in the job's environment`);
+            for (const step of job.steps) {
+                const run = step.run ?? "";
+                const secrets = secretIn(step.env);
+                // Only steps that call Cloudiway or open the state hold secrets: pulumi and the report.
+                if (secrets.length) assert.match(run, /^(pulumi |npx --no -- cloudiway-migration (report|drift))/m, `job ${name}: "${step.name ?? run}" holds ${secrets.join(", ")}`);
+                if (/\bnpm (ci|install)\b/.test(run)) {
+                    assert.match(run, /npm ci --ignore-scripts/, `job ${name}: npm ci runs no install scripts`);
+                    assert.deepStrictEqual(secrets, [], `job ${name}: npm ci holds no secret`);
+                }
+            }
+        }
+        const env = wf.jobs.up.environment;
+        assert.strictEqual(typeof env === "string" ? env : env?.name, "production", "the up job runs in the protected environment");
     });
 });

@@ -12,7 +12,7 @@ import { Idempotency, VENDOR_MESSAGES } from "./retry";
 import { statusName } from "./status";
 import {
     MailUserRecord, RawHistoryPass, SelfServiceSendTo, connectorListSchema, historySchema, selfServiceSendToSchema, sentenceSchema,
-    settingsReadSchema, statusSchema, stringListSchema, tagSchema, userListSchema, userRecordSchema,
+    settingsReadSchema, statusSchema, stringListSchema, tagSchema, userListCheckedSchema, userRecordSchema,
 } from "./schemas";
 import { Transport, TransportOptions } from "./transport";
 
@@ -28,6 +28,8 @@ export interface HistoryPass extends RawHistoryPass {
     startIso: string;
     endIso: string;
 }
+/** What 2.26 answers: a flag that is missing or null in the answer is not set (undefined). */
+export type GlobalSettingsRead = { [F in Exclude<keyof GlobalSettings, "fromDate" | "toDate">]: boolean | undefined } & Pick<GlobalSettings, "fromDate" | "toDate">;
 export interface GlobalSettings {
     shouldMigrateMails: boolean; shouldMigrateTrash: boolean; shouldMigrateCalendars: boolean; shouldMigrateContacts: boolean;
     shouldMigrateTasks: boolean; shouldMigrateNotes: boolean; shouldMigrateJournals: boolean;
@@ -66,8 +68,12 @@ export class CloudiwayClient {
         return this.transport.post(`${root(k).slice(1)}.${call}`, `${root(k)}${path}`, body, schema, policy);
     }
 
-    // 2.1 GET /getall
-    getAllUsers(k: Kind): Promise<MailUserRecord[]> { return this.get(k, "getall", "/getall", {}, userListSchema); }
+    // 2.1 GET /getall. A record without the documented shape is left out (getAllUsersChecked names it):
+    // one odd user never spoils the list, and a resource whose record it was asks for it by tag.
+    async getAllUsers(k: Kind): Promise<MailUserRecord[]> { return (await this.getAllUsersChecked(k)).users; }
+    getAllUsersChecked(k: Kind): Promise<{ users: MailUserRecord[]; odd: string[] }> {
+        return this.get(k, "getall", "/getall", {}, userListCheckedSchema);
+    }
 
     // 2.2 GET /migrationtag — undefined when the API says there is no such user.
     async getMigrationTag(k: Kind, sourceEmail: string, targetEmail: string): Promise<string | undefined> {
@@ -190,7 +196,8 @@ export class CloudiwayClient {
     }
 
     // 2.26 (detail path; the summary's /getglobalsettingsbybatch is an alias). Dates normalized to ISO YYYY-MM-DD.
-    async getGlobalSettings(k: Kind, batchName: string): Promise<GlobalSettings> {
+    // A flag the answer leaves out (or null) is undefined: not set (a batch never set answers {}).
+    async getGlobalSettings(k: Kind, batchName: string): Promise<GlobalSettingsRead> {
         const s = await this.get(k, "getmailglobalsettingsbybatch", "/getmailglobalsettingsbybatch", { batchName }, settingsReadSchema);
         return {
             shouldMigrateMails: s.shouldMigrateMails, shouldMigrateTrash: s.shouldMigrateTrash,
@@ -198,8 +205,17 @@ export class CloudiwayClient {
             shouldMigrateTasks: s.shouldMigrateTasks, shouldMigrateNotes: s.shouldMigrateNotes,
             shouldMigrateJournals: s.shouldMigrateJournals, shouldConvertEmailAddresses: s.shouldConvertEmailAddresses,
             shouldConvertX500: s.shouldConvertX500,
-            fromDate: vendorIsoToDate(s.fromDate), toDate: vendorIsoToDate(s.toDate),
+            fromDate: this.settingsDate(k, "fromDate", s.fromDate), toDate: this.settingsDate(k, "toDate", s.toDate),
         };
+    }
+    /** A date of 2.26's answer as ISO YYYY-MM-DD; one that is not a date is an unexpected answer (not a crash). */
+    private settingsDate(k: Kind, field: string, v: string | null | undefined): string | null {
+        try {
+            return vendorIsoToDate(v);
+        } catch {
+            const call = `${root(k).slice(1)}.getmailglobalsettingsbybatch`;
+            throw new CloudiwayResponseError(`Cloudiway ${call}: unexpected answer (${field}: not a date)`, { call, request: { method: "GET", url: "getmailglobalsettingsbybatch" } });
+        }
     }
 
     // EMULATOR ONLY — not in the vendor's REST document, which has no call for self-service.

@@ -41,6 +41,22 @@ export const userRecordSchema = z
 export type MailUserRecord = z.infer<typeof userRecordSchema>;
 
 export const userListSchema = z.array(userRecordSchema);
+/**
+ * getall, one record at a time: a record without the documented shape is set aside (named by its
+ * place, tag or source email) instead of spoiling the whole list (issue 18).
+ */
+export const userListCheckedSchema = z.array(z.unknown()).transform((items) => {
+    const users: MailUserRecord[] = [];
+    const odd: string[] = [];
+    items.forEach((item, i) => {
+        const r = userRecordSchema.safeParse(item);
+        if (r.success) { users.push(r.data); return; }
+        const o = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+        const name = [o.migrationTag, o.sourceEmail].filter((v) => typeof v === "string").map((v) => String(v).trim()).join(", ");
+        odd.push(`record ${i + 1}${name ? ` (${name})` : ""}: ${r.error.issues.slice(0, 2).map((x) => `${x.path.join(".") || "record"}: ${x.message}`).join("; ")}`);
+    });
+    return { users, odd };
+});
 export const tagSchema = trimmed;
 export const sentenceSchema = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 export const stringListSchema = z.array(trimmed);
@@ -59,7 +75,11 @@ export const historyPassSchema = z.object({
 export const historySchema = z.array(historyPassSchema);
 export type RawHistoryPass = z.infer<typeof historyPassSchema>;
 
-const flag = z.boolean();
+/**
+ * 2.26's answer. The seed shows only a full one; a field that is missing or null means "not set"
+ * (a batch whose settings were never set answers `{}`): read as undefined, never a failure.
+ */
+const flag = z.boolean().nullish().transform((v) => v ?? undefined);
 export const settingsReadSchema = z.object({
     shouldMigrateMails: flag, shouldMigrateTrash: flag, shouldMigrateCalendars: flag, shouldMigrateContacts: flag,
     shouldMigrateNotes: flag, shouldMigrateTasks: flag, shouldMigrateJournals: flag,

@@ -39,7 +39,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
             const batch = new MailBatch(`batch:${b.name}`, { name: b.name, kind, ...withAdopt }, child);
             this.batches[b.name] = batch;
             if (b.settings) {
-                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...b.settings, batchName: batch.name, kind }, child);
+                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...b.settings, batchName: batch.name, kind, ...withAdopt }, child);
             }
         }
         const membersOf: Record<string, BatchMembership[]> = {};
@@ -55,6 +55,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
                 const m = new BatchMembership(`membership:${u.sourceEmail}`, {
                     migrationTag: user.migrationTag, batchName: this.batches[u.batch].name, kind,
                     ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }), // the user's policy
+                    ...withAdopt,
                 }, child);
                 this.memberships[u.sourceEmail] = m;
                 (membersOf[u.batch] ??= []).push(m);

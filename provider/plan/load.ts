@@ -12,6 +12,7 @@ import { MIGRATION_ACTIONS, MigrationAction, isInstant } from "../resources/migr
 
 import type { Kind } from "../client/calls";
 import { DELETION_POLICIES, DeletionPolicy } from "../config";
+import { FREE_TEXT_MAX, TextKind, emailProblem, normalizeEmail, textProblem } from "../text";
 export type { Kind };
 export interface PlanRun {
     action: MigrationAction; trigger: string; where: string;
@@ -47,6 +48,18 @@ export class PlanError extends Error {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Free text of a plan (provider/text.ts): the limit of each key; emails are checked by userFrom. */
+const TEXT_KIND: Record<string, TextKind | undefined> = {
+    firstName: "name", lastName: "name", sourceConnectorName: "connectorName", targetConnectorName: "connectorName",
+    name: "batchName", batch: "batchName", after: "batchName", trigger: "trigger",
+};
+const EMAIL_KEYS = new Set(["sourceEmail", "targetEmail"]);
+/** Why a plan's value of `key` is not acceptable free text ("firstName must not contain ..."), or undefined. */
+function textOf(key: string, s: string): string | undefined {
+    if (EMAIL_KEYS.has(key)) return undefined;
+    const problem = textProblem(s, TEXT_KIND[key] ?? FREE_TEXT_MAX);
+    return problem && `${key} ${problem}`;
+}
 const TOP_KEYS = ["kind", "adoptExisting", "defaults", "csv", "batches", "users"];
 const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "settings"];
 const BATCH_KEYS = ["name", "settings", "runs", "users"];
@@ -107,6 +120,8 @@ function loadYamlPlan(file: string, opts: LoadOptions): Plan {
         if (typeof e.value !== "string" && typeof e.value !== "number") { p.add(at(e.node), `${k} must be a string`); return undefined; }
         const s = String(e.value).trim();
         if (!s) { p.add(at(e.node), `${k} must not be empty`); return undefined; }
+        const problem = textOf(k, s);
+        if (problem) { p.add(at(e.node), problem); return undefined; }
         return s;
     };
     const bool = (m: Map<string, Located>, k: string): boolean | undefined => {
@@ -266,12 +281,19 @@ function userFrom(v: Record<string, string | undefined>, where: string, p: Probl
     for (const k of ["sourceConnectorName", "targetConnectorName"]) {
         if (!v[k]) { p.add(where, `${k} is missing (set it on the user or under defaults:)`); ok = false; }
     }
+    // Emails: NFC, lower case; no control or invisible character (provider/text.ts).
+    const email: Record<string, string> = {};
     for (const k of ["sourceEmail", "targetEmail"]) {
-        if (v[k] && !EMAIL.test(v[k]!)) { p.add(where, `${k} "${v[k]}" is not an email address`); ok = false; }
+        if (!v[k]) continue;
+        const e = email[k] = normalizeEmail(v[k]!);
+        const problem = emailProblem(e);
+        if (!problem) continue;
+        p.add(where, EMAIL.test(e) || /must not contain/.test(problem) ? `${k} ${problem}` : `${k} "${v[k]}" is not an email address`);
+        ok = false;
     }
     if (!ok) return undefined;
     return {
-        firstName: v.firstName!, lastName: v.lastName!, sourceEmail: v.sourceEmail!.toLowerCase(), targetEmail: v.targetEmail!.toLowerCase(),
+        firstName: v.firstName!, lastName: v.lastName!, sourceEmail: email.sourceEmail, targetEmail: email.targetEmail,
         sourceConnectorName: v.sourceConnectorName!, targetConnectorName: v.targetConnectorName!,
     };
 }
@@ -358,6 +380,17 @@ function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName
         p.add(`${rel}:1`, `the header lacks column(s) ${missing.join(", ")} (Cloudiway's upload format: FirstName, LastName, SourceEmail, TargetEmail, SourceRecipientType, TargetRecipientType, BatchName)`);
         return [];
     }
+    // A column named twice: which one would be meant cannot be known.
+    const firstAt = new Map<string, number>();
+    let twice = false;
+    header.forEach((h, i) => {
+        if (!h) return;
+        const first = firstAt.get(h);
+        if (first === undefined) { firstAt.set(h, i); return; }
+        p.add(`${rel}:${rows[0].line}`, `the header names column "${rows[0].cells[i].trim()}" twice (columns ${first + 1} and ${i + 1})`);
+        twice = true;
+    });
+    if (twice) return [];
     const col = (name: string) => header.indexOf(name);
     const users: PlanUser[] = [];
     for (const r of rows.slice(1)) {
@@ -373,8 +406,16 @@ function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName
             sourceConnectorName: defaults.sourceConnectorName, targetConnectorName: defaults.targetConnectorName,
         };
         for (const k of ["firstName", "lastName", "sourceEmail", "targetEmail"] as const) if (!v[k]) p.add(where, `${k} is empty`);
-        const u = userFrom(v, where, p);
+        let bad = false;
+        for (const k of ["firstName", "lastName"] as const) {
+            const problem = v[k] ? textOf(k, v[k]) : undefined;
+            if (problem) { p.add(where, problem); bad = true; }
+        }
         const batch = get("batchname");
+        const batchProblem = batch ? textOf("batch", batch) : undefined;
+        if (batchProblem) { p.add(where, batchProblem.replace(/^batch /, "BatchName ")); bad = true; }
+        const u = userFrom(v, where, p);
+        if (bad) continue;
         if (u) users.push({ ...u, ...(batch ? { batch } : {}), runs: [], where });
     }
     return users;

@@ -8,7 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { Context, ResourceImpl, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { Context, ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { CloudiwayResponseError } from "../client/errors";
+import type { GlobalSettingsRead } from "../client/calls";
+import { warn } from "./engineLog";
 import { batchNames } from "./lookups";
 
 // ---------------------------------------------------------------- schema
@@ -47,6 +50,12 @@ export const batchGlobalSettingsSchema = z.object({
     fromDate: isoDate.optional(),
     toDate: isoDate.optional(),
     kind: kindField,
+    /**
+     * Take over the batch's settings as they are (default: cloudiway:adoptExisting): create reads
+     * them first and writes only when they differ from the declaration (issue 18: deploying an
+     * exported tenant writes nothing).
+     */
+    adopt: adoptField,
 });
 export type BatchGlobalSettingsInputs = z.infer<typeof batchGlobalSettingsSchema>;
 const INPUTS = ["batchName", ...SETTING_FLAGS, "fromDate", "toDate", "kind"] as const;
@@ -70,6 +79,12 @@ export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = 
     },
 
     async create(ctx, inputs) {
+        // Adopting: nothing is written when the batch's settings are already as declared.
+        if (inputs.adopt ?? ctx.settings.adoptExisting) {
+            const kind = kindOf(inputs);
+            const current = await ctx.client().getGlobalSettings(kind, inputs.batchName).catch(() => undefined);
+            if (current && sameSettings(current, inputs)) return { id: inputs.batchName, outs: { ...inputs } };
+        }
         await write(ctx, inputs);
         return { id: inputs.batchName, outs: { ...inputs } };
     },
@@ -77,12 +92,22 @@ export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = 
     async read(ctx, id, props) {
         const kind = kindOf(props);
         if (!(await batchNames(ctx, kind)).includes(id)) return {};
-        const s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id), { share: true });
+        let s: GlobalSettingsRead;
+        try {
+            s = await ctx.cache.get(`${kind}:settings:${id}`, () => ctx.client().getGlobalSettings(kind, id), { share: true });
+        } catch (e) {
+            // An odd answer for one batch does not abort the refresh: named in a warning, kept as last known.
+            if (!(e instanceof CloudiwayResponseError)) throw e;
+            await warn(`BatchGlobalSettings "${id}" (${kind}): ${e.message}; kept as last known, not refreshed`);
+            return { id, props: { ...props }, inputs: { ...props } };
+        }
+        // A flag the API leaves unset (missing or null) is left out: it shows as drift from the declaration.
         const inputs: BatchGlobalSettingsInputs = { batchName: id };
-        for (const f of SETTING_FLAGS) inputs[f] = s[f];
+        for (const f of SETTING_FLAGS) if (s[f] !== undefined) inputs[f] = s[f];
         if (s.fromDate) inputs.fromDate = s.fromDate;
         if (s.toDate) inputs.toDate = s.toDate;
         if (props.kind !== undefined) inputs.kind = props.kind;
+        if (props.adopt !== undefined) inputs.adopt = props.adopt;
         return { id, props: { ...inputs }, inputs };
     },
 
@@ -95,6 +120,12 @@ export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = 
         // The API has no call to unset settings: they stay on the batch and go with it.
     },
 };
+
+/** Whether what the API answered is what `v` declares (omitted flags: their defaults; unset ones never match). */
+export function sameSettings(current: GlobalSettingsRead, v: BatchGlobalSettingsInputs): boolean {
+    return SETTING_FLAGS.every((f) => current[f] === (v[f] ?? SETTING_DEFAULTS[f])) &&
+        (current.fromDate ?? null) === (v.fromDate ?? null) && (current.toDate ?? null) === (v.toDate ?? null);
+}
 
 async function write(ctx: Context, v: BatchGlobalSettingsInputs): Promise<void> {
     const flags = Object.fromEntries(SETTING_FLAGS.map((f) => [f, v[f] ?? SETTING_DEFAULTS[f]])) as Record<SettingFlag, boolean>;
@@ -119,6 +150,8 @@ export interface BatchGlobalSettingsArgs {
     /** ISO date YYYY-MM-DD: migrate items up to this date. */
     toDate?: pulumi.Input<string>;
     kind?: pulumi.Input<"mail" | "archive">;
+    /** Take over the batch's settings: create writes them only when they differ (default: cloudiway:adoptExisting). */
+    adopt?: pulumi.Input<boolean>;
 }
 
 export class BatchGlobalSettings extends pulumi.dynamic.Resource {

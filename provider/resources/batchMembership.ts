@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { Context, Kind, ResourceImpl, batchNameField, checkWith, deletionPolicyField, diffProps, kindField, kindOf } from "./common";
+import { Context, Kind, ResourceImpl, adoptField, batchNameField, checkWith, deletionPolicyField, diffProps, kindField, kindOf } from "./common";
 import { batchNames, membershipIndex, usersInBatch } from "./lookups";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
 import { announceKept, keepUser } from "./retention";
@@ -24,6 +24,8 @@ export const batchMembershipSchema = z.object({
      * give each membership its user's policy.
      */
     deletionPolicy: deletionPolicyField,
+    /** Take over a membership already in place: create adds nothing then (default: cloudiway:adoptExisting). */
+    adopt: adoptField,
 });
 export type BatchMembershipInputs = z.infer<typeof batchMembershipSchema>;
 
@@ -38,7 +40,11 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
     },
 
     async create(ctx, inputs) {
-        await placeUser(ctx, kindOf(inputs), inputs.migrationTag, inputs.batchName);
+        const kind = kindOf(inputs);
+        // Adopting: a user already in its batch is not added again (issue 18: an exported tenant deploys with 0 writes).
+        const inPlace = (inputs.adopt ?? ctx.settings.adoptExisting) &&
+            (await usersInBatch(ctx, kind, inputs.batchName).catch(() => [] as string[])).includes(inputs.migrationTag);
+        if (!inPlace) await placeUser(ctx, kind, inputs.migrationTag, inputs.batchName);
         return { id: inputs.migrationTag, outs: { ...inputs } };
     },
 
@@ -55,6 +61,7 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
         const inputs: BatchMembershipInputs = { migrationTag: id, batchName };
         if (props.kind !== undefined) inputs.kind = props.kind;
         if (props.deletionPolicy !== undefined) inputs.deletionPolicy = props.deletionPolicy;
+        if (props.adopt !== undefined) inputs.adopt = props.adopt;
         return { id, props: { ...inputs }, inputs };
     },
 
@@ -119,6 +126,8 @@ export interface BatchMembershipArgs {
     kind?: pulumi.Input<"mail" | "archive">;
     /** When the membership leaves the stack and its user has something to lose: "delete" takes it out of the batch anyway. */
     deletionPolicy?: pulumi.Input<"retainMigrated" | "delete" | "retain">;
+    /** Take over a membership already in place: create adds nothing then (default: cloudiway:adoptExisting). */
+    adopt?: pulumi.Input<boolean>;
 }
 
 export class BatchMembership extends pulumi.dynamic.Resource {

@@ -7,6 +7,7 @@ import type { CloudiwayClient } from "../client";
 import type { CreateJournal } from "./journal";
 import type { RunJournal } from "./runJournal";
 import type { SharedReads } from "./sharedReads";
+import { FREE_TEXT_MAX, TextKind, emailProblem, normalizeEmail, textProblem } from "../text";
 
 /** What every provider method receives: settings and a client, made at call time. */
 export interface Context {
@@ -119,10 +120,12 @@ export function checkWith<S extends z.ZodObject>(
         shape[k] = unknownKeys.has(k) ? z.unknown().optional() : v;
     }
     const parsed = z.object(shape).strict().safeParse(known);
-    if (!parsed.success) {
-        const flat = z.flattenError(parsed.error);
-        const failures: pulumi.dynamic.CheckFailure[] = [];
+    const textFailures = freeTextFailures(resource, known);
+    if (!parsed.success || textFailures.length) {
+        const flat = parsed.success ? { fieldErrors: {}, formErrors: [] as string[] } : z.flattenError(parsed.error);
+        const failures: pulumi.dynamic.CheckFailure[] = [...textFailures];
         for (const [property, reasons] of Object.entries(flat.fieldErrors as Record<string, string[] | undefined>)) {
+            if (textFailures.some((f) => f.property === property)) continue; // one failure per property
             failures.push({ property, reason: `${resource}.${property}: ${(reasons ?? []).join("; ")}` });
         }
         for (const reason of flat.formErrors) {
@@ -175,16 +178,37 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 // ---- field rules shared by resources ----
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Free text (provider/text.ts): no control characters, bounded lengths, emails NFC and without
+// invisible characters. The same rules as the plan loader's.
+/** A zod refinement: the text rules of `kind`; `label` prefixes the message (a field inside an object input). */
+export const textRule = (kind: TextKind, label = "") => (s: string, ctx: z.RefinementCtx) => {
+    const problem = textProblem(s, kind);
+    if (problem) ctx.addIssue({ code: "custom", message: `${label}${problem}` });
+};
 export const emailField = z
     .string({ error: "must be a string (an email address)" })
-    .trim()
-    .toLowerCase()
-    .refine((s) => EMAIL.test(s), { message: "must be an email address like user@example.com" });
+    .transform(normalizeEmail)
+    .superRefine((s, ctx) => {
+        const problem = emailProblem(s);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+/** firstName, lastName. */
 export const nameField = z
     .string({ error: "must be a string" })
     .trim()
-    .min(1, { message: "must not be empty" });
+    .min(1, { message: "must not be empty" })
+    .superRefine(textRule("name"));
+/** sourceConnectorName, targetConnectorName. */
+export const connectorNameField = z
+    .string({ error: "must be a string (a connector name)" })
+    .trim()
+    .min(1, { message: "must not be empty" })
+    .superRefine(textRule("connectorName"));
+/** A trigger (MigrationRun.trigger, MailUser.selfService.trigger): changing it performs again. */
+export const triggerField = z
+    .string({ error: "must be a string (change it to run the action again)" })
+    .min(1, { message: "must not be empty" })
+    .superRefine(textRule("trigger"));
 export const kindField = z.enum(["mail", "archive"], { error: 'must be "mail" or "archive"' }).optional();
 export const adoptField = z.boolean({ error: "must be true or false" }).optional();
 export const deletionPolicyField = z.enum(DELETION_POLICIES, { error: `must be one of ${DELETION_POLICIES.map((p) => `"${p}"`).join(", ")}` }).optional();
@@ -192,7 +216,27 @@ export const batchNameField = z
     .string({ error: "must be a string (a batch name)" })
     .trim()
     .min(1, { message: "must not be empty" })
-    .max(256, { message: "must be at most 256 characters" });
+    .superRefine(textRule("batchName"));
+
+/**
+ * check's safety net for free text (issue 18): every string input of every resource, and the strings
+ * of an object input (MailUser.selfService), holds no control character and at most FREE_TEXT_MAX
+ * characters, whether or not its own field rule says so (MigrationRun.trigger). One failure per
+ * property, naming `Resource.property`.
+ */
+export function freeTextFailures(resource: string, known: Record<string, unknown>): pulumi.dynamic.CheckFailure[] {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    for (const [k, v] of Object.entries(known)) {
+        const strings: [string, string][] = typeof v === "string" ? [[k, v]]
+            : isRecord(v) ? Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string").map(([kk, vv]) => [`${k}.${kk}`, vv])
+            : [];
+        for (const [name, s] of strings) {
+            const problem = isUnknown(s) ? undefined : textProblem(s, FREE_TEXT_MAX);
+            if (problem) { failures.push({ property: k, reason: `${resource}.${name}: ${problem}` }); break; }
+        }
+    }
+    return failures;
+}
 
 /** The read cache's keys of the connector lists (lookups.ts): `<kind>:sourceconnectors`, `<kind>:targetconnectors`. */
 export function connectorListKey(kind: Kind, side: "source" | "target"): string {

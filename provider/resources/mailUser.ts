@@ -6,11 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "./shim";
 import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, STACK_KEY, stackInput } from "./common";
+    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, connectorNameField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, textRule,
+    STACK_KEY, stackInput,
+} from "./common";
 import { connectorCheck, connectors, findUserRecord } from "./lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayNotFoundError } from "../client/errors";
 import { announceKept, keepUser } from "./retention";
+import { normalizeEmail } from "../text";
 
 // ---------------------------------------------------------------- schema
 const SEND_TO = ["source", "target", "both"] as const;
@@ -23,7 +26,7 @@ const selfServiceField = z
     .object({
         sendTo: z.string({ error: 'sendTo must be "source", "target" or "both"' })
             .refine((v) => isUnknown(v) || (SEND_TO as readonly string[]).includes(v), { message: 'sendTo must be "source", "target" or "both"' }),
-        trigger: z.string({ error: "trigger must be a string" }).optional(),
+        trigger: z.string({ error: "trigger must be a string" }).superRefine(textRule("trigger", "trigger ")).optional(),
     }, { error: (iss) => (iss.code === "invalid_type" ? 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }' : undefined) })
     .strict()
     .optional();
@@ -33,8 +36,8 @@ export const mailUserSchema = z.object({
     lastName: nameField,
     sourceEmail: emailField,
     targetEmail: emailField,
-    sourceConnectorName: nameField,
-    targetConnectorName: nameField,
+    sourceConnectorName: connectorNameField,
+    targetConnectorName: connectorNameField,
     kind: kindField,
     licensed: z.boolean({ error: "must be true or false" }).optional(),
     selfService: selfServiceField,
@@ -106,6 +109,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const fields = userFields(inputs);
         const existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
         let tag: string;
+        let adoptedLicensed = false;
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
             const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
@@ -119,6 +123,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             }
             tag = existing;
             const current = await findUserRecord(ctx, kind, tag); // getall has the connectors; 2.3 does not
+            adoptedLicensed = current?.licensed === true;
             if (!current || USER_FIELDS.some((f) => current[f] !== undefined && normalizeField(f, current[f]) !== fields[f])) {
                 await client.updateUser(kind, tag, fields);
             }
@@ -126,7 +131,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             tag = (await client.createUser(kind, fields)).migrationTag;
         }
         try {
-            if (inputs.licensed) await client.assignLicense(kind, tag);
+            // Adopted and licensed already: nothing to write (issue 18).
+            if (inputs.licensed && !(existing && adoptedLicensed)) await client.assignLicense(kind, tag);
             if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo as SendTo);
         } catch (e) {
             // Nothing half-applied: a user we just made without its license (or its mail) is removed again.
@@ -146,8 +152,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             ...pickInputs(props),
             firstName: record.firstName.trim(),
             lastName: record.lastName.trim(),
-            sourceEmail: record.sourceEmail.trim().toLowerCase(),
-            targetEmail: record.targetEmail.trim().toLowerCase(),
+            sourceEmail: normalizeEmail(record.sourceEmail),
+            targetEmail: normalizeEmail(record.targetEmail),
             sourceConnectorName: record.sourceConnectorName?.trim() || props.sourceConnectorName,
             targetConnectorName: record.targetConnectorName?.trim() || props.targetConnectorName,
         };
@@ -238,7 +244,7 @@ function userFields(v: MailUserInputs) {
 }
 
 function normalizeField(f: string, v: string): string {
-    return f.endsWith("Email") ? v.trim().toLowerCase() : v.trim();
+    return f.endsWith("Email") ? normalizeEmail(v) : v.trim();
 }
 
 /** The declared inputs among outputs (or planned inputs): outputs and unknowns left out. */

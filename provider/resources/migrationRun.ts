@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "crypto";
 import { z } from "zod";
 import { shimFor } from "./shim";
-import { Context, Kind, PartialFailure, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf, stackInput, stackOf, STACK_KEY } from "./common";
+import { Context, Kind, PartialFailure, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf, stackInput, stackOf, STACK_KEY, triggerField } from "./common";
 import { batchNames, findUserRecord, usersInBatch } from "./lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
 import { info } from "./engineLog";
@@ -55,7 +55,7 @@ export const migrationRunSchema = z.object({
     batchName: batchNameField.optional(),
     migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim().min(1, { message: "must not be empty" }).optional(),
     action: z.enum(MIGRATION_ACTIONS, { error: `must be one of ${MIGRATION_ACTIONS.map((a) => `"${a}"`).join(", ")}` }),
-    trigger: z.string({ error: "must be a string (change it to run the action again)" }).min(1, { message: "must not be empty" }),
+    trigger: triggerField,
     kind: kindField,
     /** A gate: the run is done when no user of its target is running and at most maxFailed ended badly (gates.ts). */
     waitFor: waitForField,
