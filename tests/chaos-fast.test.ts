@@ -6,7 +6,9 @@
  *    next `up`. Half the rounds recover on the same machine (file backend, the create journal under
  *    PULUMI_HOME); the other half as a fresh CI runner: a new, empty PULUMI_HOME, the state in a
  *    shared blob store (Azurite behind Pulumi's azblob:// backend), CLOUDIWAY_ADOPT_EXISTING=true for
- *    the recovery run and nothing else. Each time the emulator holds each declared user once, its
+ *    the recovery run and nothing else (for the users and batches; the runs' sends are journaled in
+ *    the stack's store, the blob container beside the state, so a fresh runner that recovers after the
+ *    passes ended does not send them again). Each time the emulator holds each declared user once, its
  *    membership and every batch's settings as declared, and each run's action was sent once;
  *  - nothing of the killed run lingers: its language host, program and dynamic provider exit within
  *    seconds of the engine's death (only the `pulumi` process is killed);
