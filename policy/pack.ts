@@ -23,7 +23,7 @@ function stackOf(urn: string): { stack: string; project: string } | undefined {
     return m ? { stack: m[1], project: m[2] } : undefined;
 }
 
-function exportStack(name: string): Promise<any> {
+function exportStack(name: string): Promise<{ deployment?: { resources?: unknown[] } } | undefined> {
     return new Promise((resolve, reject) => {
         execFile("pulumi", ["stack", "export", "--stack", name, "--non-interactive"], { maxBuffer: 512 * 1024 * 1024, timeout: 5 * 60 * 1000 },
             (err, stdout, stderr) => {
@@ -45,7 +45,7 @@ function oldResources(urn: string): Promise<OldResource[]> {
         for (const name of names) {
             try {
                 const state = await exportStack(name);
-                return (state?.deployment?.resources ?? []) as OldResource[];
+                return (state?.deployment?.resources ?? []) as OldResource[]; // the checkpoint's resources, as Pulumi writes them
             } catch (e) { last = e as Error; }
         }
         throw last!;
@@ -86,7 +86,7 @@ async function changeOf(args: StackValidationArgs): Promise<Change> {
     return { news, olds: old, stackDeletionPolicy: stackDeletionPolicy(args, old), now: new Date() };
 }
 
-function rule(name: RuleName, description: string, enforcementLevel: EnforcementLevel, judge: (c: Change, cfg: any) => Violation[],
+function rule(name: RuleName, description: string, enforcementLevel: EnforcementLevel, judge: (c: Change, cfg: Record<string, unknown>) => Violation[],
     configSchema?: StackValidationPolicy["configSchema"]): StackValidationPolicy {
     return {
         name, description, enforcementLevel, configSchema,
