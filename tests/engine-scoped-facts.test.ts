@@ -5,7 +5,8 @@
  *    makes no mutating call;
  *  - the read cache keeps exactly the connector lists across writes: a batch named "Legacy connectors"
  *    whose members leave the stack is deleted in the same up.
- * (A user whose first pass starts between the refresh and the delete is kept: deletion-policy.test.ts.)
+ *  - the deletion policy reads the user at the delete: a user whose first pass starts between the
+ *    refresh (`up --refresh`) and the delete is kept by retainMigrated.
  */
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
@@ -47,6 +48,40 @@ describe("@engine scoped and fresh facts: journals by stack, exact connector-lis
         assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "no mutating call");
         assert.strictEqual(usersOf(await emuState(emu.baseUrl)).length, 1);
         assert.strictEqual((await b.resources()).size, 0, "the second stack holds nothing");
+    });
+
+    it("a user whose first pass starts between the refresh and the delete is kept by retainMigrated", async () => {
+        await emuControl(emu.baseUrl, "reset", {});
+        await emuControl(emu.baseUrl, "lifecycle", { transitionMs: "manual" }); // a started pass stays SCHEDULED
+        try {
+            const s = await TestStack.create({ name: "fresh-facts", apiUrl: emu.url });
+            stacks.push(s);
+            s.setSpec({ resources: [ada({ deletionPolicy: "retainMigrated" })] });
+            await s.up();
+            const tag = (await s.resources()).get("ada").id;
+            // The moment the refresh has read the list (ada NOTSTARTED), her first pass begins (the scheduled
+            // wave, a colleague in the portal): right after that answer, before anything else is asked.
+            const store = emu.store as unknown as { getAll(f: string): unknown[]; start(f: string, tag: string): void };
+            const getAll = store.getAll.bind(store);
+            let armed = true;
+            store.getAll = (f: string) => {
+                const answer = getAll(f);
+                if (armed && f === "mail") { armed = false; setImmediate(() => store.start("mail", tag)); }
+                return answer;
+            };
+            try {
+                s.setSpec({ resources: [] });
+                const r = await s.cli(["up", "--refresh", "--yes", "--skip-preview"], true);
+                assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+                assert.strictEqual(armed, false, "the refresh read the list");
+                assert.match(r.stdout + r.stderr, /is kept in Cloudiway, not deleted \(deletionPolicy retainMigrated: status SCHEDULED\)/);
+                assert.deepStrictEqual(usersOf(await emuState(emu.baseUrl)).map((u: any) => [u.sourceEmail, u.status]), [["ada@source.example", "SCHEDULED"]]);
+            } finally {
+                store.getAll = getAll;
+            }
+        } finally {
+            await emuControl(emu.baseUrl, "lifecycle", { transitionMs: 0 });
+        }
     });
 
     it('a batch named "Legacy connectors": after its members are removed, its delete succeeds in the same up', async () => {
