@@ -25,13 +25,12 @@
  * The folder is private (privateFs.ts): 0700, files 0600, a planted or foreign file is not evidence.
  * MigrationRun sends have their own journal, kept with the stack's state (runJournal.ts).
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CloudiwaySettings } from "../config";
 import { stackOf } from "./common";
-import { listPrivate, privateDir, readPrivate, writePrivate } from "./privateFs";
+import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
 
 export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -45,7 +44,6 @@ export interface Entry {
     outs?: Record<string, unknown>;
 }
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 export function journalDir(settings: Pick<CloudiwaySettings, "apiUrl" | "consumerKey">, env: NodeJS.ProcessEnv = process.env): string {
     const base = env.CLOUDIWAY_JOURNAL_DIR || path.join(env.PULUMI_HOME || path.join(os.homedir(), ".pulumi"), "cloudiway-creates");

@@ -8,6 +8,7 @@
  *    renamed into place; they are read with O_NOFOLLOW and only when owned by this user and not
  *    writable by group or others. A planted, foreign or corrupt file reads as missing.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 
 const uid = () => (typeof process.getuid === "function" ? process.getuid() : -1);
@@ -77,3 +78,6 @@ export function listPrivate(dir: string): string[] {
     if (distrust(dir) !== undefined) return [];
     try { return fs.readdirSync(dir); } catch { return []; }
 }
+
+/** The hex SHA-256 of a key: how the journals and the shared reads name their files (never the key itself). */
+export const sha = (s: string) => createHash("sha256").update(s).digest("hex");

@@ -17,7 +17,8 @@
  */
 import * as os from "os";
 import * as path from "path";
-import { DirStore, RecordStore, sha, stateStoreFor } from "./stateStore";
+import { DirStore, RecordStore, stateStoreFor } from "./stateStore";
+import { sha } from "./privateFs";
 
 export const RUN_JOURNAL_TTL_MS = 30 * 24 * 3600 * 1000;
 

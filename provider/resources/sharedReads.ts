@@ -14,13 +14,11 @@
  * local user planted at the predictable path turns the sharing off, and a planted or corrupt entry
  * is ignored and read again from the API.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listPrivate, privateDir, readPrivate, writePrivate } from "./privateFs";
+import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /** The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or undefined. */
 function startTime(pid: number): string | undefined {

@@ -12,11 +12,11 @@
  *    machine (under PULUMI_HOME) and the vendor is asked, as the README says.
  * The backend is PULUMI_BACKEND_URL, or the one `pulumi login` recorded in PULUMI_HOME.
  */
-import { createHash, createHmac } from "crypto";
+import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listPrivate, privateDir, readPrivate, writePrivate } from "./privateFs";
+import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
 
 /** A flat set of small named records. */
 export interface RecordStore {
@@ -134,4 +134,3 @@ export function stateStoreFor(scope: string, env: NodeJS.ProcessEnv = process.en
     return undefined;
 }
 
-export const sha = (s: string) => createHash("sha256").update(s).digest("hex");
