@@ -33,7 +33,9 @@ describe("@engine resources under the real Pulumi CLI", function () {
         });
         fx.s.setSpec(decl());
         await emuResetStats(fx.emu.baseUrl);
-        const failed = await fx.s.cli(["up", "--yes", "--skip-preview"], true);
+        // --continue-on-error: each refusal is reported, whichever fails first (the engine stops starting
+        // new steps at the first error, so without it the user's create may never begin).
+        const failed = await fx.s.cli(["up", "--yes", "--skip-preview", "--continue-on-error"], true);
         assert.notStrictEqual(failed.code, 0, "up without adopt fails");
         const text = failed.stdout + failed.stderr;
         assert.match(text, /already exists/);
