@@ -8,9 +8,9 @@
  * refresh, and the summary says so.
  */
 import { z } from "zod";
-import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/resources/retention";
-import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
-import { UNKNOWN } from "../provider/resources/common";
+import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/campaign/retention";
+import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
+import { UNKNOWN } from "../provider/runtime/model";
 import { updateMaySend } from "../provider/resources/migrationRun";
 import { mdText } from "./markdown";
 export { describeHoldings };
@@ -66,16 +66,11 @@ function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
 const userLabel = (p: Props | undefined, urn: string) =>
     p && str(p.sourceEmail) ? `${str(p.sourceEmail)} -> ${str(p.targetEmail)}` : NAME(urn);
 
-function policyOf(v: unknown): DeletionPolicy | undefined {
-    const given = str(v)?.trim().toLowerCase();
-    return DELETION_POLICIES.find((p) => p.toLowerCase() === given);
-}
-
 /** The cost of the change a preview shows. `defaultPolicy`: the stack's, when the preview's config does not say. */
 export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): ChangeCost {
     const json = previewSchema.parse(raw ?? {});
     const steps = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
-    const stackPolicy = policyOf(json.config?.["cloudiway:deletionPolicy"]) ?? defaultPolicy ?? "retainMigrated";
+    const stackPolicy = parseDeletionPolicy(json.config?.["cloudiway:deletionPolicy"]) ?? defaultPolicy ?? "retainMigrated";
     const cost: ChangeCost = {
         licensesAssigned: [], licenseConsumingRuns: [], licensesConsumedByRuns: 0, usersDeleted: [], usersKept: [],
         deletionPolicy: stackPolicy, asOf: "the stack's state as of its last refresh or update",
@@ -126,7 +121,7 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): Cha
         if (!["delete", "delete-replaced", "replace"].includes(s.op) || !s.oldState || !once(s, "del")) continue;
         const o = s.oldState.outputs ?? s.oldState.inputs ?? {};
         const h = holdingsOf(s.oldState.outputs);
-        const policy = policyOf(s.oldState.inputs?.deletionPolicy) ?? stackPolicy;
+        const policy = parseDeletionPolicy(s.oldState.inputs?.deletionPolicy) ?? stackPolicy;
         const entry: UserCost = { user: userLabel(o, s.urn), tag: s.oldState.id, holdings: h, note: "" };
         const why = s.op === "delete" ? "removed from the plan" : "replaced";
         if (policy === "retain" || (policy === "retainMigrated" && h && hasSomethingToLose(h))) {

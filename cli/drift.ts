@@ -18,9 +18,11 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import { CloudiwayClient, clientFor } from "../provider/client";
 import { ConfigLookup, CloudiwaySettings, resolveSettings } from "../provider/config";
-import { Context, Kind, ReadCache, kindOf } from "../provider/resources/common";
-import { implementations, ResourceType } from "../provider/resources/impl";
-import { allUsers, batchNames } from "../provider/resources/lookups";
+import { Context } from "../provider/runtime/context";
+import { Kind, kindOf } from "../provider/client/calls";
+import { ReadCache } from "../provider/runtime/readCache";
+import { implementations, ResourceType } from "../provider/runtime/impl";
+import { allUsers, batchNames } from "../provider/campaign/lookups";
 
 export const HELP = `Usage: cloudiway-migration drift --stack <name> [--stack <name> ...] [--json] [--cwd <dir>] [--out <file>]
 

@@ -15,7 +15,7 @@ import {
     Change, NewResource, OldResource, RuleName, Violation, WEEK_TIME, DEFAULT_MIN_USERS,
     changeWindow, gatedWaves, licenseBudget, noLicenseBurningDelete, settingsBeforeMigrate,
 } from "./rules";
-import { UNKNOWN } from "../provider/resources/common";
+import { UNKNOWN } from "../provider/runtime/model";
 
 /** `urn:pulumi:<stack>::<project>::...` */
 function stackOf(urn: string): { stack: string; project: string } | undefined {

@@ -7,9 +7,9 @@
  * deleted with what they lose) is cli/cost.ts's, over the steps this comparison makes.
  */
 import { ChangeCost, Step, costOfPreview } from "../cli/cost";
-import { DELETION_POLICIES, DeletionPolicy } from "../provider/config";
-import { hasSomethingToLose } from "../provider/resources/retention";
-import { UNKNOWN } from "../provider/resources/common";
+import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
+import { hasSomethingToLose } from "../provider/campaign/retention";
+import { UNKNOWN } from "../provider/runtime/model";
 import { updateMaySend } from "../provider/resources/migrationRun";
 
 type Props = Record<string, unknown>;
@@ -39,10 +39,7 @@ const str = (v: unknown) => (typeof v === "string" && v !== UNKNOWN ? v : undefi
 const known = (v: unknown) => v !== undefined && v !== UNKNOWN;
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-function policyOf(v: unknown): DeletionPolicy | undefined {
-    const given = str(v)?.trim().toLowerCase();
-    return DELETION_POLICIES.find((p) => p.toLowerCase() === given);
-}
+const policyOf = (v: unknown): DeletionPolicy | undefined => parseDeletionPolicy(str(v));
 
 /**
  * The change as `pulumi preview --json` steps (what cli/cost.ts reads): create, update, replace

@@ -57,9 +57,15 @@ export const DELETION_POLICIES = ["retainMigrated", "delete", "retain"] as const
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 export const DEFAULT_DELETION_POLICY: DeletionPolicy = "retainMigrated";
 
+/** The one case rule for a deletion policy, wherever it is given (config, resource, plan, state): any case, trimmed. */
+export function parseDeletionPolicy(v: unknown): DeletionPolicy | undefined {
+    const given = typeof v === "string" ? v.trim().toLowerCase() : undefined;
+    return DELETION_POLICIES.find((x) => x.toLowerCase() === given);
+}
+
 function deletionPolicy(v: string | undefined): DeletionPolicy {
     if (v === undefined) return DEFAULT_DELETION_POLICY;
-    const p = DELETION_POLICIES.find((x) => x.toLowerCase() === v.trim().toLowerCase());
+    const p = parseDeletionPolicy(v);
     if (!p) throw new Error(`cloudiway:deletionPolicy must be one of ${DELETION_POLICIES.map((x) => `"${x}"`).join(", ")} (got "${v}")`);
     return p;
 }

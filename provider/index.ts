@@ -4,6 +4,6 @@ export { MailBatch, MailBatchArgs } from "./resources/mailBatch";
 export { BatchMembership, BatchMembershipArgs } from "./resources/batchMembership";
 export { BatchGlobalSettings, BatchGlobalSettingsArgs, SETTING_DEFAULTS, SETTING_FLAGS } from "./resources/batchGlobalSettings";
 export { MigrationRun, MigrationRunArgs, MigrationAction, MIGRATION_ACTIONS } from "./resources/migrationRun";
-export { UNKNOWN } from "./resources/common";
+export { UNKNOWN } from "./runtime/model";
 export * from "./functions";
 export { MigrationPlan, MigrationPlanArgs, loadPlan, PlanError, Plan } from "./plan";

@@ -12,8 +12,8 @@ import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { loadPlan } from "../provider/plan";
-import { contextFor, implementations } from "../provider/resources/impl";
-import { describeHoldings, hasSomethingToLose, holdingsOf } from "../provider/resources/retention";
+import { contextFor, implementations } from "../provider/runtime/impl";
+import { describeHoldings, hasSomethingToLose, holdingsOf } from "../provider/campaign/retention";
 import { Emu, emuResetStats, emuStats, emuState } from "./helpers/emu";
 import { held } from "./helpers/provider";
 
@@ -154,7 +154,10 @@ describe("deletion policy: a user with something to lose is not deleted by accid
             ].join("\n"));
             const plan = loadPlan(file);
             assert.deepStrictEqual(plan.users.map((u) => u.deletionPolicy), ["retain", "delete"]);
-            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("deletionPolicy: delete", "deletionPolicy: keepIt"));
+            // One case rule everywhere (config, resource, plan): any case is taken, the canonical spelling kept.
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("deletionPolicy: retain", "deletionPolicy: RETAIN").replace("deletionPolicy: delete", "deletionPolicy: Delete"));
+            assert.deepStrictEqual(loadPlan(file).users.map((u) => u.deletionPolicy), ["retain", "delete"]);
+            fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("deletionPolicy: Delete", "deletionPolicy: keepIt"));
             assert.throws(() => loadPlan(file), (e: Error) => /plan\.yaml:7: deletionPolicy must be one of "retainMigrated", "delete", "retain" \(got "keepIt"\)/.test(e.message));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

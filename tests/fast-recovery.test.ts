@@ -12,11 +12,11 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
-import { install } from "../provider/resources/impl";
-import { naturalKey } from "../provider/resources/journal";
-import { runJournalFor } from "../provider/resources/runJournal";
-import { ReadCache } from "../provider/resources/common";
-import { SharedReads } from "../provider/resources/sharedReads";
+import { install } from "../provider/runtime/impl";
+import { naturalKey } from "../provider/runtime/journal";
+import { runJournalFor } from "../provider/campaign/runJournal";
+import { ReadCache } from "../provider/runtime/readCache";
+import { SharedReads } from "../provider/runtime/sharedReads";
 import { Emu, emuCalls } from "./helpers/emu";
 import { startAzurite } from "../scripts/azurite";
 

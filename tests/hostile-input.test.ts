@@ -20,7 +20,7 @@ import { stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import type { Settings } from "../emulator/store";
 import { CloudiwayClient } from "../provider/client";
-import { contextFor, implementations } from "../provider/resources/impl";
+import { contextFor, implementations } from "../provider/runtime/impl";
 import { PlanError, loadPlan } from "../provider/plan/load";
 import { summarizePreview } from "../cli/plan-summary";
 import { appendLedger, readLedger, readLedgerChecked, LedgerRow, Observation } from "../cli/ledger";

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CreateJournal, JOURNAL_TTL_MS, journalDir, naturalKey } from "../provider/resources/journal";
+import { Journal, JOURNAL_TTL_MS, journalDir, naturalKey } from "../provider/runtime/journal";
 
 describe("create journal", () => {
     let dir: string;
@@ -16,8 +16,8 @@ describe("create journal", () => {
     const key = naturalKey("MailUser", { sourceEmail: " Ada@S.example ", targetEmail: "ada@t.example" })!;
 
     it("a create killed after it began marks the object as its own orphan for the next process", () => {
-        new CreateJournal(dir).begin("MailUser", "mail", key); // the killed process: begin, never end
-        const next = new CreateJournal(dir);
+        new Journal(dir).begin("MailUser", "mail", key); // the killed process: begin, never end
+        const next = new Journal(dir);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), false, "only a create that began looks");
         next.begin("MailUser", "mail", key);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), true);
@@ -26,41 +26,41 @@ describe("create journal", () => {
     });
 
     it("a create that got its id recognizes only that id; the record goes once the engine has the resource", () => {
-        const j = new CreateJournal(dir);
+        const j = new Journal(dir);
         j.begin("MailUser", "mail", key);
         j.end("MailUser", "mail", key, { id: "tag-1" }); // answered, but the engine may not have saved it
-        const next = new CreateJournal(dir);
+        const next = new Journal(dir);
         next.begin("MailUser", "mail", key);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), true);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-2"), false, "someone else's object");
         next.end("MailUser", "mail", key, { id: "tag-1" });
         next.forget("MailUser", "mail", key); // diff/read/delete: the state has it
-        const later = new CreateJournal(dir);
+        const later = new Journal(dir);
         later.begin("MailUser", "mail", key);
         assert.strictEqual(later.interrupted("MailUser", "mail", key, "tag-1"), false);
     });
 
     it("a refused create leaves no record (or puts back the earlier one); an uncertain one keeps it", () => {
-        const j = new CreateJournal(dir);
+        const j = new Journal(dir);
         j.begin("MailBatch", "mail", "W1");
         j.end("MailBatch", "mail", "W1", { refused: true });
         assert.deepStrictEqual(fs.readdirSync(dir), []);
         j.begin("MailBatch", "mail", "W1");
         j.end("MailBatch", "mail", "W1", { uncertain: true });
-        const next = new CreateJournal(dir);
+        const next = new Journal(dir);
         next.begin("MailBatch", "mail", "W1");
         assert.strictEqual(next.interrupted("MailBatch", "mail", "W1"), true);
         next.end("MailBatch", "mail", "W1", { refused: true });
-        const again = new CreateJournal(dir);
+        const again = new Journal(dir);
         again.begin("MailBatch", "mail", "W1");
         assert.strictEqual(again.interrupted("MailBatch", "mail", "W1"), true, "the earlier intent was put back");
     });
 
     it("an intent older than the time limit is not evidence", () => {
         let now = Date.parse("2026-01-01T00:00:00Z");
-        new CreateJournal(dir, () => now).begin("MailUser", "mail", key);
+        new Journal(dir, () => now).begin("MailUser", "mail", key);
         now += JOURNAL_TTL_MS + 1000;
-        const next = new CreateJournal(dir, () => now);
+        const next = new Journal(dir, () => now);
         next.begin("MailUser", "mail", key);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), false);
     });

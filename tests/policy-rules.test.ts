@@ -9,7 +9,7 @@ import {
     Change, NewResource, OldResource, changeWindow, gatedWaves, insideWindows, licenseBudget, minuteOfWeek,
     noLicenseBurningDelete, settingsBeforeMigrate, stepsOf,
 } from "../policy/rules";
-import { UNKNOWN } from "../provider/resources/common";
+import { UNKNOWN } from "../provider/runtime/model";
 import { REPO } from "./helpers/engine";
 
 const T = "pulumi-nodejs:dynamic/cloudiway:";

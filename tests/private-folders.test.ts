@@ -10,10 +10,10 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ReadCache } from "../provider/resources/common";
-import { SharedReads } from "../provider/resources/sharedReads";
-import { CreateJournal, scopedKey } from "../provider/resources/journal";
-import { distrust, readPrivate } from "../provider/resources/privateFs";
+import { ReadCache } from "../provider/runtime/readCache";
+import { SharedReads } from "../provider/runtime/sharedReads";
+import { Journal, scopedKey } from "../provider/runtime/journal";
+import { distrust, readPrivate } from "../provider/runtime/privateFs";
 
 const ROOT = process.getuid?.() === 0;
 /** As another local user would leave it: theirs (as root: uid 65534), or writable by anyone. */
@@ -72,7 +72,7 @@ describe("folders another local user could plant: refused or ignored, never trus
         const dir = path.join(tmp, "creates");
         const user = { sourceEmail: "ada@source.example", targetEmail: "ada@target.example", __stack: "organization/p/prod" };
         const key = scopedKey("MailUser", user)!;
-        const j = new CreateJournal(dir);
+        const j = new Journal(dir);
         j.begin("MailUser", "mail", key);
         assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700);
         const [name] = fs.readdirSync(dir);
@@ -83,11 +83,11 @@ describe("folders another local user could plant: refused or ignored, never trus
         fs.mkdirSync(other);
         fs.writeFileSync(path.join(other, name), fs.readFileSync(path.join(dir, name)));
         planted(path.join(other, name), 0o666); planted(other, 0o777);
-        const next = new CreateJournal(other);
+        const next = new Journal(other);
         next.begin("MailUser", "mail", key);
         assert.strictEqual(next.isOrphan("MailUser", user, "some-tag"), false, "the planted record is not evidence: the create refuses instead of adopting");
         // The same record in this user's own folder is evidence (the control case).
-        const again = new CreateJournal(dir);
+        const again = new Journal(dir);
         again.begin("MailUser", "mail", key);
         assert.strictEqual(again.isOrphan("MailUser", user, "some-tag"), true);
     });

@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import { PlanError, loadPlan, parseCsv } from "../provider/plan/load";
-import { contextFor, implementations } from "../provider/resources/impl";
+import { contextFor, implementations } from "../provider/runtime/impl";
 import { TEXT_LIMITS, lengthOf, normalizeEmail } from "../provider/text";
 import { summarizePreview } from "../cli/plan-summary";
 import { appendLedger, readLedgerChecked, Observation } from "../cli/ledger";

@@ -15,8 +15,16 @@ import {
     settingsReadSchema, statusSchema, stringListSchema, tagSchema, userListCheckedSchema, userRecordSchema,
 } from "./schemas";
 import { Transport, TransportOptions } from "./transport";
+import { GlobalSettings, GlobalSettingsRead, SETTING_FLAGS, SettingFlag, vendorName } from "./settings";
+export { SETTING_DEFAULTS, SETTING_FLAGS, SettingFlag } from "./settings";
 
-export type Kind = "mail" | "archive";
+/** The API's two kinds of migration: "mail" uses /mailusers, "archive" /archivemailusers. The one word for it: kind. */
+export const KINDS = ["mail", "archive"] as const;
+export type Kind = (typeof KINDS)[number];
+/** The kind of any value the engine holds (its `kind`, default mail). */
+export function kindOf(props: unknown): Kind {
+    return typeof props === "object" && props !== null && (props as { kind?: unknown }).kind === "archive" ? "archive" : "mail";
+}
 export type { MailUserRecord, SelfServiceSendTo } from "./schemas";
 
 export interface UserFields {
@@ -28,16 +36,7 @@ export interface HistoryPass extends RawHistoryPass {
     startIso: string;
     endIso: string;
 }
-/** What 2.26 answers: a flag that is missing or null in the answer is not set (undefined). */
-export type GlobalSettingsRead = { [F in Exclude<keyof GlobalSettings, "fromDate" | "toDate">]: boolean | undefined } & Pick<GlobalSettings, "fromDate" | "toDate">;
-export interface GlobalSettings {
-    shouldMigrateMails: boolean; shouldMigrateTrash: boolean; shouldMigrateCalendars: boolean; shouldMigrateContacts: boolean;
-    shouldMigrateTasks: boolean; shouldMigrateNotes: boolean; shouldMigrateJournals: boolean;
-    shouldConvertEmailAddresses: boolean; shouldConvertX500: boolean;
-    /** ISO YYYY-MM-DD, or null */
-    fromDate: string | null;
-    toDate: string | null;
-}
+export type { GlobalSettings, GlobalSettingsRead } from "./settings";
 
 const root = (k: Kind) => (k === "archive" ? "/archivemailusers" : "/mailusers");
 const enc = encodeURIComponent;
@@ -185,11 +184,7 @@ export class CloudiwayClient {
         const body = {
             FromDate: s.fromDate ? isoToVendorDate(s.fromDate) : null,
             ToDate: s.toDate ? isoToVendorDate(s.toDate) : null,
-            ShouldMigrateMails: s.shouldMigrateMails, ShouldMigrateTrash: s.shouldMigrateTrash,
-            ShouldMigrateCalendars: s.shouldMigrateCalendars, ShouldMigrateContacts: s.shouldMigrateContacts,
-            ShouldMigrateTasks: s.shouldMigrateTasks, ShouldMigrateNotes: s.shouldMigrateNotes,
-            ShouldMigrateJournals: s.shouldMigrateJournals, ShouldConvertEmailAddresses: s.shouldConvertEmailAddresses,
-            ShouldConvertX500: s.shouldConvertX500,
+            ...Object.fromEntries(SETTING_FLAGS.map((f) => [vendorName(f), s[f]])),
             batch: { auth: this.auth(), batchName },
         };
         return this.post(k, "setmailglobalsettingsbybatch", "/setmailglobalsettingsbybatch", body, sentenceSchema, SAFE);
@@ -199,12 +194,9 @@ export class CloudiwayClient {
     // A flag the answer leaves out (or null) is undefined: not set (a batch never set answers {}).
     async getGlobalSettings(k: Kind, batchName: string): Promise<GlobalSettingsRead> {
         const s = await this.get(k, "getmailglobalsettingsbybatch", "/getmailglobalsettingsbybatch", { batchName }, settingsReadSchema);
+        const flags = Object.fromEntries(SETTING_FLAGS.map((f) => [f, s[f] ?? undefined])) as Record<SettingFlag, boolean | undefined>;
         return {
-            shouldMigrateMails: s.shouldMigrateMails, shouldMigrateTrash: s.shouldMigrateTrash,
-            shouldMigrateCalendars: s.shouldMigrateCalendars, shouldMigrateContacts: s.shouldMigrateContacts,
-            shouldMigrateTasks: s.shouldMigrateTasks, shouldMigrateNotes: s.shouldMigrateNotes,
-            shouldMigrateJournals: s.shouldMigrateJournals, shouldConvertEmailAddresses: s.shouldConvertEmailAddresses,
-            shouldConvertX500: s.shouldConvertX500,
+            ...flags,
             fromDate: this.settingsDate(k, "fromDate", s.fromDate), toDate: this.settingsDate(k, "toDate", s.toDate),
         };
     }

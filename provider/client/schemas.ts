@@ -4,6 +4,7 @@
  * firstname; the tag with a leading space; JSON strings for action sentences).
  */
 import { z } from "zod";
+import { SETTING_FLAGS, SettingFlag } from "./settings";
 
 /** `{"hasError": bool, ...}`: a failure's message may be anywhere (the document prints `{"hasError":True": ErrorString}`). */
 export const envelopeSchema = z.object({ hasError: z.boolean(), response: z.unknown().optional() }).passthrough();
@@ -81,9 +82,7 @@ export type RawHistoryPass = z.infer<typeof historyPassSchema>;
  */
 const flag = z.boolean().nullish().transform((v) => v ?? undefined);
 export const settingsReadSchema = z.object({
-    shouldMigrateMails: flag, shouldMigrateTrash: flag, shouldMigrateCalendars: flag, shouldMigrateContacts: flag,
-    shouldMigrateNotes: flag, shouldMigrateTasks: flag, shouldMigrateJournals: flag,
-    shouldConvertEmailAddresses: flag, shouldConvertX500: flag,
+    ...(Object.fromEntries(SETTING_FLAGS.map((f) => [f, flag])) as Record<SettingFlag, typeof flag>),
     fromDate: z.string().nullish(), toDate: z.string().nullish(),
 }).passthrough();
 

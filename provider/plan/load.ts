@@ -3,34 +3,76 @@
  * users inline, CSVs referenced) or a bare CSV in Cloudiway's upload format.
  * `loadPlan` returns a validated plan or throws one PlanError listing every
  * problem as `file:line: message`, before anything is applied.
+ *
+ * The plan's keys are the resources' own inputs, validated by the resources' own schemas
+ * (mailUserModel, mailBatchModel, batchGlobalSettingsModel, migrationRunModel): a rule has one home
+ * and one message, and a zod issue's path is mapped to `file:line` through the YAML document's ranges.
+ * What is the plan's own: defaults, `batch`/`users` placement, `after` naming a batch, CSV files,
+ * and the rules across entries (crossCheck).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LineCounter, Node, isMap, isScalar, isSeq, parseDocument } from "yaml";
-import { SETTING_FLAGS, SettingFlag, isIsoDate } from "../resources/batchGlobalSettings";
-import { MIGRATION_ACTIONS, MigrationAction, isInstant } from "../resources/migrationRun";
-
+import { z } from "zod";
+import { LineCounter, Node, Document, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { batchGlobalSettingsModel, dateWindowProblem } from "../resources/batchGlobalSettings";
+import { mailUserModel } from "../resources/mailUser";
+import { mailBatchModel } from "../resources/mailBatch";
+import { migrationRunModel } from "../resources/migrationRun";
+import { SETTING_FLAGS } from "../client/settings";
 import type { Kind } from "../client/calls";
-import { DELETION_POLICIES, DeletionPolicy } from "../config";
-import { FREE_TEXT_MAX, TextKind, emailProblem, normalizeEmail, textProblem } from "../text";
+import { adoptField, batchNameField } from "../runtime/fields";
+import { issueMessage, strictObject } from "../runtime/model";
 export type { Kind };
-export interface PlanRun {
-    action: MigrationAction; trigger: string; where: string;
-    /** A gate (MigrationRun.waitFor). */
-    waitFor?: { maxFailed?: number; timeoutMinutes?: number; blockMinutes?: number };
-    /** An ISO 8601 instant with an offset (MigrationRun.notBefore). */
-    notBefore?: string;
-    /** A batch whose runs this run waits for (they become its dependencies). */
-    after?: string;
-}
+
+// ---------------------------------------------------------------- the plan's shape, from the resources' fields
+/** YAML writes `trigger: 2` or `name: 2024` as numbers: a text field takes them as their text. */
+const text = <T extends z.ZodType>(field: T) => z.preprocess((v) => (typeof v === "number" ? String(v) : v), field);
+/** A list that YAML may leave empty (`runs:`). */
+const list = <T extends z.ZodType>(item: T) => z.array(item, { error: "must be a list" }).nullish();
+const pick = <S extends z.ZodRawShape, K extends keyof S & string>(shape: S, keys: readonly K[]) =>
+    Object.fromEntries(keys.map((k) => [k, shape[k]])) as Pick<S, K>;
+
+const user = mailUserModel.schema.shape;
+const run = migrationRunModel.schema.shape;
+const settings = batchGlobalSettingsModel.schema.shape;
+
+const runEntry = strictObject({
+    action: run.action, trigger: text(run.trigger), waitFor: run.waitFor, notBefore: run.notBefore,
+    /** A batch whose runs this run waits for (MigrationRunArgs.after: their runs). */
+    after: text(batchNameField).optional(),
+}, "a run must be a mapping");
+const settingsEntry = strictObject({ ...pick(settings, SETTING_FLAGS), fromDate: settings.fromDate, toDate: settings.toDate }, "settings must be a mapping");
+const userFields = {
+    firstName: text(user.firstName), lastName: text(user.lastName), sourceEmail: user.sourceEmail, targetEmail: user.targetEmail,
+    // Required on the resource; a plan may give them under defaults:.
+    sourceConnectorName: text(user.sourceConnectorName).optional(), targetConnectorName: text(user.targetConnectorName).optional(),
+    licensed: user.licensed, deletionPolicy: user.deletionPolicy,
+};
+const batchUserEntry = strictObject({ ...userFields, runs: list(z.unknown()) }, "a user must be a mapping");
+const userEntry = strictObject({ ...userFields, batch: text(batchNameField).optional(), runs: list(z.unknown()) }, "a user must be a mapping");
+const batchEntry = strictObject({
+    name: text(mailBatchModel.schema.shape.name), settings: z.unknown().optional(), runs: list(z.unknown()), users: list(z.unknown()),
+}, "a batch must be a mapping");
+const defaultsEntry = strictObject({
+    sourceConnectorName: userFields.sourceConnectorName, targetConnectorName: userFields.targetConnectorName,
+    licensed: user.licensed, deletionPolicy: user.deletionPolicy, settings: z.unknown().optional(),
+}, "defaults must be a mapping");
+const topEntry = strictObject({
+    kind: user.kind, adoptExisting: adoptField, defaults: z.unknown().optional(),
+    csv: z.union([z.string(), z.array(z.string())], { error: "must be a file name or a list of file names" }).nullish(),
+    batches: list(z.unknown()), users: list(z.unknown()),
+}, "the plan must be a mapping");
+/** A CSV row, in the user fields' rules (the column BatchName is `batch`). */
+const csvRow = z.object({ ...pick(userFields, ["firstName", "lastName", "sourceEmail", "targetEmail"]), batch: batchNameField.optional() });
+
+export type PlanRun = Omit<z.infer<typeof runEntry>, "after"> & { after?: string; where: string };
 /** A batch's settings as the plan declares them: the flags it sets, and its date window. */
-export type PlanSettings = Partial<Record<SettingFlag, boolean>> & { fromDate?: string; toDate?: string };
+export type PlanSettings = z.infer<typeof settingsEntry>;
 export interface PlanBatch { name: string; settings?: PlanSettings; runs: PlanRun[]; where: string }
-export interface PlanUser {
-    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
-    sourceConnectorName: string; targetConnectorName: string;
-    licensed?: boolean; deletionPolicy?: DeletionPolicy; batch?: string; runs: PlanRun[]; where: string;
-}
+type UserFields = z.infer<typeof batchUserEntry>;
+export type PlanUser = Omit<UserFields, "runs" | "sourceConnectorName" | "targetConnectorName"> & {
+    sourceConnectorName: string; targetConnectorName: string; batch?: string; runs: PlanRun[]; where: string;
+};
 export interface Plan { file: string; kind: Kind; adoptExisting?: boolean; batches: PlanBatch[]; users: PlanUser[] }
 
 export interface LoadOptions {
@@ -47,33 +89,19 @@ export class PlanError extends Error {
     }
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-/** Free text of a plan (provider/text.ts): the limit of each key; emails are checked by userFrom. */
-const TEXT_KIND: Record<string, TextKind | undefined> = {
-    firstName: "name", lastName: "name", sourceConnectorName: "connectorName", targetConnectorName: "connectorName",
-    name: "batchName", batch: "batchName", after: "batchName", trigger: "trigger",
-};
-const EMAIL_KEYS = new Set(["sourceEmail", "targetEmail"]);
-/** Why a plan's value of `key` is not acceptable free text ("firstName must not contain ..."), or undefined. */
-function textOf(key: string, s: string): string | undefined {
-    if (EMAIL_KEYS.has(key)) return undefined;
-    const problem = textProblem(s, TEXT_KIND[key] ?? FREE_TEXT_MAX);
-    return problem && `${key} ${problem}`;
-}
-const TOP_KEYS = ["kind", "adoptExisting", "defaults", "csv", "batches", "users"];
-const DEFAULT_KEYS = ["sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "settings"];
-const BATCH_KEYS = ["name", "settings", "runs", "users"];
-const USER_KEYS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName", "licensed", "deletionPolicy", "batch", "runs"];
-const RUN_KEYS = ["action", "trigger", "waitFor", "notBefore", "after"];
-const WAIT_KEYS = ["maxFailed", "timeoutMinutes", "blockMinutes"];
-const SETTING_KEYS = [...SETTING_FLAGS, "fromDate", "toDate"];
-
-/** A YAML node with its line, for messages. */
-interface Located { value: unknown; node: Node | null }
-
 class Problems {
     list: string[] = [];
     add(where: string, msg: string) { this.list.push(`${where}: ${msg}`); }
+}
+
+/** "sourceEmail must be ...", "waitFor.maxFailed must be ...", or the message alone (an unknown key). */
+function say(iss: z.core.$ZodIssue, root: unknown, label = (k: string) => k): string {
+    const message = issueMessage(iss, root);
+    const keys = iss.path.filter((k): k is string => typeof k === "string");
+    if (iss.code === "unrecognized_keys" || !keys.length) return message;
+    // The field's own message may already name its key ("maxFailed must be a whole number").
+    if (message.startsWith(`${keys[keys.length - 1]} `)) return [...keys.slice(0, -1).map(label), message].join(".");
+    return `${keys.map(label).join(".")} ${message}`;
 }
 
 export function loadPlan(file: string, opts: LoadOptions = {}): Plan {
@@ -83,219 +111,185 @@ export function loadPlan(file: string, opts: LoadOptions = {}): Plan {
 }
 
 // ---------------------------------------------------------------- YAML
+type Path = (string | number)[];
+
+/** A parsed plan.yaml: validation with a zod schema at a path, each issue as `file:line`. */
+class YamlPlan {
+    readonly rel: string;
+    private readonly lc = new LineCounter();
+    readonly doc: Document;
+    readonly p = new Problems();
+    constructor(readonly file: string) {
+        this.rel = path.relative(process.cwd(), file) || file;
+        this.doc = parseDocument(fs.readFileSync(file, "utf8"), { lineCounter: this.lc, prettyErrors: false });
+        for (const e of this.doc.errors) this.p.add(`${this.rel}:${this.lc.linePos(e.pos[0]).line}`, `YAML: ${e.message.split("\n")[0]}`);
+    }
+
+    /** `file:line` of the node at `at` (or of the nearest one above it that is there); `key`: the line of that key. */
+    where(at: Path, key?: string): string {
+        let node: unknown;
+        for (let n = at.length; n >= 0; n--) {
+            node = n === 0 ? this.doc.contents : this.doc.getIn(at.slice(0, n), true);
+            if (node) break;
+        }
+        if (key !== undefined && isMap(node)) {
+            const pair = node.items.find((i) => (isScalar(i.key) ? String(i.key.value) : String(i.key)) === key);
+            if (pair) node = pair.key;
+        }
+        const range = (node as Node | null | undefined)?.range;
+        return `${this.rel}:${range ? this.lc.linePos(range[0]).line : 1}`;
+    }
+
+    /**
+     * The value at `at`, validated with `schema`; every issue a problem at its line. What is left
+     * without the keys at fault (unknown ones, bad optional ones) is still returned when it passes, so
+     * the rules across entries see it too (the plan fails anyway); otherwise undefined.
+     */
+    read<T extends z.ZodType>(schema: T, value: unknown, at: Path): z.infer<T> | undefined {
+        const r = schema.safeParse(value);
+        if (r.success) return r.data;
+        for (const iss of r.error.issues) {
+            const full = [...at, ...iss.path.map((k) => (typeof k === "symbol" ? String(k) : k))];
+            if (iss.code === "unrecognized_keys") {
+                for (const k of iss.keys) this.p.add(this.where(full, k), say({ ...iss, keys: [k] }, value));
+            } else {
+                this.p.add(this.where(full), say(iss, value));
+            }
+        }
+        const rest = schema.safeParse(withoutFaults(value, r.error.issues));
+        return rest.success ? rest.data : undefined;
+    }
+
+    at(where: Path): string { return this.where(where); }
+}
+
+/** `value` (a mapping) without the keys zod found at fault: unknown keys, and the top keys of other issues. */
+function withoutFaults(value: unknown, issues: z.core.$ZodIssue[]): unknown {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const iss of issues) {
+        if (iss.code === "unrecognized_keys" && iss.path.length === 0) for (const k of iss.keys) delete copy[k];
+        else if (iss.path.length) delete copy[String(iss.path[0])];
+    }
+    return copy;
+}
+
+/** The plan's defaults: connectors, license, deletion policy and settings of every user and batch that do not say. */
+interface Defaults {
+    sourceConnectorName?: string; targetConnectorName?: string; licensed?: boolean;
+    deletionPolicy?: PlanUser["deletionPolicy"]; settings?: PlanSettings;
+}
+
 function loadYamlPlan(file: string, opts: LoadOptions): Plan {
-    const rel = path.relative(process.cwd(), file) || file;
-    const text = fs.readFileSync(file, "utf8");
-    const lc = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-    const p = new Problems();
-    for (const e of doc.errors) p.add(`${rel}:${lc.linePos(e.pos[0]).line}`, `YAML: ${e.message.split("\n")[0]}`);
-    if (p.list.length) throw new PlanError(p.list);
-    const at = (n: Node | null | undefined) => `${rel}:${n?.range ? lc.linePos(n.range[0]).line : 1}`;
-
-    const mapEntries = (n: unknown, allowed: string[], what: string): Map<string, Located> => {
-        const out = new Map<string, Located>();
-        if (!isMap(n)) {
-            p.add(at(n as Node), `${what} must be a mapping`);
-            return out;
-        }
-        for (const item of n.items) {
-            const k = isScalar(item.key) ? String(item.key.value) : String(item.key);
-            const keyNode = item.key as Node;
-            if (!allowed.includes(k)) {
-                p.add(at(keyNode), `unknown key "${k}" in ${what} (expected one of: ${allowed.join(", ")})`);
-                continue;
-            }
-            const v = item.value as Node | null;
-            out.set(k, { value: v && isScalar(v) ? v.value : v, node: v ?? keyNode });
-        }
-        return out;
-    };
-    const str = (m: Map<string, Located>, k: string, where: string, required = true): string | undefined => {
-        const e = m.get(k);
-        if (!e || e.value === null || e.value === undefined) {
-            if (required) p.add(where, `${k} is required`);
-            return undefined;
-        }
-        if (typeof e.value !== "string" && typeof e.value !== "number") { p.add(at(e.node), `${k} must be a string`); return undefined; }
-        const s = String(e.value).trim();
-        if (!s) { p.add(at(e.node), `${k} must not be empty`); return undefined; }
-        const problem = textOf(k, s);
-        if (problem) { p.add(at(e.node), problem); return undefined; }
-        return s;
-    };
-    const bool = (m: Map<string, Located>, k: string): boolean | undefined => {
-        const e = m.get(k);
-        if (!e) return undefined;
-        if (typeof e.value !== "boolean") { p.add(at(e.node), `${k} must be true or false`); return undefined; }
-        return e.value;
-    };
-    const policy = (m: Map<string, Located>, k: string): DeletionPolicy | undefined => {
-        const e = m.get(k);
-        if (!e) return undefined;
-        const v = typeof e.value === "string" ? DELETION_POLICIES.find((x) => x === e.value) : undefined;
-        if (!v) p.add(at(e.node), `${k} must be one of ${DELETION_POLICIES.map((x) => `"${x}"`).join(", ")} (got ${JSON.stringify(e.value)})`);
-        return v;
-    };
-    const seq = (e: Located | undefined, what: string): Node[] => {
-        if (!e || e.value === null) return [];
-        if (!isSeq(e.node)) { p.add(at(e.node), `${what} must be a list`); return []; }
-        return e.node.items as Node[];
-    };
-    const settingsOf = (e: Located | undefined, what: string): PlanSettings | undefined => {
-        if (!e) return undefined;
-        const m = mapEntries(e.node, SETTING_KEYS, what);
-        const s: PlanSettings = {};
-        for (const f of SETTING_FLAGS) { const b = bool(m, f); if (b !== undefined) s[f] = b; }
-        for (const d of ["fromDate", "toDate"] as const) {
-            const v = m.get(d);
-            if (!v) continue;
-            const raw = v.value instanceof Date ? v.value.toISOString().slice(0, 10) : String(v.value ?? "").trim();
-            if (!isIsoDate(raw)) p.add(at(v.node), `${d} "${raw}" is not a valid ISO date YYYY-MM-DD`);
-            else s[d] = raw;
-        }
-        return s;
-    };
-    const runsOf = (e: Located | undefined, what: string): PlanRun[] =>
-        seq(e, `${what}.runs`).flatMap((n) => {
-            const m = mapEntries(n, RUN_KEYS, `a run of ${what}`);
-            const action = str(m, "action", at(n));
-            const trigger = str(m, "trigger", at(n));
-            if (action && !(MIGRATION_ACTIONS as readonly string[]).includes(action)) {
-                p.add(at(m.get("action")!.node), `unknown action "${action}" (expected ${MIGRATION_ACTIONS.join(", ")})`);
-                return [];
-            }
-            if (!action || !trigger) return [];
-            const r: PlanRun = { action: action as MigrationAction, trigger, where: at(n) };
-            const w = m.get("waitFor");
-            if (w) {
-                const wm = mapEntries(w.node, WAIT_KEYS, `waitFor of a run of ${what}`);
-                const num = (k: string, int: boolean, min: number) => {
-                    const e = wm.get(k);
-                    if (!e) return undefined;
-                    if (typeof e.value !== "number" || (int && !Number.isInteger(e.value)) || e.value < min || (k === "timeoutMinutes" && e.value === 0)) {
-                        p.add(at(e.node), `waitFor.${k} must be ${int ? "a whole number" : "a number"} ${k === "timeoutMinutes" ? "above 0" : `of at least ${min}`}`);
-                        return undefined;
-                    }
-                    return e.value;
-                };
-                const timeoutMinutes = num("timeoutMinutes", false, 0);
-                const maxFailed = num("maxFailed", true, 0);
-                const blockMinutes = num("blockMinutes", false, 0);
-                r.waitFor = {
-                    ...(maxFailed === undefined ? {} : { maxFailed }), ...(timeoutMinutes === undefined ? {} : { timeoutMinutes }),
-                    ...(blockMinutes === undefined ? {} : { blockMinutes }),
-                };
-            }
-            const nb = m.get("notBefore");
-            if (nb) {
-                const raw = nb.value instanceof Date ? nb.value.toISOString() : String(nb.value ?? "").trim();
-                if (!isInstant(raw)) p.add(at(nb.node), `notBefore "${raw}" must be an ISO 8601 instant with an offset (Z or +hh:mm), e.g. 2026-12-05T18:00:00Z`);
-                else r.notBefore = raw;
-            }
-            const after = str(m, "after", at(n), false);
-            if (after) r.after = after;
-            return [r];
-        });
-
-    const top = mapEntries(doc.contents, TOP_KEYS, "the plan");
-    const kindRaw = str(top, "kind", at(doc.contents), false) ?? opts.defaults?.kind ?? "mail";
-    if (kindRaw !== "mail" && kindRaw !== "archive") p.add(at(top.get("kind")?.node), `kind must be "mail" or "archive"`);
-    const kind = kindRaw === "archive" ? "archive" : "mail";
-    const adoptExisting = bool(top, "adoptExisting");
-    const defaults = top.get("defaults") ? mapEntries(top.get("defaults")!.node, DEFAULT_KEYS, "defaults") : new Map<string, Located>();
-    const dSource = str(defaults, "sourceConnectorName", "", false) ?? opts.defaults?.sourceConnectorName;
-    const dTarget = str(defaults, "targetConnectorName", "", false) ?? opts.defaults?.targetConnectorName;
-    const dLicensed = bool(defaults, "licensed");
-    const dPolicy = policy(defaults, "deletionPolicy");
-    const withPolicy = (v: DeletionPolicy | undefined) => (v === undefined ? {} : { deletionPolicy: v });
-    const dSettings = settingsOf(defaults.get("settings"), "defaults.settings");
-
+    const y = new YamlPlan(file);
+    if (y.p.list.length) throw new PlanError(y.p.list);
+    const raw = y.doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const top = y.read(topEntry, raw, []) ?? {};
+    const defaults = readDefaults(y, top.defaults, opts);
     const batches: PlanBatch[] = [];
-    const rawUsers: { m: Map<string, Located>; node: Node; batch?: string }[] = [];
-    for (const n of seq(top.get("batches"), "batches")) {
-        const m = mapEntries(n, BATCH_KEYS, "a batch");
-        const name = str(m, "name", at(n));
-        const own = settingsOf(m.get("settings"), `batch ${name ?? "?"}.settings`);
-        const settings = dSettings || own ? { ...dSettings, ...own } : undefined;
-        const runs = runsOf(m.get("runs"), `batch ${name}`);
-        if (name) {
-            const dup = batches.find((b) => b.name === name);
-            if (dup) p.add(at(n), `batch "${name}" is declared twice (also at ${dup.where})`);
-            else batches.push({ name, settings, runs, where: at(n) });
-        }
-        for (const u of seq(m.get("users"), `batch ${name}.users`)) rawUsers.push({ m: mapEntries(u, USER_KEYS.filter((k) => k !== "batch"), "a user"), node: u, batch: name });
-    }
-    for (const u of seq(top.get("users"), "users")) {
-        const m = mapEntries(u, USER_KEYS, "a user");
-        rawUsers.push({ m, node: u, batch: str(m, "batch", at(u), false) });
-    }
     const users: PlanUser[] = [];
-    for (const r of rawUsers) {
-        const where = at(r.node);
-        const u = userFrom({
-            firstName: str(r.m, "firstName", where), lastName: str(r.m, "lastName", where),
-            sourceEmail: str(r.m, "sourceEmail", where), targetEmail: str(r.m, "targetEmail", where),
-            sourceConnectorName: str(r.m, "sourceConnectorName", where, false) ?? dSource,
-            targetConnectorName: str(r.m, "targetConnectorName", where, false) ?? dTarget,
-        }, where, p);
-        if (!u) continue;
-        const licensed = bool(r.m, "licensed") ?? dLicensed;
-        users.push({ ...u, ...(licensed === undefined ? {} : { licensed }), ...withPolicy(policy(r.m, "deletionPolicy") ?? dPolicy), batch: r.batch, runs: runsOf(r.m.get("runs"), `user ${u.sourceEmail}`), where });
-    }
-    // CSV files, relative to the plan
-    const csvEntry = top.get("csv");
-    const csvFiles: { file: string; where: string }[] = [];
-    if (csvEntry) {
-        if (typeof csvEntry.value === "string") csvFiles.push({ file: csvEntry.value, where: at(csvEntry.node) });
-        else for (const n of seq(csvEntry, "csv")) csvFiles.push({ file: String(isScalar(n) ? n.value : ""), where: at(n) });
-    }
-    for (const c of csvFiles) {
+    (top.batches ?? []).forEach((b, i) => readBatch(y, b, ["batches", i], defaults, batches, users));
+    (top.users ?? []).forEach((u, i) => {
+        const e = y.read(userEntry, u, ["users", i]);
+        if (e) pushUser(y, e, ["users", i], e.batch, defaults, users);
+    });
+    for (const c of csvFilesOf(y, top.csv)) {
         const csvPath = path.resolve(path.dirname(file), c.file);
-        if (!fs.existsSync(csvPath)) { p.add(c.where, `CSV file ${c.file} does not exist`); continue; }
-        for (const u of readCsvUsers(csvPath, p, { sourceConnectorName: dSource, targetConnectorName: dTarget })) {
-            users.push({ ...u, ...(dLicensed === undefined ? {} : { licensed: dLicensed }), ...withPolicy(dPolicy) });
-        }
+        if (!fs.existsSync(csvPath)) { y.p.add(c.where, `CSV file ${c.file} does not exist`); continue; }
+        for (const u of readCsvUsers(csvPath, y.p, defaults)) users.push({ ...u, ...licenseAndPolicy(undefined, defaults) });
     }
-    // batches referenced but not declared
-    const declared = new Set(batches.map((b) => b.name));
+    checkReferences(users, batches, y.p);
+    crossCheck(users, batches, y.p, opts);
+    if (y.p.list.length) throw new PlanError(y.p.list);
+    const kind = top.kind ?? opts.defaults?.kind ?? "mail";
+    return { file, kind, ...(top.adoptExisting === undefined ? {} : { adoptExisting: top.adoptExisting }), batches, users };
+}
+
+function readDefaults(y: YamlPlan, value: unknown, opts: LoadOptions): Defaults {
+    const d = value === undefined ? {} : y.read(defaultsEntry, value, ["defaults"]) ?? {};
+    const settings = d.settings === undefined ? undefined : y.read(settingsEntry, d.settings, ["defaults", "settings"]);
+    return {
+        sourceConnectorName: d.sourceConnectorName ?? opts.defaults?.sourceConnectorName,
+        targetConnectorName: d.targetConnectorName ?? opts.defaults?.targetConnectorName,
+        ...(d.licensed === undefined ? {} : { licensed: d.licensed }),
+        ...(d.deletionPolicy === undefined ? {} : { deletionPolicy: d.deletionPolicy }),
+        ...(settings === undefined ? {} : { settings }),
+    };
+}
+
+function readBatch(y: YamlPlan, value: unknown, at: Path, defaults: Defaults, batches: PlanBatch[], users: PlanUser[]): void {
+    const b = y.read(batchEntry, value, at);
+    if (!b) {
+        // Its name or shape is wrong: its runs and users are still read, for their own problems.
+        const raw = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+        if (Array.isArray(raw.runs)) readRuns(y, raw.runs, [...at, "runs"]);
+        if (Array.isArray(raw.users)) raw.users.forEach((u, i) => y.read(batchUserEntry, u, [...at, "users", i]));
+        return;
+    }
+    const own = b.settings === undefined ? undefined : y.read(settingsEntry, b.settings, [...at, "settings"]);
+    const settings = defaults.settings || own ? { ...defaults.settings, ...own } : undefined;
+    const runs = readRuns(y, b.runs, [...at, "runs"]);
+    const where = y.at(at);
+    const dup = batches.find((x) => x.name === b.name);
+    if (dup) y.p.add(where, `batch "${b.name}" is declared twice (also at ${dup.where})`);
+    else batches.push({ name: b.name, ...(settings ? { settings } : {}), runs, where });
+    (b.users ?? []).forEach((u, i) => {
+        const e = y.read(batchUserEntry, u, [...at, "users", i]);
+        if (e) pushUser(y, e, [...at, "users", i], b.name, defaults, users);
+    });
+}
+
+function readRuns(y: YamlPlan, value: unknown[] | null | undefined, at: Path): PlanRun[] {
+    return (value ?? []).flatMap((r, i) => {
+        const e = y.read(runEntry, r, [...at, i]);
+        return e ? [{ ...e, where: y.at([...at, i]) }] : [];
+    });
+}
+
+/** A user with the defaults applied; the connectors must come from one or the other. */
+function pushUser(y: YamlPlan, e: UserFields, at: Path, batch: string | undefined, defaults: Defaults, users: PlanUser[]): void {
+    const where = y.at(at);
+    const sourceConnectorName = e.sourceConnectorName ?? defaults.sourceConnectorName;
+    const targetConnectorName = e.targetConnectorName ?? defaults.targetConnectorName;
+    let ok = true;
+    for (const [k, v] of [["sourceConnectorName", sourceConnectorName], ["targetConnectorName", targetConnectorName]] as const) {
+        if (!v) { y.p.add(where, `${k} is missing (set it on the user or under defaults:)`); ok = false; }
+    }
+    if (!ok) return;
+    const { runs, licensed: _l, deletionPolicy: _d, ...fields } = e;
+    void _l; void _d;
+    users.push({
+        ...fields, sourceConnectorName: sourceConnectorName!, targetConnectorName: targetConnectorName!,
+        ...licenseAndPolicy(e, defaults), ...(batch === undefined ? {} : { batch }), runs: readRuns(y, runs, [...at, "runs"]), where,
+    });
+}
+
+function licenseAndPolicy(e: Pick<PlanUser, "licensed" | "deletionPolicy"> | undefined, d: Defaults): Pick<PlanUser, "licensed" | "deletionPolicy"> {
+    const licensed = e?.licensed ?? d.licensed;
+    const deletionPolicy = e?.deletionPolicy ?? d.deletionPolicy;
+    return { ...(licensed === undefined ? {} : { licensed }), ...(deletionPolicy === undefined ? {} : { deletionPolicy }) };
+}
+
+function csvFilesOf(y: YamlPlan, csv: string | string[] | null | undefined): { file: string; where: string }[] {
+    if (csv === undefined || csv === null) return [];
+    return typeof csv === "string" ? [{ file: csv, where: y.at(["csv"]) }] : csv.map((file, i) => ({ file, where: y.at(["csv", i]) }));
+}
+
+/** Batches that users and runs name must be declared; an `after` batch must have a gated run. */
+function checkReferences(users: PlanUser[], batches: PlanBatch[], p: Problems): void {
+    const declared = new Map(batches.map((b) => [b.name, b]));
     for (const u of users) {
         if (u.batch && !declared.has(u.batch)) p.add(u.where, `batch "${u.batch}" is referenced but not declared under batches:`);
     }
     for (const r of [...batches.flatMap((b) => b.runs), ...users.flatMap((u) => u.runs)]) {
-        if (r.after && !declared.has(r.after)) p.add(r.where, `after: batch "${r.after}" is not declared under batches:`);
+        if (!r.after) continue;
+        const b = declared.get(r.after);
+        if (!b) p.add(r.where, `after: batch "${r.after}" is not declared under batches:`);
         // A run waits until the runs of its `after` batch are done, and only a gated run is ever done.
-        else if (r.after && !batches.find((b) => b.name === r.after)!.runs.some((x) => x.waitFor)) {
+        else if (!b.runs.some((x) => x.waitFor)) {
             p.add(r.where, `after: batch "${r.after}" has no run with waitFor: a run after it would wait forever (only a gated run is ever done); give one of its runs waitFor`);
         }
     }
-    crossCheck(users, batches, p, opts);
-    if (p.list.length) throw new PlanError(p.list);
-    return { file, kind, ...(adoptExisting === undefined ? {} : { adoptExisting }), batches, users };
-}
-
-/** Validates one user's fields; undefined when a required one is missing or bad. */
-function userFrom(v: Record<string, string | undefined>, where: string, p: Problems): Omit<PlanUser, "runs" | "where"> | undefined {
-    let ok = true;
-    for (const k of ["firstName", "lastName", "sourceEmail", "targetEmail"]) if (!v[k]) ok = false;
-    for (const k of ["sourceConnectorName", "targetConnectorName"]) {
-        if (!v[k]) { p.add(where, `${k} is missing (set it on the user or under defaults:)`); ok = false; }
-    }
-    // Emails: NFC, lower case; no control or invisible character (provider/text.ts).
-    const email: Record<string, string> = {};
-    for (const k of ["sourceEmail", "targetEmail"]) {
-        if (!v[k]) continue;
-        const e = email[k] = normalizeEmail(v[k]!);
-        const problem = emailProblem(e);
-        if (!problem) continue;
-        p.add(where, EMAIL.test(e) || /must not contain/.test(problem) ? `${k} ${problem}` : `${k} "${v[k]}" is not an email address`);
-        ok = false;
-    }
-    if (!ok) return undefined;
-    return {
-        firstName: v.firstName!, lastName: v.lastName!, sourceEmail: email.sourceEmail, targetEmail: email.targetEmail,
-        sourceConnectorName: v.sourceConnectorName!, targetConnectorName: v.targetConnectorName!,
-    };
 }
 
 /** Duplicates, a user in two batches, unknown connectors, bad date windows, duplicate runs. */
@@ -320,8 +314,8 @@ function crossCheck(users: PlanUser[], batches: PlanBatch[], p: Problems, opts: 
         }
     }
     for (const b of batches) {
-        const s = b.settings;
-        if (s?.fromDate && s.toDate && s.fromDate > s.toDate) p.add(b.where, `batch "${b.name}": fromDate ${s.fromDate} is after toDate ${s.toDate}`);
+        const window = b.settings ? dateWindowProblem(b.settings) : undefined;
+        if (window) p.add(b.where, `batch "${b.name}": fromDate ${window}`);
         const seen = new Set<string>();
         for (const r of b.runs) {
             if (seen.has(r.action)) p.add(r.where, `batch "${b.name}" has two "${r.action}" runs: change the trigger of one run instead`);
@@ -400,23 +394,23 @@ function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName
             p.add(where, `malformed CSV row: ${r.cells.length} fields, the header has ${header.length}`);
             continue;
         }
-        const get = (name: string) => (col(name) >= 0 ? r.cells[col(name)].trim() : "");
-        const v = {
-            firstName: get("firstname"), lastName: get("lastname"), sourceEmail: get("sourceemail"), targetEmail: get("targetemail"),
-            sourceConnectorName: defaults.sourceConnectorName, targetConnectorName: defaults.targetConnectorName,
-        };
-        for (const k of ["firstName", "lastName", "sourceEmail", "targetEmail"] as const) if (!v[k]) p.add(where, `${k} is empty`);
-        let bad = false;
-        for (const k of ["firstName", "lastName"] as const) {
-            const problem = v[k] ? textOf(k, v[k]) : undefined;
-            if (problem) { p.add(where, problem); bad = true; }
+        const get = (name: string) => (col(name) >= 0 ? r.cells[col(name)] : "");
+        const batch = get("batchname").trim();
+        const row = { firstName: get("firstname"), lastName: get("lastname"), sourceEmail: get("sourceemail"), targetEmail: get("targetemail"), ...(batch ? { batch } : {}) };
+        const parsed = csvRow.safeParse(row);
+        if (!parsed.success) {
+            // The same rules and words as plan.yaml's; the column BatchName by its header name.
+            for (const iss of parsed.error.issues) p.add(where, say(iss, row, (k) => (k === "batch" ? "BatchName" : k)));
+            continue;
         }
-        const batch = get("batchname");
-        const batchProblem = batch ? textOf("batch", batch) : undefined;
-        if (batchProblem) { p.add(where, batchProblem.replace(/^batch /, "BatchName ")); bad = true; }
-        const u = userFrom(v, where, p);
-        if (bad) continue;
-        if (u) users.push({ ...u, ...(batch ? { batch } : {}), runs: [], where });
+        const { sourceConnectorName, targetConnectorName } = defaults;
+        if (!sourceConnectorName || !targetConnectorName) {
+            for (const [k, v] of [["sourceConnectorName", sourceConnectorName], ["targetConnectorName", targetConnectorName]] as const) {
+                if (!v) p.add(where, `${k} is missing (set it under defaults: of the plan)`);
+            }
+            continue;
+        }
+        users.push({ ...parsed.data, sourceConnectorName, targetConnectorName, runs: [], where });
     }
     return users;
 }

@@ -7,31 +7,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "./shim";
-import { Context, ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf } from "./common";
+import { shimFor } from "../runtime/shim";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import type { Context } from "../runtime/context";
+import { adoptField, batchNameField, kindField } from "../runtime/fields";
+import { kindOf } from "../client/calls";
 import { CloudiwayResponseError } from "../client/errors";
-import type { GlobalSettingsRead } from "../client/calls";
-import { warn } from "./engineLog";
-import { batchNames } from "./lookups";
+import { GlobalSettingsRead, SETTING_DEFAULTS, SETTING_FLAGS, SettingFlag } from "../client/calls";
+import { warn } from "../runtime/engineLog";
+import { batchNames } from "../campaign/lookups";
+export { SETTING_DEFAULTS, SETTING_FLAGS, SettingFlag };
 
-// ---------------------------------------------------------------- schema
-export const SETTING_FLAGS = [
-    "shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts",
-    "shouldMigrateTasks", "shouldMigrateNotes", "shouldMigrateJournals",
-    "shouldConvertEmailAddresses", "shouldConvertX500",
-] as const;
-export type SettingFlag = (typeof SETTING_FLAGS)[number];
-
-/**
- * Omitted flags take these values: a full mailbox migration (mails, calendars,
- * contacts, tasks, notes, address conversion), without trash and journals.
- */
-export const SETTING_DEFAULTS: Record<SettingFlag, boolean> = {
-    shouldMigrateMails: true, shouldMigrateTrash: false, shouldMigrateCalendars: true, shouldMigrateContacts: true,
-    shouldMigrateTasks: true, shouldMigrateNotes: true, shouldMigrateJournals: false,
-    shouldConvertEmailAddresses: true, shouldConvertX500: true,
-};
-
+// ---------------------------------------------------------------- model
 export function isIsoDate(s: string): boolean {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
     if (!m) return false;
@@ -42,32 +29,46 @@ const isoDate = z.string({ error: "must be an ISO date string YYYY-MM-DD" }).tri
     .refine(isIsoDate, { message: "must be a valid ISO date YYYY-MM-DD (e.g. 2024-01-31)" });
 
 const flag = z.boolean({ error: "must be true or false" }).optional();
-export const batchGlobalSettingsSchema = z.object({
-    batchName: batchNameField,
-    shouldMigrateMails: flag, shouldMigrateTrash: flag, shouldMigrateCalendars: flag, shouldMigrateContacts: flag,
-    shouldMigrateTasks: flag, shouldMigrateNotes: flag, shouldMigrateJournals: flag,
-    shouldConvertEmailAddresses: flag, shouldConvertX500: flag,
-    fromDate: isoDate.optional(),
-    toDate: isoDate.optional(),
-    kind: kindField,
-    /**
-     * Take over the batch's settings as they are (default: cloudiway:adoptExisting): create reads
-     * them first and writes only when they differ from the declaration (issue 18: deploying an
-     * exported tenant writes nothing).
-     */
-    adopt: adoptField,
+/** The flags as fields (omitted: SETTING_DEFAULTS). */
+const flags = Object.fromEntries(SETTING_FLAGS.map((f) => [f, flag])) as Record<SettingFlag, typeof flag>;
+
+export const batchGlobalSettingsModel = defineModel({
+    type: "BatchGlobalSettings",
+    inputs: {
+        /** The batch (MailBatch.name). */
+        batchName: batchNameField,
+        ...flags,
+        /** ISO date YYYY-MM-DD: migrate items from this date. */
+        fromDate: isoDate.optional(),
+        /** ISO date YYYY-MM-DD: migrate items up to this date. */
+        toDate: isoDate.optional(),
+        kind: kindField,
+        /**
+         * Take over the batch's settings as they are (default: cloudiway:adoptExisting): create reads
+         * them first and writes only when they differ from the declaration (deploying an exported
+         * tenant writes nothing).
+         */
+        adopt: adoptField,
+    },
+    outputs: {},
+    replaces: ["batchName", "kind"],
+    createOnly: ["adopt"],
 });
-export type BatchGlobalSettingsInputs = z.infer<typeof batchGlobalSettingsSchema>;
-const INPUTS = ["batchName", ...SETTING_FLAGS, "fromDate", "toDate", "kind"] as const;
+export const batchGlobalSettingsSchema = batchGlobalSettingsModel.schema;
+
+/** The rule across the two dates (the plan loader says it too): "2021-01-01 is after toDate 2020-01-01". */
+export function dateWindowProblem(v: { fromDate?: string; toDate?: string }): string | undefined {
+    return v.fromDate && v.toDate && v.fromDate > v.toDate ? `${v.fromDate} is after toDate ${v.toDate}` : undefined;
+}
+export type BatchGlobalSettingsInputs = InputsOf<typeof batchGlobalSettingsModel>;
 
 // ---------------------------------------------------------------- provider
 export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = {
     async check(_ctx, _olds, news) {
-        const result = checkWith("BatchGlobalSettings", batchGlobalSettingsSchema, news, (v, unknown) =>
-            v.fromDate && v.toDate && !unknown.has("fromDate") && !unknown.has("toDate") && v.fromDate > v.toDate
-                ? [{ property: "fromDate", reason: `BatchGlobalSettings.fromDate: ${v.fromDate} is after toDate ${v.toDate}` }]
-                : [],
-        );
+        const result = batchGlobalSettingsModel.check(news, (v, unknown) => {
+            const problem = unknown.has("fromDate") || unknown.has("toDate") ? undefined : dateWindowProblem(v);
+            return problem ? [{ property: "fromDate", reason: `BatchGlobalSettings.fromDate: ${problem}` }] : [];
+        });
         if (result.failures?.length) return result;
         const inputs: Record<string, unknown> = { ...result.inputs };
         for (const f of SETTING_FLAGS) if (inputs[f] === undefined) inputs[f] = SETTING_DEFAULTS[f];
@@ -75,7 +76,7 @@ export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = 
     },
 
     async diff(_ctx, _id, olds, news) {
-        return diffProps(olds, news, INPUTS, ["batchName", "kind"]);
+        return batchGlobalSettingsModel.diff(olds, news);
     },
 
     async create(ctx, inputs) {
@@ -102,12 +103,14 @@ export const batchGlobalSettingsImpl: ResourceImpl<BatchGlobalSettingsInputs> = 
             return { id, props: { ...props }, inputs: { ...props } };
         }
         // A flag the API leaves unset (missing or null) is left out: it shows as drift from the declaration.
-        const inputs: BatchGlobalSettingsInputs = { batchName: id };
+        // What the API says, over what the state holds of the rest (kind, adopt).
+        const { fromDate: _f, toDate: _t, ...kept } = batchGlobalSettingsModel.inputsOf(props);
+        void _f; void _t;
+        for (const f of SETTING_FLAGS) delete kept[f];
+        const inputs: BatchGlobalSettingsInputs = { ...kept, batchName: id };
         for (const f of SETTING_FLAGS) if (s[f] !== undefined) inputs[f] = s[f];
         if (s.fromDate) inputs.fromDate = s.fromDate;
         if (s.toDate) inputs.toDate = s.toDate;
-        if (props.kind !== undefined) inputs.kind = props.kind;
-        if (props.adopt !== undefined) inputs.adopt = props.adopt;
         return { id, props: { ...inputs }, inputs };
     },
 
@@ -133,42 +136,11 @@ async function write(ctx: Context, v: BatchGlobalSettingsInputs): Promise<void> 
 }
 
 // ---------------------------------------------------------------- resource
-export interface BatchGlobalSettingsArgs {
-    /** The batch (MailBatch.name). */
-    batchName: pulumi.Input<string>;
-    shouldMigrateMails?: pulumi.Input<boolean>;
-    shouldMigrateTrash?: pulumi.Input<boolean>;
-    shouldMigrateCalendars?: pulumi.Input<boolean>;
-    shouldMigrateContacts?: pulumi.Input<boolean>;
-    shouldMigrateTasks?: pulumi.Input<boolean>;
-    shouldMigrateNotes?: pulumi.Input<boolean>;
-    shouldMigrateJournals?: pulumi.Input<boolean>;
-    shouldConvertEmailAddresses?: pulumi.Input<boolean>;
-    shouldConvertX500?: pulumi.Input<boolean>;
-    /** ISO date YYYY-MM-DD: migrate items from this date. */
-    fromDate?: pulumi.Input<string>;
-    /** ISO date YYYY-MM-DD: migrate items up to this date. */
-    toDate?: pulumi.Input<string>;
-    kind?: pulumi.Input<"mail" | "archive">;
-    /** Take over the batch's settings: create writes them only when they differ (default: cloudiway:adoptExisting). */
-    adopt?: pulumi.Input<boolean>;
-}
+export type BatchGlobalSettingsArgs = ArgsOf<BatchGlobalSettingsInputs>;
 
 export class BatchGlobalSettings extends pulumi.dynamic.Resource {
-    declare public readonly batchName: pulumi.Output<string>;
-    declare public readonly shouldMigrateMails: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateTrash: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateCalendars: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateContacts: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateTasks: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateNotes: pulumi.Output<boolean>;
-    declare public readonly shouldMigrateJournals: pulumi.Output<boolean>;
-    declare public readonly shouldConvertEmailAddresses: pulumi.Output<boolean>;
-    declare public readonly shouldConvertX500: pulumi.Output<boolean>;
-    declare public readonly fromDate: pulumi.Output<string | undefined>;
-    declare public readonly toDate: pulumi.Output<string | undefined>;
-
     constructor(name: string, args: BatchGlobalSettingsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("BatchGlobalSettings"), name, { ...args }, opts, "cloudiway", "BatchGlobalSettings");
+        super(shimFor("BatchGlobalSettings"), name, batchGlobalSettingsModel.props(args), opts, "cloudiway", "BatchGlobalSettings");
     }
 }
+export interface BatchGlobalSettings extends ResourceOutputs<BatchGlobalSettingsInputs> {}

@@ -5,38 +5,50 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "./shim";
-import { Context, Kind, ResourceImpl, adoptField, batchNameField, checkWith, deletionPolicyField, diffProps, kindField, kindOf } from "./common";
-import { batchNames, membershipIndex, usersInBatch } from "./lookups";
+import { shimFor } from "../runtime/shim";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import type { Context } from "../runtime/context";
+import { adoptField, batchNameField, deletionPolicyField, kindField } from "../runtime/fields";
+import { Kind, kindOf } from "../client/calls";
+import { batchNames, membershipIndex, usersInBatch } from "../campaign/lookups";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
-import { announceKept, keepUser } from "./retention";
+import { announceKept, keepUser } from "../campaign/retention";
 
-// ---------------------------------------------------------------- schema
+// ---------------------------------------------------------------- model
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const batchMembershipSchema = z.object({
-    migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim()
-        .refine((s) => GUID.test(s), { message: "must be a migration tag (a GUID), e.g. MailUser.migrationTag" }),
-    batchName: batchNameField,
-    kind: kindField,
-    /**
-     * When the membership leaves the stack while its user has something to lose (retention.ts), the
-     * user stays in its batch unless this (or cloudiway:deletionPolicy) is "delete". The plan files
-     * give each membership its user's policy.
-     */
-    deletionPolicy: deletionPolicyField,
-    /** Take over a membership already in place: create adds nothing then (default: cloudiway:adoptExisting). */
-    adopt: adoptField,
+export const batchMembershipModel = defineModel({
+    type: "BatchMembership",
+    inputs: {
+        /** The user's migration tag (MailUser.migrationTag). */
+        migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim()
+            .refine((s) => GUID.test(s), { message: "must be a migration tag (a GUID), e.g. MailUser.migrationTag" }),
+        /** The batch (MailBatch.name). Changing it moves the user. */
+        batchName: batchNameField,
+        kind: kindField,
+        /**
+         * When the membership leaves the stack while its user has something to lose (retention.ts), the
+         * user stays in its batch unless this (or cloudiway:deletionPolicy) is "delete". The plan files
+         * give each membership its user's policy.
+         */
+        deletionPolicy: deletionPolicyField,
+        /** Take over a membership already in place: create adds nothing then (default: cloudiway:adoptExisting). */
+        adopt: adoptField,
+    },
+    outputs: {},
+    replaces: ["migrationTag", "kind"],
+    createOnly: ["adopt"],
 });
-export type BatchMembershipInputs = z.infer<typeof batchMembershipSchema>;
+export const batchMembershipSchema = batchMembershipModel.schema;
+export type BatchMembershipInputs = InputsOf<typeof batchMembershipModel>;
 
 // ---------------------------------------------------------------- provider
 export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
     async check(_ctx, _olds, news) {
-        return checkWith("BatchMembership", batchMembershipSchema, news);
+        return batchMembershipModel.check(news);
     },
 
     async diff(_ctx, _id, olds, news) {
-        return diffProps(olds, news, ["migrationTag", "batchName", "kind", "deletionPolicy"], ["migrationTag", "kind"]);
+        return batchMembershipModel.diff(olds, news);
     },
 
     async create(ctx, inputs) {
@@ -58,10 +70,7 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
             batchName = (await membershipIndex(ctx, kind)).get(id); // moved behind our back?
         }
         if (!batchName) return {};
-        const inputs: BatchMembershipInputs = { migrationTag: id, batchName };
-        if (props.kind !== undefined) inputs.kind = props.kind;
-        if (props.deletionPolicy !== undefined) inputs.deletionPolicy = props.deletionPolicy;
-        if (props.adopt !== undefined) inputs.adopt = props.adopt;
+        const inputs: BatchMembershipInputs = { ...batchMembershipModel.inputsOf(props), migrationTag: id, batchName };
         return { id, props: { ...inputs }, inputs };
     },
 
@@ -118,24 +127,11 @@ async function placeUser(ctx: Context, kind: Kind, tag: string, batchName: strin
 }
 
 // ---------------------------------------------------------------- resource
-export interface BatchMembershipArgs {
-    /** The user's migration tag (MailUser.migrationTag). */
-    migrationTag: pulumi.Input<string>;
-    /** The batch (MailBatch.name). Changing it moves the user. */
-    batchName: pulumi.Input<string>;
-    kind?: pulumi.Input<"mail" | "archive">;
-    /** When the membership leaves the stack and its user has something to lose: "delete" takes it out of the batch anyway. */
-    deletionPolicy?: pulumi.Input<"retainMigrated" | "delete" | "retain">;
-    /** Take over a membership already in place: create adds nothing then (default: cloudiway:adoptExisting). */
-    adopt?: pulumi.Input<boolean>;
-}
+export type BatchMembershipArgs = ArgsOf<BatchMembershipInputs>;
 
 export class BatchMembership extends pulumi.dynamic.Resource {
-    declare public readonly migrationTag: pulumi.Output<string>;
-    declare public readonly batchName: pulumi.Output<string>;
-    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
-
     constructor(name: string, args: BatchMembershipArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("BatchMembership"), name, { ...args }, opts, "cloudiway", "BatchMembership");
+        super(shimFor("BatchMembership"), name, batchMembershipModel.props(args), opts, "cloudiway", "BatchMembership");
     }
 }
+export interface BatchMembership extends ResourceOutputs<BatchMembershipInputs> {}

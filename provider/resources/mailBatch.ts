@@ -3,28 +3,38 @@
  * name replaces the batch. Top to bottom: schema, provider methods, resource class.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { shimFor } from "./shim";
-import { ResourceImpl, adoptField, batchNameField, checkWith, diffProps, kindField, kindOf, STACK_KEY, stackInput } from "./common";
-import { allUsers, batchNames, usersInBatch } from "./lookups";
-import { announceKept, keepUser } from "./retention";
+import { shimFor } from "../runtime/shim";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import { adoptField, batchNameField, kindField } from "../runtime/fields";
+import { kindOf } from "../client/calls";
+import { allUsers, batchNames, usersInBatch } from "../campaign/lookups";
+import { announceKept, keepUser } from "../campaign/retention";
 
-// ---------------------------------------------------------------- schema
-export const mailBatchSchema = z.object({
-    name: batchNameField,
-    kind: kindField,
-    adopt: adoptField,
+// ---------------------------------------------------------------- model
+export const mailBatchModel = defineModel({
+    type: "MailBatch",
+    inputs: {
+        /** The batch name (changing it replaces the batch: the API has no rename). */
+        name: batchNameField,
+        kind: kindField,
+        /** Take over an existing batch with the same name instead of failing. */
+        adopt: adoptField,
+    },
+    outputs: {},
+    replaces: ["name", "kind"],
+    createOnly: ["adopt"],
 });
-export type MailBatchInputs = z.infer<typeof mailBatchSchema>;
+export const mailBatchSchema = mailBatchModel.schema;
+export type MailBatchInputs = InputsOf<typeof mailBatchModel>;
 
 // ---------------------------------------------------------------- provider
 export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
     async check(_ctx, _olds, news) {
-        return checkWith("MailBatch", mailBatchSchema, news);
+        return mailBatchModel.check(news);
     },
 
     async diff(_ctx, _id, olds, news) {
-        return diffProps(olds, news, ["name", "kind"], ["name", "kind"]);
+        return mailBatchModel.diff(olds, news);
     },
 
     async create(ctx, inputs) {
@@ -48,9 +58,7 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
         const kind = kindOf(props);
         const names = await batchNames(ctx, kind);
         if (!names.includes(id)) return {};
-        const inputs: MailBatchInputs = { name: id };
-        if (props.kind !== undefined) inputs.kind = props.kind;
-        if (props.adopt !== undefined) inputs.adopt = props.adopt;
+        const inputs: MailBatchInputs = { ...mailBatchModel.inputsOf(props), name: id };
         return { id, props: { ...inputs }, inputs };
     },
 
@@ -88,19 +96,11 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
 };
 
 // ---------------------------------------------------------------- resource
-export interface MailBatchArgs {
-    /** The batch name (changing it replaces the batch: the API has no rename). */
-    name: pulumi.Input<string>;
-    kind?: pulumi.Input<"mail" | "archive">;
-    /** Take over an existing batch with the same name instead of failing. */
-    adopt?: pulumi.Input<boolean>;
-}
+export type MailBatchArgs = ArgsOf<MailBatchInputs>;
 
 export class MailBatch extends pulumi.dynamic.Resource {
-    declare public readonly name: pulumi.Output<string>;
-    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
-
     constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailBatch"), name, { ...args, [STACK_KEY]: stackInput() }, opts, "cloudiway", "MailBatch");
+        super(shimFor("MailBatch"), name, mailBatchModel.props(args), opts, "cloudiway", "MailBatch");
     }
 }
+export interface MailBatch extends ResourceOutputs<MailBatchInputs> {}

@@ -4,60 +4,34 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "./shim";
-import {
-    Context, Planned, ResourceImpl, adoptField, checkWith, deletionPolicyField, connectorNameField, diffProps, emailField, isUnknown, kindField, kindOf, nameField, textRule,
-    STACK_KEY, stackInput,
-} from "./common";
-import { connectorCheck, connectors, findUserRecord } from "./lookups";
+import { shimFor } from "../runtime/shim";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, strictObject } from "../runtime/model";
+import type { Context } from "../runtime/context";
+import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
+import { Kind, kindOf } from "../client/calls";
+import { connectorCheck, connectors, findUserRecord } from "../campaign/lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayNotFoundError } from "../client/errors";
-import { announceKept, keepUser } from "./retention";
+import { announceKept, keepUser } from "../campaign/retention";
 import { normalizeEmail } from "../text";
 
-// ---------------------------------------------------------------- schema
+// ---------------------------------------------------------------- model
 const SEND_TO = ["source", "target", "both"] as const;
+type SendTo = (typeof SEND_TO)[number];
+const SEND_TO_MESSAGE = 'sendTo must be "source", "target" or "both"';
 /**
  * Self-service migration (emulator-only call, see provider/client/calls.ts): the email with the
  * Self Service Link, to the source address, the target address or both; sent at create and
  * again when `sendTo` or `trigger` changes.
  */
-const selfServiceField = z
-    .object({
-        sendTo: z.string({ error: 'sendTo must be "source", "target" or "both"' })
-            .refine((v) => isUnknown(v) || (SEND_TO as readonly string[]).includes(v), { message: 'sendTo must be "source", "target" or "both"' }),
+const selfServiceField = strictObject({
+        /** Who gets the Self Service Link (it may still be unknown in preview). */
+        sendTo: z.custom<SendTo>((v) => typeof v === "string" && (isUnknown(v) || (SEND_TO as readonly string[]).includes(v)), { error: SEND_TO_MESSAGE }),
+        /** Change it to send the mail again. */
         trigger: z.string({ error: "trigger must be a string" }).superRefine(textRule("trigger", "trigger ")).optional(),
-    }, { error: (iss) => (iss.code === "invalid_type" ? 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }' : undefined) })
-    .strict()
-    .optional();
+}, 'must be an object like { sendTo: "source" | "target" | "both", trigger?: string }').optional();
 
-export const mailUserSchema = z.object({
-    firstName: nameField,
-    lastName: nameField,
-    sourceEmail: emailField,
-    targetEmail: emailField,
-    sourceConnectorName: connectorNameField,
-    targetConnectorName: connectorNameField,
-    kind: kindField,
-    licensed: z.boolean({ error: "must be true or false" }).optional(),
-    selfService: selfServiceField,
-    adopt: adoptField,
-    /** What leaving the stack does in Cloudiway (config.ts, DeletionPolicy); default: cloudiway:deletionPolicy. */
-    deletionPolicy: deletionPolicyField,
-});
-export type MailUserInputs = z.infer<typeof mailUserSchema>;
-
-const USER_FIELDS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const;
-const INPUTS = [...USER_FIELDS, "kind", "licensed", "selfService", "deletionPolicy"] as const;
-
-export interface MailUserOutputs extends MailUserInputs {
-    migrationTag: string;
-    status: string;
-    passes: number;
-    lastPass?: PassCounts;
-    /** Whether Cloudiway says the user holds a license (a pass or an audit assigns one too). */
-    licenseAssigned?: boolean;
-}
+/** Counts of a pass (the user's history, 2.12). */
 export interface PassCounts {
     startDateTime: string;
     endDateTime: string;
@@ -67,10 +41,62 @@ export interface PassCounts {
     alreadyMigrated: number;
 }
 
+export const mailUserModel = defineModel({
+    type: "MailUser",
+    inputs: {
+        firstName: nameField,
+        lastName: nameField,
+        sourceEmail: emailField,
+        targetEmail: emailField,
+        sourceConnectorName: connectorNameField,
+        targetConnectorName: connectorNameField,
+        kind: kindField,
+        /** false -> true assigns a license (once); true -> false is refused. */
+        licensed: z.boolean({ error: "must be true or false" }).optional(),
+        /**
+         * Self-service migration: email the Self Service Link to the user's source address, target
+         * address or both (the source connector must be of type "Self Service"). Sent once at create,
+         * again when `sendTo` or `trigger` changes; `status` shows MAIL_SENT until the user acts.
+         * The call is the local emulator's: the vendor's REST document has none for self-service.
+         */
+        selfService: selfServiceField,
+        /** Take over an existing user with the same source + target instead of failing. */
+        adopt: adoptField,
+        /**
+         * What leaving the stack (removed, replaced, destroyed) does in Cloudiway: "retainMigrated" (default:
+         * kept when it has a license, a pass, an audit or any status but NOTSTARTED, with a warning),
+         * "delete", or "retain" (never deleted). Default: stack config cloudiway:deletionPolicy.
+         */
+        deletionPolicy: deletionPolicyField,
+    },
+    outputs: {
+        /** The user's id in Cloudiway (a GUID). */
+        migrationTag: z.string(),
+        /** Migration status name (appendix of the API document), e.g. NOTSTARTED, WORKING, SUCCESS. */
+        status: z.string(),
+        /** Number of migration passes in the user's history. */
+        passes: z.number(),
+        /** Counts of the last pass. */
+        lastPass: z.custom<PassCounts>().optional(),
+        /** Whether Cloudiway says the user holds a license (a pass or an audit assigns one too; known after a refresh). */
+        licenseAssigned: z.boolean().optional(),
+    },
+    // `adopt` only matters at create; `kind` moves the user to another API family.
+    replaces: ["kind"],
+    createOnly: ["adopt"],
+    stableOutputs: ["migrationTag"],
+});
+export const mailUserSchema = mailUserModel.schema;
+export type MailUserInputs = InputsOf<typeof mailUserModel>;
+export type MailUserOutputs = OutputsOf<typeof mailUserModel>;
+
+/** What the API holds of a user (2.3 / 2.6): the inputs it stores. */
+const USER_FIELDS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const;
+
 // ---------------------------------------------------------------- provider
 export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     async check(ctx, olds, news) {
-        const result = checkWith("MailUser", mailUserSchema, news, (v, unknown) => {
+        const result = mailUserModel.check(news, (v, unknown) => {
             const failures: pulumi.dynamic.CheckFailure[] = [];
             if (olds && olds.licensed === true && v.licensed === false && !unknown.has("licensed")) {
                 failures.push({
@@ -100,7 +126,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
 
     async diff(_ctx, _id, olds, news) {
         // `adopt` only matters at create; `kind` moves the user to another API family.
-        return diffProps(olds, news, INPUTS, ["kind"], [], ["migrationTag"]);
+        return mailUserModel.diff(olds, news);
     },
 
     async create(ctx, inputs) {
@@ -133,7 +159,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         try {
             // Adopted and licensed already: nothing to write (issue 18).
             if (inputs.licensed && !(existing && adoptedLicensed)) await client.assignLicense(kind, tag);
-            if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo as SendTo);
+            if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo );
         } catch (e) {
             // Nothing half-applied: a user we just made without its license (or its mail) is removed again.
             if (!existing) await client.deleteUser(kind, tag).catch(() => undefined);
@@ -149,7 +175,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const record = await findUserRecord(ctx, kind, id);
         if (!record) return {};
         const declared: MailUserInputs = {
-            ...pickInputs(props),
+            ...mailUserModel.inputsOf(props),
             firstName: record.firstName.trim(),
             lastName: record.lastName.trim(),
             sourceEmail: normalizeEmail(record.sourceEmail),
@@ -171,7 +197,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const sendMail = !!ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger);
         if (!USER_FIELDS.some((f) => olds[f] !== news[f]) && !(news.licensed && !olds.licensed) && !sendMail) {
             // Only what matters to this provider changed (deletionPolicy, adopt): nothing to send.
-            const outs: MailUserOutputs = { ...olds, ...pickInputs(news) };
+            const outs: MailUserOutputs = { ...olds, ...mailUserModel.inputsOf(news) };
             // Removed inputs go (an undefined value does not serialize: "Unexpected struct type").
             for (const k of ["deletionPolicy", "adopt"] as const) if (news[k] === undefined) delete outs[k];
             return { outs };
@@ -184,7 +210,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         }
         // The self-service mail goes again only when what it is about changed: sendTo or trigger.
         if (ss && sendMail) {
-            await client.sendSelfServiceMail(kind, id, ss.sendTo as SendTo);
+            await client.sendSelfServiceMail(kind, id, ss.sendTo );
         }
         return { outs: await observe(ctx, kind, id, news) };
     },
@@ -210,10 +236,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     },
 };
 
-type SendTo = (typeof SEND_TO)[number];
-
 /** `selfService` on a user whose source connector is not of type "Self Service" is refused. */
-async function selfServiceCheck(ctx: Context, kind: "mail" | "archive", sourceConnectorName: string): Promise<pulumi.dynamic.CheckFailure[]> {
+async function selfServiceCheck(ctx: Context, kind: Kind, sourceConnectorName: string): Promise<pulumi.dynamic.CheckFailure[]> {
     if (isUnknown(sourceConnectorName) || !ctx.settings.consumerKey || !ctx.settings.consumerSecret) return [];
     let list: { name: string; type: string }[];
     try {
@@ -247,13 +271,6 @@ function normalizeField(f: string, v: string): string {
     return f.endsWith("Email") ? normalizeEmail(v) : v.trim();
 }
 
-/** The declared inputs among outputs (or planned inputs): outputs and unknowns left out. */
-function pickInputs(props: Partial<MailUserInputs> | Planned<MailUserInputs>): MailUserInputs {
-    const out: Record<string, unknown> = {};
-    for (const k of [...INPUTS, "adopt"] as const) if (props[k] !== undefined && !isUnknown(props[k])) out[k] = props[k];
-    return out as MailUserInputs; // the keys of MailUserInputs, each known
-}
-
 /**
  * Outputs: the declared inputs plus what a person watching the migration wants. The status comes
  * from the list (getall) where the caller has it. The pass counts need the user's own history call:
@@ -261,7 +278,7 @@ function pickInputs(props: Partial<MailUserInputs> | Planned<MailUserInputs>): M
  * yet, and the last observed ones (`before`) are kept — and for a user that never started. A
  * refresh in mid-migration thus costs the lists only (2 + 2 x batches requests).
  */
-async function observe(ctx: Context, kind: "mail" | "archive", tag: string, inputs: MailUserInputs, knownStatus?: string, before?: Partial<MailUserOutputs>): Promise<MailUserOutputs> {
+async function observe(ctx: Context, kind: Kind, tag: string, inputs: MailUserInputs, knownStatus?: string, before?: Partial<MailUserOutputs>): Promise<MailUserOutputs> {
     const client = ctx.client();
     const status = knownStatus ?? (await client.getStatus(kind, tag));
     let passes = 0;
@@ -285,63 +302,17 @@ async function observe(ctx: Context, kind: "mail" | "archive", tag: string, inpu
             };
         }
     }
-    const outs: MailUserOutputs = { ...pickInputs(inputs), migrationTag: tag, status, passes };
+    const outs: MailUserOutputs = { ...mailUserModel.inputsOf(inputs), migrationTag: tag, status, passes };
     if (lastPass) outs.lastPass = lastPass;
     return outs;
 }
 
 // ---------------------------------------------------------------- resource
-export interface MailUserArgs {
-    firstName: pulumi.Input<string>;
-    lastName: pulumi.Input<string>;
-    sourceEmail: pulumi.Input<string>;
-    targetEmail: pulumi.Input<string>;
-    sourceConnectorName: pulumi.Input<string>;
-    targetConnectorName: pulumi.Input<string>;
-    /** "mail" (default) uses /mailusers, "archive" uses /archivemailusers. */
-    kind?: pulumi.Input<"mail" | "archive">;
-    /** false -> true assigns a license (once); true -> false is refused. */
-    licensed?: pulumi.Input<boolean>;
-    /**
-     * Self-service migration: email the Self Service Link to the user's source address, target
-     * address or both (the source connector must be of type "Self Service"). Sent once at create,
-     * again when `sendTo` or `trigger` changes; `status` shows MAIL_SENT until the user acts.
-     * The call is the local emulator's: the vendor's REST document has none for self-service.
-     */
-    selfService?: pulumi.Input<{ sendTo: pulumi.Input<"source" | "target" | "both">; trigger?: pulumi.Input<string> }>;
-    /** Take over an existing user with the same source + target instead of failing. */
-    adopt?: pulumi.Input<boolean>;
-    /**
-     * What leaving the stack (removed, replaced, destroyed) does in Cloudiway: "retainMigrated" (default:
-     * kept when it has a license, a pass, an audit or any status but NOTSTARTED, with a warning),
-     * "delete", or "retain" (never deleted). Default: stack config cloudiway:deletionPolicy.
-     */
-    deletionPolicy?: pulumi.Input<"retainMigrated" | "delete" | "retain">;
-}
+export type MailUserArgs = ArgsOf<MailUserInputs>;
 
 export class MailUser extends pulumi.dynamic.Resource {
-    declare public readonly firstName: pulumi.Output<string>;
-    declare public readonly lastName: pulumi.Output<string>;
-    declare public readonly sourceEmail: pulumi.Output<string>;
-    declare public readonly targetEmail: pulumi.Output<string>;
-    declare public readonly sourceConnectorName: pulumi.Output<string>;
-    declare public readonly targetConnectorName: pulumi.Output<string>;
-    declare public readonly kind: pulumi.Output<"mail" | "archive" | undefined>;
-    declare public readonly licensed: pulumi.Output<boolean | undefined>;
-    declare public readonly deletionPolicy: pulumi.Output<"retainMigrated" | "delete" | "retain" | undefined>;
-    declare public readonly selfService: pulumi.Output<{ sendTo: "source" | "target" | "both"; trigger?: string } | undefined>;
-    /** The user's id in Cloudiway (a GUID). */
-    declare public readonly migrationTag: pulumi.Output<string>;
-    /** Migration status name (appendix of the API document), e.g. NOTSTARTED, WORKING, SUCCESS. */
-    declare public readonly status: pulumi.Output<string>;
-    /** Number of migration passes in the user's history. */
-    declare public readonly passes: pulumi.Output<number>;
-    /** Counts of the last pass. */
-    declare public readonly lastPass: pulumi.Output<PassCounts | undefined>;
-    /** Whether Cloudiway says the user holds a license (known after a refresh). */
-    declare public readonly licenseAssigned: pulumi.Output<boolean | undefined>;
-
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailUser"), name, { migrationTag: undefined, status: undefined, passes: undefined, lastPass: undefined, licenseAssigned: undefined, ...args, [STACK_KEY]: stackInput() }, opts, "cloudiway", "MailUser");
+        super(shimFor("MailUser"), name, mailUserModel.props(args), opts, "cloudiway", "MailUser");
     }
 }
+export interface MailUser extends ResourceOutputs<MailUserOutputs> {}

@@ -15,15 +15,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "crypto";
 import { z } from "zod";
-import { shimFor } from "./shim";
-import { Context, Kind, PartialFailure, ResourceImpl, batchNameField, checkWith, diffProps, isUnknown, kindField, kindOf, stackInput, stackOf, STACK_KEY, triggerField } from "./common";
-import { batchNames, findUserRecord, usersInBatch } from "./lookups";
+import { shimFor } from "../runtime/shim";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, stackOf, strictObject } from "../runtime/model";
+import { Context, PartialFailure } from "../runtime/context";
+import { batchNameField, kindField, triggerField } from "../runtime/fields";
+import { Kind, kindOf } from "../client/calls";
+import { batchNames, findUserRecord, usersInBatch } from "../campaign/lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
-import { info } from "./engineLog";
-import { Judgement, judgeGate, observeTarget } from "./gates";
+import { info } from "../runtime/engineLog";
+import { Judgement, judgeGate, observeTarget } from "../campaign/gates";
 import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
-import { naturalKey } from "./journal";
+import { naturalKey } from "../runtime/journal";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions", "retry"] as const;
@@ -36,57 +39,74 @@ export function isInstant(s: string): boolean {
     return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
 }
 const minutes = (what: string) => z.number({ error: `${what} must be a number of minutes` });
-export const waitForField = z.object({
+export const waitForField = strictObject({
     maxFailed: z.number({ error: "maxFailed must be a whole number" }).int({ message: "maxFailed must be a whole number" }).min(0, { message: "maxFailed must be 0 or more" }).optional(),
     /** A deadline counted from the send, across ups: past it with users still running, the run is failed. */
     timeoutMinutes: minutes("timeoutMinutes").positive({ message: "timeoutMinutes must be more than 0" }).optional(),
     /** How long one `up` may wait for the target to settle (default 0: look once, leave the rest to the next up). */
     blockMinutes: minutes("blockMinutes").min(0, { message: "blockMinutes must be 0 or more" }).optional(),
-}, { error: (iss) => (iss.code === "invalid_type" ? "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }" : undefined) }).strict().optional();
+}, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }").optional();
 
 /** The runs this one waits for, as data: their names, phases and progress (the class makes it from `after`). */
-const afterField = z.array(z.object({
+const AFTER_SHAPE = "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])";
+const afterField = z.array(strictObject({
     run: z.string({ error: "run must be a string (the name of a MigrationRun)" }),
     phase: z.string({ error: "phase must be a string" }).optional(),
     progress: z.string().optional(),
-}, { error: "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])" }).strict(), { error: "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])" }).optional();
+}, AFTER_SHAPE), { error: AFTER_SHAPE }).optional();
 
-export const migrationRunSchema = z.object({
-    batchName: batchNameField.optional(),
-    migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim().min(1, { message: "must not be empty" }).optional(),
-    action: z.enum(MIGRATION_ACTIONS, { error: `must be one of ${MIGRATION_ACTIONS.map((a) => `"${a}"`).join(", ")}` }),
-    trigger: triggerField,
-    kind: kindField,
-    /** A gate: the run is done when no user of its target is running and at most maxFailed ended badly (gates.ts). */
-    waitFor: waitForField,
-    /** Send nothing before this instant (ISO 8601 with an offset); the first up at or after it sends once. */
-    notBefore: z.string({ error: "must be a string: an ISO 8601 instant with an offset, e.g. 2026-12-05T18:00:00Z" }).trim()
-        .refine(isInstant, { message: "must be an ISO 8601 instant with an offset (Z or +hh:mm), e.g. 2026-12-05T18:00:00Z" }).optional(),
-    /** Send nothing before every run named here is `done`. */
-    after: afterField,
+export const migrationRunModel = defineModel({
+    type: "MigrationRun",
+    inputs: {
+        /** Run on a batch (startbatch, stopbatch, batchaudit, startpermissionmigrationbybatch)... */
+        batchName: batchNameField.optional(),
+        /** ...or on one user (start, stop, audit). Exactly one of the two. */
+        migrationTag: z.string({ error: "must be a string (a migration tag)" }).trim().min(1, { message: "must not be empty" }).optional(),
+        action: z.enum(MIGRATION_ACTIONS, { error: `must be one of ${MIGRATION_ACTIONS.map((a) => `"${a}"`).join(", ")}` }),
+        /** Any string; changing it performs the action again. */
+        trigger: triggerField,
+        kind: kindField,
+        /**
+         * A gate, judged at every `up` after the send: the run is `waiting` while users of its target
+         * run, `done` when none does and at most `maxFailed` (default 0) ended in an error or stopped
+         * status, `failed` (the up fails, naming the users) beyond that or when users still run
+         * `timeoutMinutes` after the send. `blockMinutes` (default 0): how long one `up` may wait for it.
+         */
+        waitFor: waitForField,
+        /** An ISO 8601 instant with an offset: before it, nothing is sent (`deferredUntil` says until when). */
+        notBefore: z.string({ error: "must be a string: an ISO 8601 instant with an offset, e.g. 2026-12-05T18:00:00Z" }).trim()
+            .refine(isInstant, { message: "must be an ISO 8601 instant with an offset (Z or +hh:mm), e.g. 2026-12-05T18:00:00Z" }).optional(),
+        /** The runs this one waits for, as data (the class makes it from MigrationRunArgs.after): send nothing before each is `done`. */
+        after: afterField,
+    },
+    outputs: {
+        /** deferred | sent | waiting | done | failed (see the top of this file). Missing in states written before phases: see phaseOf. */
+        phase: z.enum(RUN_PHASES).optional(),
+        /** When the action was sent (ISO); the gate's deadline counts from it. Empty or missing while deferred. */
+        performedAt: z.string().optional(),
+        /** The API's answer, e.g. "Batch Wave1 started" (or why it was not sent, or not sent again). */
+        answer: z.string(),
+        /** Set while the run waits for its `notBefore`: nothing has been sent. */
+        deferredUntil: z.string().optional(),
+        /** Set while the run waits for runs of its `after`: their names. */
+        waitingFor: z.array(z.string()).optional(),
+        /** A gated run at its last look: "4 of 6 done (SUCCESS 4, WORKING 2)". */
+        progress: z.string().optional(),
+        /** A gated run: its users by status at the last look. */
+        finalStatuses: z.record(z.string(), z.number()).optional(),
+        /** A gated run: the source emails of the users that ended badly. */
+        failedUsers: z.array(z.string()).optional(),
+        /** A retry run: how many users (in an error status) it started again. */
+        started: z.number().optional(),
+    },
+    // A new trigger sends the action again (update); a different target or action is another run (replace).
+    replaces: ["batchName", "migrationTag", "action", "kind"],
 });
-export type MigrationRunInputs = z.infer<typeof migrationRunSchema>;
+export const migrationRunSchema = migrationRunModel.schema;
+export type MigrationRunInputs = InputsOf<typeof migrationRunModel>;
 export type AfterRun = NonNullable<MigrationRunInputs["after"]>[number];
-export interface MigrationRunOutputs extends MigrationRunInputs {
-    /** Where the run stands (see the top of this file). Missing in states written before phases: see phaseOf. */
-    phase?: RunPhase;
-    /** When the action was sent (ISO); the gate's deadline counts from it. Empty or missing while deferred. */
-    performedAt?: string;
-    /** The API's answer, e.g. "Batch Wave1 started" (or why it was not sent, or not sent again). */
-    answer: string;
-    /** Set while the run waits for its `notBefore`: nothing has been sent. */
-    deferredUntil?: string;
-    /** Set while the run waits for runs of its `after`: their names. */
-    waitingFor?: string[];
-    /** A gated run at its last look: "4 of 6 done (SUCCESS 4, WORKING 2)". */
-    progress?: string;
-    /** A gated run: its users by status at the last look, and the source emails of those that ended badly. */
-    finalStatuses?: Record<string, number>;
-    failedUsers?: string[];
-    /** A retry run: how many users (in an error status) it started again. */
-    started?: number;
-}
-const INPUTS = ["batchName", "migrationTag", "action", "trigger", "kind", "waitFor", "notBefore", "after"] as const;
+export type MigrationRunOutputs = OutputsOf<typeof migrationRunModel>;
+const INPUTS = migrationRunModel.inputKeys;
 
 /** The phase of a run as the state holds it; states written before phases are read by their fields. */
 export function phaseOf(o: Partial<MigrationRunOutputs>): RunPhase {
@@ -99,7 +119,7 @@ export function phaseOf(o: Partial<MigrationRunOutputs>): RunPhase {
 // ---------------------------------------------------------------- provider
 export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutputs> = {
     async check(_ctx, _olds, news) {
-        const result = checkWith("MigrationRun", migrationRunSchema, news, (v, unknown) => {
+        const result = migrationRunModel.check(news, (v, unknown) => {
             const hasBatch = v.batchName !== undefined || unknown.has("batchName");
             const hasUser = v.migrationTag !== undefined || unknown.has("migrationTag");
             if (hasBatch === hasUser) {
@@ -122,7 +142,7 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
         forgetHeld(ctx, olds);
         // A new trigger sends the action again (update); a different target or action is another run (replace).
         // A change of waitFor, notBefore or after alone sends nothing: it changes how the run is judged.
-        const d = diffProps(olds, news, INPUTS, ["batchName", "migrationTag", "action", "kind"]);
+        const d = migrationRunModel.diff(olds, news);
         if (d.replaces?.length || d.changes) return d;
         const phase = phaseOf(olds);
         const label = `MigrationRun ${describe(news)}`;
@@ -154,9 +174,7 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
         } else if (props.migrationTag) {
             if (!(await findUserRecord(ctx, kind, props.migrationTag))) return {};
         }
-        const inputs: Record<string, unknown> = {};
-        for (const k of INPUTS) if (props[k] !== undefined) inputs[k] = props[k];
-        return { id, props, inputs: inputs as MigrationRunInputs };
+        return { id, props, inputs: migrationRunModel.inputsOf(props) };
     },
 
     async update(ctx, id, olds, news) {
@@ -387,59 +405,19 @@ function permissionsOneAtATime(ctx: Context, kind: Kind, batchName: string): Pro
 }
 
 // ---------------------------------------------------------------- resource
-export interface MigrationRunArgs {
-    /** Run on a batch (startbatch, stopbatch, batchaudit, startpermissionmigrationbybatch)... */
-    batchName?: pulumi.Input<string>;
-    /** ...or on one user (start, stop, audit). Exactly one of the two. */
-    migrationTag?: pulumi.Input<string>;
-    action: pulumi.Input<MigrationAction>;
-    /** Any string; changing it performs the action again. */
-    trigger: pulumi.Input<string>;
-    kind?: pulumi.Input<"mail" | "archive">;
-    /**
-     * A gate, judged at every `up` after the send: the run is `waiting` while users of its target
-     * run, `done` when none does and at most `maxFailed` (default 0) ended in an error or stopped
-     * status, `failed` (the up fails, naming the users) beyond that or when users still run
-     * `timeoutMinutes` after the send. `blockMinutes` (default 0): how long one `up` may wait for it.
-     */
-    waitFor?: pulumi.Input<{ maxFailed?: pulumi.Input<number>; timeoutMinutes?: pulumi.Input<number>; blockMinutes?: pulumi.Input<number> }>;
-    /** An ISO 8601 instant with an offset: before it, nothing is sent (`deferredUntil` says until when). */
-    notBefore?: pulumi.Input<string>;
+export type MigrationRunArgs = Omit<ArgsOf<MigrationRunInputs>, "after"> & {
     /**
      * Runs whose `phase` must be `done` before this one is sent (wave 2 after wave 1's gate;
      * permissions after the mail passes). It also orders them (dependsOn). `dependsOn` alone is
      * Pulumi's meaning: order, not a gate.
      */
     after?: MigrationRun[];
-}
+};
 
 export class MigrationRun extends pulumi.dynamic.Resource {
-    declare public readonly action: pulumi.Output<MigrationAction>;
-    declare public readonly trigger: pulumi.Output<string>;
-    /** deferred | sent | waiting | done | failed */
-    declare public readonly phase: pulumi.Output<RunPhase>;
-    /** When the action was sent (ISO); missing while deferred. */
-    declare public readonly performedAt: pulumi.Output<string | undefined>;
-    /** The API's answer, e.g. "Batch Wave1 started", or why nothing was sent. */
-    declare public readonly answer: pulumi.Output<string>;
-    /** Set while the run waits for its notBefore. */
-    declare public readonly deferredUntil: pulumi.Output<string | undefined>;
-    /** Set while the run waits for runs of its `after`. */
-    declare public readonly waitingFor: pulumi.Output<string[] | undefined>;
-    /** A gated run at its last look: "4 of 6 done (SUCCESS 4, WORKING 2)". */
-    declare public readonly progress: pulumi.Output<string | undefined>;
-    /** A gated run: its users by status at the last look, and those that ended badly. */
-    declare public readonly finalStatuses: pulumi.Output<Record<string, number> | undefined>;
-    declare public readonly failedUsers: pulumi.Output<string[] | undefined>;
-    /** A retry run: how many users it started again. */
-    declare public readonly started: pulumi.Output<number | undefined>;
-
     constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
         const { after, ...rest } = args;
-        const inputs: Record<string, unknown> = {
-            phase: undefined, performedAt: undefined, answer: undefined, deferredUntil: undefined, waitingFor: undefined, progress: undefined,
-            finalStatuses: undefined, failedUsers: undefined, started: undefined, ...rest, [STACK_KEY]: stackInput(),
-        };
+        const inputs = migrationRunModel.props(rest);
         let options = opts;
         if (after?.length) {
             // The gate as data: each predecessor's name, phase and progress; and the order, as dependsOn.
@@ -457,3 +435,4 @@ export class MigrationRun extends pulumi.dynamic.Resource {
         super(shimFor("MigrationRun"), name, inputs, options, "cloudiway", "MigrationRun");
     }
 }
+export interface MigrationRun extends ResourceOutputs<MigrationRunOutputs> {}

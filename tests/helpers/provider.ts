@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import type { CheckResult, Planned } from "../../provider/resources/common";
-import { contextFor } from "../../provider/resources/impl";
+import type { CheckResult, Planned } from "../../provider/runtime/model";
+import { contextFor } from "../../provider/runtime/impl";
 import { Emu, emuResetStats, emuStats } from "./emu";
 
 /**

@@ -5,8 +5,8 @@
  * (tests/helpers/lifecycle.ts has the fixture).
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/resources/impl";
-import { UNKNOWN } from "../../provider/resources/common";
+import { implementations } from "../../provider/runtime/impl";
+import { UNKNOWN } from "../../provider/runtime/model";
 import { describeEngine, KINDS, family, userArgs } from "../helpers/lifecycle";
 import { describeProviderMethods, ada, checked } from "../helpers/provider";
 

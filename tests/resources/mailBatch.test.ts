@@ -5,7 +5,7 @@
  * has the fixture).
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/resources/impl";
+import { implementations } from "../../provider/runtime/impl";
 import { describeEngine, KINDS, Kind, family } from "../helpers/lifecycle";
 import { describeProviderMethods, ada } from "../helpers/provider";
 

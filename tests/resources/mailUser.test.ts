@@ -6,7 +6,7 @@
  * the engine: engine-runs.test.ts; adoption across types: engine-resources.test.ts.
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/resources/impl";
+import { implementations } from "../../provider/runtime/impl";
 import { changes } from "../helpers/engine";
 import { describeEngine, KINDS, family, userArgs } from "../helpers/lifecycle";
 import { describeProviderMethods, ada, held, present } from "../helpers/provider";

@@ -12,9 +12,9 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { contextFor, install } from "../../provider/resources/impl";
+import { contextFor, install } from "../../provider/runtime/impl";
 import { updateMaySend } from "../../provider/resources/migrationRun";
-import { UNKNOWN } from "../../provider/resources/common";
+import { UNKNOWN } from "../../provider/runtime/model";
 import { Emu, emuCalls, emuControl } from "../helpers/emu";
 
 type Provider = Record<"check" | "create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;

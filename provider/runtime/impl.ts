@@ -6,14 +6,17 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { CloudiwayClient, clientFor } from "../client";
 import { ConfigLookup, resolveSettings } from "../config";
-import { Context, PartialFailure, ReadCache, ResourceImpl, STACK_KEY, stackOf } from "./common";
-import { mailUserImpl } from "./mailUser";
-import { mailBatchImpl } from "./mailBatch";
-import { batchMembershipImpl } from "./batchMembership";
-import { batchGlobalSettingsImpl } from "./batchGlobalSettings";
-import { migrationRunImpl } from "./migrationRun";
-import { CreateJournal, familyOf, journalDir, scopedKey } from "./journal";
-import { RunJournal, runJournalFor } from "./runJournal";
+import { Context, PartialFailure } from "./context";
+import { ReadCache } from "./readCache";
+import { ResourceImpl, STACK_KEY, stackOf } from "./model";
+import { mailUserImpl } from "../resources/mailUser";
+import { mailBatchImpl } from "../resources/mailBatch";
+import { batchMembershipImpl } from "../resources/batchMembership";
+import { batchGlobalSettingsImpl } from "../resources/batchGlobalSettings";
+import { migrationRunImpl } from "../resources/migrationRun";
+import { Journal, journalDir, scopedKey } from "./journal";
+import { kindOf } from "../client/calls";
+import { RunJournal, runJournalFor } from "../campaign/runJournal";
 import { CloudiwayApiError, CloudiwayError } from "../client/errors";
 import { exitWithEngine } from "./watchdog";
 import { SharedReads } from "./sharedReads";
@@ -50,7 +53,7 @@ export function contextFor(lookup: ConfigLookup): Context {
         ctx = {
             settings,
             cache,
-            journal: new CreateJournal(journalDir(settings)),
+            journal: new Journal(journalDir(settings)),
             runs(stack) {
                 // Records of sends, per stack, in the stack's own store (file or Azure blob backend) and on this machine.
                 // (Keyed by where it lives too: a provider process's environment does not change, a test's does.)
@@ -127,13 +130,13 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
     /** The engine holds this resource: its create journal record has served. */
     const held = (props: unknown) => {
         const key = createJournaled ? scopedKey(type, props) : undefined;
-        if (key !== undefined) journal.forget(type, familyOf(props), key);
+        if (key !== undefined) journal.forget(type, kindOf(props), key);
     };
     /** Runs a create between the journal's intent and outcome records. */
     const journaled = async <R extends { id?: string; outs: unknown }>(props: unknown, send: () => Promise<R>): Promise<R> => {
         const key = createJournaled ? scopedKey(type, props) : undefined;
         if (key === undefined) return send();
-        const kind = familyOf(props);
+        const kind = kindOf(props);
         journal.begin(type, kind, key);
         try {
             const r = await send();

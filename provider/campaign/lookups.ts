@@ -3,7 +3,10 @@
  * refresh of N users asks for each list once (getall, batch, getusersinbatch, settings).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Context, Kind, connectorListKey, isUnknown } from "./common";
+import type { Context } from "../runtime/context";
+import type { Kind } from "../client/calls";
+import { connectorListKey } from "../runtime/readCache";
+import { isUnknown } from "../runtime/model";
 
 export interface UserRecord {
     migrationTag: string;

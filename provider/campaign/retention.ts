@@ -9,10 +9,11 @@
  * the fresh status and history anyway.
  */
 import type { DeletionPolicy } from "../config";
-import type { Context, Kind } from "./common";
+import type { Context } from "../runtime/context";
+import type { Kind } from "../client/calls";
 import { findUserRecord } from "./lookups";
 import { CloudiwayApiError } from "../client/errors";
-import { warn } from "./engineLog";
+import { warn } from "../runtime/engineLog";
 
 export interface Holdings {
     sourceEmail: string;

@@ -17,8 +17,8 @@
  */
 import * as os from "os";
 import * as path from "path";
-import { DirStore, RecordStore, stateStoreFor } from "./stateStore";
-import { sha } from "./privateFs";
+import { DirStore, RecordStore, stateStoreFor } from "../runtime/stateStore";
+import { sha } from "../runtime/privateFs";
 
 export const RUN_JOURNAL_TTL_MS = 30 * 24 * 3600 * 1000;
 

@@ -1,5 +1,5 @@
 /**
- * The create journal: how a create interrupted by a kill (SIGKILL, a lost CI
+ * The journal of this machine: how a create interrupted by a kill (SIGKILL, a lost CI
  * runner) recognizes its own orphan.
  *
  * A MailUser or MailBatch is keyed by its natural key (source + target email;
@@ -29,7 +29,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CloudiwaySettings } from "../config";
-import { stackOf } from "./common";
+import { stackOf } from "./model";
+import { kindOf } from "../client/calls";
 import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
 
 export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -73,12 +74,7 @@ export function scopedKey(type: string, value: unknown): string | undefined {
     return key === undefined ? undefined : `${stackOf(value) ?? "-"}\n${key}`;
 }
 
-/** The API family of a resource's inputs (`kind`, default mail), for any value the engine holds. */
-export function familyOf(props: unknown): "mail" | "archive" {
-    return typeof props === "object" && props !== null && (props as { kind?: unknown }).kind === "archive" ? "archive" : "mail";
-}
-
-export class CreateJournal {
+export class Journal {
     /** The record found when a create of this process began: evidence of an earlier, interrupted one. */
     private readonly prior = new Map<string, Entry | undefined>();
 
@@ -144,13 +140,13 @@ export class CreateJournal {
     /** For a resource's inputs (the key made by naturalKey, the one place that makes it): whether the object found is its orphan. */
     isOrphan(type: string, props: object, existingId?: string): boolean {
         const key = scopedKey(type, props);
-        return key !== undefined && this.interrupted(type, familyOf(props), key, existingId);
+        return key !== undefined && this.interrupted(type, kindOf(props), key, existingId);
     }
 
     /** For a resource's inputs: the record of an earlier, interrupted attempt (see `earlier`). */
     earlierOf(type: string, props: object): Entry | undefined {
         const key = scopedKey(type, props);
-        return key === undefined ? undefined : this.earlier(type, familyOf(props), key);
+        return key === undefined ? undefined : this.earlier(type, kindOf(props), key);
     }
 
     /** Whether an object found existing at create is the orphan of an interrupted create of this journal. */

@@ -13,10 +13,11 @@
  * user as SCHEDULED (or another running status) as soon as the start is acknowledged, as the emulator
  * does; a service that showed the old status for a while could open a gate early.
  */
-import { Context, Kind } from "./common";
+import type { Context } from "../runtime/context";
+import type { Kind } from "../client/calls";
 import { allUsers, usersInBatch } from "./lookups";
 import { endedBadly, isUnderWay, statusName } from "../client/status";
-import { info } from "./engineLog";
+import { info } from "../runtime/engineLog";
 
 export interface WaitFor { maxFailed?: number; timeoutMinutes?: number; blockMinutes?: number }
 
