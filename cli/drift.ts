@@ -179,14 +179,14 @@ export function driftMarkdown(d: DriftDigest): string {
         L.push("");
     }
     if (d.undeclared.count.users) {
-        L.push(`### Users no stack declares: ${d.undeclared.count.users}`, "", "| user | family | status | licensed | batch | migration tag |", "|---|---|---|---|---|---|");
+        L.push(`### Users no stack declares: ${d.undeclared.count.users}`, "", "| user | kind | status | licensed | batch | migration tag |", "|---|---|---|---|---|---|");
         for (const u of d.undeclared.users) {
             L.push(`| ${mdCell(`${u.sourceEmail} -> ${u.targetEmail}`)} | ${u.kind} | ${mdCell(u.status)} | ${u.licensed === null ? "?" : u.licensed ? "yes" : "no"} | ${mdCell(u.batchName)} | ${mdCell(u.migrationTag)} |`);
         }
         L.push("");
     }
     if (d.undeclared.count.batches) {
-        L.push(`### Batches no stack declares: ${d.undeclared.count.batches}`, "", "| batch | family | users |", "|---|---|---:|");
+        L.push(`### Batches no stack declares: ${d.undeclared.count.batches}`, "", "| batch | kind | users |", "|---|---|---:|");
         for (const b of d.undeclared.batches) L.push(`| ${mdCell(b.name)} | ${b.kind} | ${b.users} |`);
         L.push("");
     }

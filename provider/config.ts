@@ -3,7 +3,7 @@
  *
  * Provider side: read in the dynamic provider's `configure(req)` from the stack
  * configuration the engine hands it, then the environment at call time. Never
- * captured in the serialized provider (see resources/shim.ts), so the consumer
+ * captured in the serialized provider (see runtime/shim.ts), so the consumer
  * secret never lands in state.
  *
  * | stack config                      | environment                  |

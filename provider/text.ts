@@ -1,6 +1,6 @@
 /**
  * Free text at the boundary (issue 18): what a name, a batch name, a connector name, a trigger or
- * an email may hold, shared by the provider's check (common.ts: `Resource.property`) and the plan
+ * an email may hold, shared by the provider's check (runtime/model.ts: `Resource.property`) and the plan
  * loader (plan/load.ts: `file:line`), so both refuse the same values with the same words.
  *
  *  - No control characters: C0 (U+0000–U+001F: newline, tab, ...), DEL, C1 (U+0080–U+009F) and the

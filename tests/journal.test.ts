@@ -1,5 +1,5 @@
 /**
- * The create journal (provider/resources/journal.ts): an object found existing at create is
+ * The journal of this machine (provider/runtime/journal.ts): an object found existing at create is
  * adopted only when this machine began a create of it that never reached the engine's state.
  */
 import * as assert from "assert";

@@ -81,7 +81,7 @@ export const mailUserModel = defineModel({
         /** Whether Cloudiway says the user holds a license (a pass or an audit assigns one too; known after a refresh). */
         licenseAssigned: z.boolean().optional(),
     },
-    // `adopt` only matters at create; `kind` moves the user to another API family.
+    // `adopt` only matters at create; `kind` moves the user to the other kind (another API root).
     replaces: ["kind"],
     createOnly: ["adopt"],
     stableOutputs: ["migrationTag"],
@@ -125,7 +125,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     },
 
     async diff(_ctx, _id, olds, news) {
-        // `adopt` only matters at create; `kind` moves the user to another API family.
+        // `adopt` only matters at create; `kind` moves the user to the other kind (another API root).
         return mailUserModel.diff(olds, news);
     },
 
