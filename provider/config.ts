@@ -14,7 +14,7 @@
  * | cloudiway:adoptExisting           | CLOUDIWAY_ADOPT_EXISTING     |
  * | cloudiway:requestTimeoutMs        | CLOUDIWAY_REQUEST_TIMEOUT_MS | per attempt, default 30000   |
  * | cloudiway:maxAttempts             | CLOUDIWAY_MAX_ATTEMPTS       | per call, default 10         |
- * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 16        |
+ * | cloudiway:connections             | CLOUDIWAY_CONNECTIONS        | pool size, default 64        |
  * | cloudiway:deletionPolicy          | CLOUDIWAY_DELETION_POLICY    | retainMigrated (default), delete, retain |
  * | cloudiway:waitPollSeconds         | CLOUDIWAY_WAIT_POLL_SECONDS  | how often a gated run (waitFor) looks, default 15 |
  * | cloudiway:permissionsWaitSeconds  | CLOUDIWAY_PERMISSIONS_WAIT_SECONDS | how long a permissions run waits for another batch's, default 900 |
@@ -42,7 +42,8 @@ export interface CloudiwaySettings {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
-export const DEFAULT_CONNECTIONS = 16;
+/** The client pool: enough not to cap an `up` at the parallelism a large plan runs with (32–64; 16 capped it, README "Large plans"). */
+export const DEFAULT_CONNECTIONS = 64;
 export const DEFAULT_PERMISSIONS_WAIT_SECONDS = 900;
 
 /**

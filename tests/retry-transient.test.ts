@@ -10,7 +10,7 @@ import { z } from "zod";
 import { Transport } from "../provider/client/transport";
 import { VENDOR_MESSAGES } from "../provider/client/retry";
 import { CloudiwayApiError } from "../provider/client/errors";
-import { DEFAULT_MAX_ATTEMPTS, resolveSettings } from "../provider/config";
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX_ATTEMPTS, resolveSettings } from "../provider/config";
 
 async function server(answers: unknown[]) {
     let n = 0;
@@ -58,7 +58,7 @@ describe("temporary refusals and retry configuration", () => {
     it("requestTimeoutMs, maxAttempts, connections: config, then environment, then defaults; bad values named", () => {
         const cfg = (m: Record<string, string>) => (k: string) => m[k];
         const d = resolveSettings(cfg({}), {});
-        assert.deepStrictEqual([d.requestTimeoutMs, d.maxAttempts, d.connections], [30000, DEFAULT_MAX_ATTEMPTS, 16]);
+        assert.deepStrictEqual([d.requestTimeoutMs, d.maxAttempts, d.connections], [30000, DEFAULT_MAX_ATTEMPTS, DEFAULT_CONNECTIONS]);
         const e = resolveSettings(cfg({ "cloudiway:maxAttempts": "3" }), { CLOUDIWAY_MAX_ATTEMPTS: "7", CLOUDIWAY_REQUEST_TIMEOUT_MS: "2000", CLOUDIWAY_CONNECTIONS: "4" });
         assert.deepStrictEqual([e.requestTimeoutMs, e.maxAttempts, e.connections], [2000, 3, 4]);
         assert.throws(() => resolveSettings(cfg({ "cloudiway:requestTimeoutMs": "soon" }), {}), /cloudiway:requestTimeoutMs must be a whole number >= 1 \(got "soon"\)/);

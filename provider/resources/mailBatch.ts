@@ -23,6 +23,7 @@ export const mailBatchModel = defineModel({
     outputs: {},
     replaces: ["name", "kind"],
     createOnly: ["adopt"],
+    stackScoped: true,
 });
 export const mailBatchSchema = mailBatchModel.schema;
 export type MailBatchInputs = InputsOf<typeof mailBatchModel>;

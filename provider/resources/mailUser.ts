@@ -85,6 +85,7 @@ export const mailUserModel = defineModel({
     replaces: ["kind"],
     createOnly: ["adopt"],
     stableOutputs: ["migrationTag"],
+    stackScoped: true,
 });
 export const mailUserSchema = mailUserModel.schema;
 export type MailUserInputs = InputsOf<typeof mailUserModel>;

@@ -101,6 +101,7 @@ export const migrationRunModel = defineModel({
     },
     // A new trigger sends the action again (update); a different target or action is another run (replace).
     replaces: ["batchName", "migrationTag", "action", "kind"],
+    stackScoped: true,
 });
 export const migrationRunSchema = migrationRunModel.schema;
 export type MigrationRunInputs = InputsOf<typeof migrationRunModel>;

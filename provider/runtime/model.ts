@@ -26,7 +26,7 @@ export function stackOf(props: unknown): string | undefined {
     const v = typeof props === "object" && props !== null ? (props as Record<string, unknown>)[STACK_KEY] : undefined;
     return typeof v === "string" && v && !isUnknown(v) ? v : undefined;
 }
-/** The hidden input every resource class adds (see STACK_KEY). */
+/** The hidden input the resource classes of journaled types add (see STACK_KEY). */
 export function stackInput(): string | undefined {
     try {
         return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
@@ -214,6 +214,8 @@ export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape> {
     createOnly?: readonly (keyof S & string)[];
     /** Outputs an in-place update never changes (kept known during preview). */
     stableOutputs?: readonly (keyof OS & string)[];
+    /** Whether its journals need the hidden input `__stack` (types with a create or send journal). */
+    stackScoped?: boolean;
 }
 
 export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape>(spec: ModelSpec<S, OS>) {
@@ -248,7 +250,7 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape>(s
         props(args: object): Record<string, unknown> {
             const outs: Record<string, unknown> = {};
             for (const k of outputKeys) outs[k] = undefined;
-            return { ...outs, ...args, [STACK_KEY]: stackInput() };
+            return spec.stackScoped ? { ...outs, ...args, [STACK_KEY]: stackInput() } : { ...outs, ...args };
         },
     };
 }
