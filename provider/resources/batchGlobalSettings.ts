@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, batchNameField, kindField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
@@ -140,7 +140,12 @@ export type BatchGlobalSettingsArgs = ArgsOf<BatchGlobalSettingsInputs>;
 
 export class BatchGlobalSettings extends pulumi.dynamic.Resource {
     constructor(name: string, args: BatchGlobalSettingsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("BatchGlobalSettings"), name, batchGlobalSettingsModel.props(args), opts, "cloudiway", "BatchGlobalSettings");
+        const restore = leanStacks();
+        try {
+            super(shimFor("BatchGlobalSettings"), name, batchGlobalSettingsModel.props(args), opts, "cloudiway", "BatchGlobalSettings");
+        } finally {
+            restore();
+        }
     }
 }
 export interface BatchGlobalSettings extends ResourceOutputs<BatchGlobalSettingsInputs> {}

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, batchNameField, deletionPolicyField, kindField } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -131,7 +131,12 @@ export type BatchMembershipArgs = ArgsOf<BatchMembershipInputs>;
 
 export class BatchMembership extends pulumi.dynamic.Resource {
     constructor(name: string, args: BatchMembershipArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("BatchMembership"), name, batchMembershipModel.props(args), opts, "cloudiway", "BatchMembership");
+        const restore = leanStacks();
+        try {
+            super(shimFor("BatchMembership"), name, batchMembershipModel.props(args), opts, "cloudiway", "BatchMembership");
+        } finally {
+            restore();
+        }
     }
 }
 export interface BatchMembership extends ResourceOutputs<BatchMembershipInputs> {}

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
 import { adoptField, batchNameField, kindField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { allUsers, batchNames, usersInBatch } from "../campaign/lookups";
@@ -101,7 +101,12 @@ export type MailBatchArgs = ArgsOf<MailBatchInputs>;
 
 export class MailBatch extends pulumi.dynamic.Resource {
     constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailBatch"), name, mailBatchModel.props(args), opts, "cloudiway", "MailBatch");
+        const restore = leanStacks();
+        try {
+            super(shimFor("MailBatch"), name, mailBatchModel.props(args), opts, "cloudiway", "MailBatch");
+        } finally {
+            restore();
+        }
     }
 }
 export interface MailBatch extends ResourceOutputs<MailBatchInputs> {}

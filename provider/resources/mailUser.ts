@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, strictObject } from "../runtime/model";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, leanStacks, strictObject } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -313,7 +313,12 @@ export type MailUserArgs = ArgsOf<MailUserInputs>;
 
 export class MailUser extends pulumi.dynamic.Resource {
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super(shimFor("MailUser"), name, mailUserModel.props(args), opts, "cloudiway", "MailUser");
+        const restore = leanStacks();
+        try {
+            super(shimFor("MailUser"), name, mailUserModel.props(args), opts, "cloudiway", "MailUser");
+        } finally {
+            restore();
+        }
     }
 }
 export interface MailUser extends ResourceOutputs<MailUserOutputs> {}

@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "crypto";
 import { z } from "zod";
 import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, stackOf, strictObject } from "../runtime/model";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, leanStacks, stackOf, strictObject } from "../runtime/model";
 import { Context, PartialFailure } from "../runtime/context";
 import { batchNameField, kindField, triggerField } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -433,7 +433,12 @@ export class MigrationRun extends pulumi.dynamic.Resource {
                 : pulumi.output(given as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>).apply((d) => [...(Array.isArray(d) ? d : [d]), ...after]) as pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
             options = { ...opts, dependsOn };
         }
-        super(shimFor("MigrationRun"), name, inputs, options, "cloudiway", "MigrationRun");
+        const restore = leanStacks();
+        try {
+            super(shimFor("MigrationRun"), name, inputs, options, "cloudiway", "MigrationRun");
+        } finally {
+            restore();
+        }
     }
 }
 export interface MigrationRun extends ResourceOutputs<MigrationRunOutputs> {}

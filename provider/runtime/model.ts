@@ -268,3 +268,29 @@ export type DeepInput<T> = [T] extends [Primitive] ? pulumi.Input<T>
 export type ArgsOf<I> = { [K in keyof I]: DeepInput<I[K]> };
 /** The output properties of a resource class (merged into the class by an interface of the same name). */
 export type ResourceOutputs<O> = { readonly [K in keyof O]-?: pulumi.Output<O[K]> };
+
+/**
+ * What a resource costs the program: @pulumi/pulumi captures a stack trace for every property of
+ * every resource (debuggablePromise, for its leak report) and one of unlimited depth for the
+ * resource's source position (Resource.callsites), each formatted by source-map-support, which maps
+ * every frame through the source maps. A profile of a no-op preview of 1,000 users spent a third of
+ * the program's CPU there (README, "Large plans"). While a resource of this package registers, those
+ * traces are taken without source maps (V8's own frame text: positions in the .js files, which for
+ * these resources point into this package anyway) and the per-property ones not at all. Returns the
+ * function that puts things back; the resource classes call it around `super()`.
+ */
+export function leanStacks(): () => void {
+    const limit = Error.stackTraceLimit;
+    const prepare = Error.prepareStackTrace;
+    Error.stackTraceLimit = 0; // debuggablePromise's traces (Resource.callsites sets its own limit)
+    Error.prepareStackTrace = (err, frames) => {
+        const head = err instanceof Error ? `${err.name}: ${err.message}` : "Error";
+        return [head, ...frames.slice(0, LEAN_FRAMES).map((f) => `    at ${f.toString()}`)].join("\n");
+    };
+    return () => {
+        Error.stackTraceLimit = limit;
+        Error.prepareStackTrace = prepare;
+    };
+}
+/** Frames kept for a resource's recorded stack trace: the resource classes' own and the program's first few. */
+const LEAN_FRAMES = 12;
