@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # npm test: build, make the engine available, then
-#  1. the unit suites (every test not tagged @engine), in parallel (mocha --parallel, 2 jobs, or
-#     TEST_JOBS): each
-#     file runs in a worker process of its own, so every file must pass alone;
+#  1. the unit suites (every test not tagged @engine), in parallel (mocha --parallel, 2 jobs or
+#     TEST_JOBS): each file runs in a worker process of its own, so every file must pass alone;
 #  2. the engine suites (@engine: the real Pulumi CLI), serially in one mocha process, loading only
 #     the files that declare them (describe "@engine ..." or describeEngine).
 # The engine part runs even when the unit part failed (one CI run reports both); npm test fails if
