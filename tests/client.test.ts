@@ -107,7 +107,9 @@ describe("client: transport rules", () => {
         const s = await server((req, res) => res.end(JSON.stringify({ hasError: true, response: `bad secret ${SECRET} in ${req.url}` })));
         try {
             const t = transport(s.url);
-            const err: any = await t.get("c", "/mailusers/batch", {}, z.any()).catch((e) => e);
+            const err: any = await t.get("c", "/mailusers/batch", {}, z.any()).then(() => assert.fail("a hasError answer must fail the call"), (e) => e);
+            assert.ok(err instanceof CloudiwayApiError, `a CloudiwayApiError, not ${err}`);
+            assert.match(err.message, /hasError\): bad secret \[REDACTED\] in \//, "the vendor's message is kept, the secret replaced");
             const everything = `${err.message}\n${err.stack}\n${JSON.stringify(err)}\n${require("util").inspect(err, { depth: 9 })}`;
             assert.ok(!everything.includes(SECRET), everything);
             await t.close();

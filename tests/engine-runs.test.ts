@@ -39,7 +39,9 @@ describe("@engine migration runs, licenses and status", function () {
         emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
     });
     after(async () => emu?.close());
-    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: true, lines: 3 });
+    // No destroy after each test: it asserted nothing (errors ignored); each test resets the emulator before its stack
+    // (the stop test has an emulator of its own) and the stack's state goes with its folder (dispose).
+    disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3 });
     async function newStack(name: string) {
         await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
         stack = await TestStack.create({ name, apiUrl: emu.url });

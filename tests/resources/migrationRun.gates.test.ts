@@ -1,0 +1,258 @@
+/**
+ * MigrationRun's gates, `retry`, `notBefore` and the gate's deadline, at the level of its provider
+ * methods (create/update/diff, as the dynamic provider process calls them) against the emulator
+ * in-process, without the engine. Passes advance only when a test ticks the emulator; the wall clock
+ * the provider reads (Date) is moved forward by the test (a fake clock), so deadlines and
+ * `notBefore` are crossed without waiting. migrationRun.phases.test.ts has the rest of the phases.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startEmulator } from "../../emulator";
+import { CloudiwayClient } from "../../provider/client";
+import { contextFor, install } from "../../provider/resources/impl";
+import { Emu, emuCalls, emuControl, emuResetStats, emuStats } from "../helpers/emu";
+
+type Provider = Record<"create" | "diff" | "update", (...a: any[]) => Promise<any>>;
+
+/**
+ * A fake wall clock: `Date.now()` and `new Date()` run `offset` ms ahead of the real clock until
+ * `restore()`. Timers are untouched (the emulator's passes are ticked by hand anyway).
+ */
+class FakeClock {
+    private readonly RealDate = Date;
+    private offset = 0;
+    install(): void {
+        const Real = this.RealDate;
+        // eslint-disable-next-line @typescript-eslint/no-this-alias
+        const clock = this;
+        class Shifted extends Real {
+            constructor(...a: any[]) {
+                if (a.length === 0) super(Real.now() + clock.offset);
+                else super(...(a as [any]));
+            }
+            static now(): number { return Real.now() + clock.offset; }
+        }
+        (globalThis as any).Date = Shifted;
+    }
+    /** Moves the clock forward. */
+    advance(minutes: number): void { this.offset += minutes * 60_000; }
+    restore(): void {
+        (globalThis as any).Date = this.RealDate;
+        this.offset = 0;
+    }
+}
+
+describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider methods)", function () {
+    this.timeout(60_000);
+    let emu: Emu;
+    let client: CloudiwayClient;
+    let dir: string;
+    const tags: Record<string, string> = {};
+    const clock = new FakeClock();
+    const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
+
+    /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
+    function provider(): Provider {
+        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" };
+        const target: any = {};
+        install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
+        const ctx = contextFor((k) => config[k]);
+        const nextUp = (m: string) => (...a: any[]) => { ctx.cache.clear(); return target[m](...a); };
+        return { create: nextUp("create"), diff: nextUp("diff"), update: nextUp("update") };
+    }
+    const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
+    const startbatches = async () => (await calls("/mailusers/startbatch")).length;
+    const passesEnd = async () => { for (let i = 0; i < 10; i++) await emuControl(emu.baseUrl, "tick"); };
+    const outcomes = (users: Record<string, string>) => emuControl(emu.baseUrl, "outcomes", { family: "mail", users });
+    const statuses = async () => Object.fromEntries((await client.getAllUsers("mail")).map((u) => [u.sourceEmail, String(u.status)]));
+    const run = (extra: Record<string, unknown> = {}) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", ...extra });
+    const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
+
+    async function addUser(n: string, batch = "Wave 1") {
+        const { migrationTag } = await client.createUser("mail", {
+            firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
+            sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
+        });
+        await client.addToBatch("mail", migrationTag, batch);
+        tags[n] = migrationTag;
+    }
+
+    beforeEach(async () => {
+        // transitionMs beyond a timer: passes move only on POST /_emulator/tick.
+        emu = await startEmulator({ port: 0, transitionMs: 3_600_000_000, quiet: true });
+        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-gates-"));
+        process.env.CLOUDIWAY_JOURNAL_DIR = dir;
+        await client.createBatch("mail", "Wave 1");
+        for (const n of ["ann", "bob", "cat"]) await addUser(n);
+        clock.install();
+    });
+    afterEach(async () => {
+        clock.restore();
+        if (saved === undefined) delete process.env.CLOUDIWAY_JOURNAL_DIR; else process.env.CLOUDIWAY_JOURNAL_DIR = saved;
+        await client.close();
+        await emu.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    describe("waitFor.maxFailed", () => {
+        it("a gate with as many failures as maxFailed passes: done, the failed users named", async () => {
+            await outcomes({ "cat@source.example": "ONERROR" });
+            const p = provider();
+            const w = run({ waitFor: { maxFailed: 1 } });
+            const { id, outs } = await p.create(w);
+            assert.strictEqual(outs.phase, "waiting");
+            await passesEnd();
+            const done = (await p.update(id, outs, w)).outs;
+            assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers, done.progress],
+                ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"], "3 of 3 done (ONERROR 1, SUCCESS 2)"]);
+            assert.strictEqual((await p.diff(id, done, w)).changes, false, "a done gate is not looked at again");
+            assert.strictEqual(await startbatches(), 1);
+        });
+
+        it("a gate with more failures than maxFailed fails: the partial failure carries the id and the outputs with phase failed", async () => {
+            await outcomes({ "cat@source.example": "ONERROR", "ann@source.example": "STOP" });
+            const p = provider();
+            const w = run({ waitFor: { maxFailed: 1 } });
+            const { id, outs } = await p.create(w);
+            await passesEnd();
+            const err = await failure(p.update(id, outs, w));
+            assert.match(err.message, /2 user\(s\) ended badly, more than maxFailed 1: ann@source\.example \(STOP\), cat@source\.example \(ONERROR\)/);
+            assert.strictEqual(err.id, id, "the run stays in the state");
+            assert.deepStrictEqual([err.properties.phase, err.properties.failedUsers, err.properties.finalStatuses, err.properties.performedAt],
+                ["failed", ["ann@source.example", "cat@source.example"], { ONERROR: 1, STOP: 1, SUCCESS: 1 }, outs.performedAt]);
+            // The next up judges it again (an update), fails again, and sends nothing.
+            assert.strictEqual((await p.diff(id, err.properties, w)).changes, true);
+            const again = await failure(p.update(id, err.properties, w));
+            assert.strictEqual(again.properties.phase, "failed");
+            assert.strictEqual(await startbatches(), 1, "a failed gate is never sent again");
+        });
+    });
+
+    describe("action retry", () => {
+        it("starts, one per-user start each, only the batch's users in an error status; the succeeded and the never started are not touched", async () => {
+            await outcomes({ "cat@source.example": "ONERROR", "bob@source.example": "PRE_PROCESSING_ERROR" });
+            const p = provider();
+            await p.create(run());
+            await passesEnd();
+            await addUser("dan"); // joins after the pass: never started
+            assert.deepStrictEqual(await statuses(), {
+                "ann@source.example": "SUCCESS", "bob@source.example": "PRE_PROCESSING_ERROR", "cat@source.example": "ONERROR", "dan@source.example": "NOTSTARTED",
+            });
+            await emuResetStats(emu.baseUrl);
+            const w = { batchName: "Wave 1", action: "retry", trigger: "1", waitFor: { maxFailed: 0 } };
+            const { id, outs } = await p.create(w);
+            assert.strictEqual(outs.started, 2);
+            assert.strictEqual(outs.answer, "started 2 user(s) in error again: bob@source.example, cat@source.example");
+            const started = (await calls("/mailusers/start")).map((c) => c.migrationTag).sort();
+            assert.deepStrictEqual(started, [tags.bob, tags.cat].sort(), "one start per user in error, nobody else");
+            assert.strictEqual(await startbatches(), 0, "no batch start");
+            assert.deepStrictEqual((await emuStats(emu.baseUrl)).mutating, 2, "two writes in all");
+            const now = await statuses();
+            assert.deepStrictEqual([now["ann@source.example"], now["dan@source.example"]], ["SUCCESS", "NOTSTARTED"]);
+            // Its gate is judged like any other, and it is not sent again.
+            assert.strictEqual(outs.phase, "waiting");
+            await passesEnd();
+            const done = (await p.update(id, outs, w)).outs;
+            assert.deepStrictEqual([done.phase, done.started], ["done", 2]);
+            assert.strictEqual((await calls("/mailusers/start")).length, 2, "sent once");
+        });
+
+        it("with no user in error, starts nobody", async () => {
+            const p = provider();
+            await p.create(run());
+            await passesEnd();
+            await emuResetStats(emu.baseUrl);
+            const { outs } = await p.create({ batchName: "Wave 1", action: "retry", trigger: "1" });
+            assert.deepStrictEqual([outs.phase, outs.started, outs.answer], ["sent", 0, "no user of the batch is in an error status"]);
+            assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
+        });
+    });
+
+    describe("notBefore", () => {
+        it("before it, nothing is sent and there is no diff; the first up once it is due sends it once", async () => {
+            const p = provider();
+            const notBefore = new Date(Date.now() + 120 * 60_000).toISOString();
+            const v = run({ notBefore });
+            await emuResetStats(emu.baseUrl);
+            const { id, outs } = await p.create(v);
+            assert.deepStrictEqual([outs.phase, outs.deferredUntil, outs.answer, outs.performedAt], ["deferred", notBefore, `deferred until ${notBefore}`, undefined]);
+            assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "nothing sent");
+            clock.advance(119);
+            assert.strictEqual((await p.diff(id, outs, v)).changes, false, "not due yet: no diff");
+            const still = (await p.update(id, outs, v)).outs; // an update for another reason sends nothing either
+            assert.strictEqual(still.phase, "deferred");
+            assert.strictEqual(await startbatches(), 0);
+            clock.advance(1);
+            assert.strictEqual((await p.diff(id, still, v)).changes, true, "due: an update that sends it");
+            const sent = (await p.update(id, still, v)).outs;
+            assert.deepStrictEqual([sent.phase, sent.deferredUntil], ["sent", undefined]);
+            assert.ok(Math.abs(Date.parse(sent.performedAt) - Date.parse(notBefore)) < 10_000, `sent when it became due (fake clock): ${sent.performedAt}`);
+            assert.strictEqual(await startbatches(), 1);
+            clock.advance(60);
+            assert.strictEqual((await p.diff(id, sent, v)).changes, false, "sent: nothing more");
+            assert.strictEqual(await startbatches(), 1, "sent once");
+        });
+    });
+
+    describe("waitFor.timeoutMinutes", () => {
+        it("counted from the send: users still running when it has passed turn the run failed (a partial failure); passes that end later let it be done", async () => {
+            const p = provider();
+            const w = run({ waitFor: { timeoutMinutes: 60 } });
+            const { id, outs } = await p.create(w);
+            assert.strictEqual(outs.phase, "waiting");
+            await emuControl(emu.baseUrl, "tick"); // WORKING
+            clock.advance(59);
+            const inTime = (await p.update(id, outs, w)).outs;
+            assert.deepStrictEqual([inTime.phase, inTime.progress], ["waiting", "0 of 3 done (WORKING 3)"]);
+            clock.advance(1);
+            const err = await failure(p.update(id, inTime, w));
+            assert.match(err.message, /still running 60 minute\(s\) after it was sent \(waitFor\.timeoutMinutes\): 3 user\(s\) not done: ann@source\.example \(WORKING\), bob@source\.example \(WORKING\), cat@source\.example \(WORKING\)/);
+            assert.strictEqual(err.id, id);
+            assert.deepStrictEqual([err.properties.phase, err.properties.performedAt, err.properties.progress], ["failed", outs.performedAt, "0 of 3 done (WORKING 3)"]);
+            assert.strictEqual((await p.diff(id, err.properties, w)).changes, true, "a failed gate is judged again at the next up");
+            await passesEnd();
+            const done = (await p.update(id, err.properties, w)).outs;
+            assert.deepStrictEqual([done.phase, done.finalStatuses], ["done", { SUCCESS: 3 }]);
+            assert.strictEqual(await startbatches(), 1, "never sent again");
+        });
+
+        it("a deferred run's deadline counts from its send, not from its creation", async () => {
+            const p = provider();
+            const notBefore = new Date(Date.now() + 120 * 60_000).toISOString();
+            const w = run({ notBefore, waitFor: { timeoutMinutes: 60 } });
+            const { id, outs } = await p.create(w);
+            assert.strictEqual(outs.phase, "deferred");
+            clock.advance(120);
+            const sent = (await p.update(id, outs, w)).outs;
+            assert.strictEqual(sent.phase, "waiting", "sent 120 minutes after its creation, not failed");
+            assert.ok(Math.abs(Date.parse(sent.performedAt) - Date.parse(notBefore)) < 10_000, `performedAt is the send: ${sent.performedAt}`);
+            clock.advance(59);
+            assert.strictEqual((await p.update(id, sent, w)).outs.phase, "waiting");
+            clock.advance(1);
+            const err = await failure(p.update(id, sent, w));
+            assert.strictEqual(err.properties.phase, "failed");
+        });
+    });
+
+    it("every phase of a gated run in turn: deferred, waiting, failed, done", async () => {
+        await outcomes({ "cat@source.example": "ONERROR" });
+        const p = provider();
+        const notBefore = new Date(Date.now() + 30 * 60_000).toISOString();
+        const w = (waitFor: Record<string, unknown>) => run({ notBefore, waitFor });
+        const { id, outs: deferred } = await p.create(w({ maxFailed: 0 }));
+        assert.strictEqual(deferred.phase, "deferred");
+        clock.advance(30);
+        const waiting = (await p.update(id, deferred, w({ maxFailed: 0 }))).outs;
+        assert.deepStrictEqual([waiting.phase, waiting.progress], ["waiting", "0 of 3 done (SCHEDULED 3)"]);
+        await passesEnd();
+        const failed = (await failure(p.update(id, waiting, w({ maxFailed: 0 })))).properties;
+        assert.deepStrictEqual([failed.phase, failed.failedUsers], ["failed", ["cat@source.example"]]);
+        const done = (await p.update(id, failed, w({ maxFailed: 1 }))).outs;
+        assert.deepStrictEqual([done.phase, done.failedUsers], ["done", ["cat@source.example"]]);
+        assert.strictEqual((await p.diff(id, done, w({ maxFailed: 1 }))).changes, false);
+        assert.strictEqual(await startbatches(), 1, "sent once through all of it");
+    });
+});
