@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { contextFor, install } from "../../provider/resources/impl";
+import { contextFor, install } from "../../provider/runtime/impl";
 import { Emu, emuCalls, emuControl, emuResetStats, emuStats } from "../helpers/emu";
 
 type Provider = Record<"create" | "diff" | "update", (...a: any[]) => Promise<any>>;
