@@ -3,28 +3,28 @@
  * and serialize; they never decide.
  *
  * Atomicity: a refused call changes nothing because the server runs every mutating
- * call inside `Store.atomically`, which keeps an undo log for that call: each user
+ * call inside `Store.atomically`, which keeps an undo log for that call (undo.ts): each user
  * the call looks up (and so may change) is copied once, before any change, and put
  * back on undo; every other change (a user or batch created or deleted, settings, the outbox
  * and links, a permission run, a consumed pass outcome) pushes its own undo entry.
- * When the call throws (a VendorError half-way, e.g. a batch call that meets a
- * running user, or an internal error) the entries run newest first. Outside
- * `atomically` (tick(), code calling the store directly) nothing is undone: most
+ * Outside `atomically` (tick(), code calling the store directly) nothing is undone: most
  * methods check before they change anything, but a batch-wide call refused half-way
  * keeps what it did to the users before the refusal.
+ *
+ * The stepping of passes, audits, stops and permission runs over time is lifecycle.ts's
+ * (`Lifecycle`); the store decides what may start and hands it the steps.
  *
  * No call costs in proportion to the whole tenant unless its answer does (getall,
  * getusersinbatch and the batch-wide calls): the undo of a write copies only the
  * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
-import {
-    AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, MAX_PASS_STEPS, PERMISSION_STEPS, STOP_STEPS, historyDate, historyPass, passSteps,
-} from "./lifecycle";
+import { AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
 import { PASS_ENDS, PassEnd, RUNNING } from "./statuses";
 import {
     NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SelfServiceState, SendTo, emptySelfService, newToken, sourceMailboxPassword,
 } from "./selfservice";
+import { UndoLog } from "./undo";
 
 export type Family = "mail" | "archive";
 
@@ -131,17 +131,10 @@ export class Store {
     state: State;
     /** (family, source+target) -> tag */
     private index = new Map<string, string>();
-    /**
-     * Users whose `queue` may hold steps to come, with their family: every user with a non-empty
-     * queue is in it (it may also hold users whose queue has run out, or that were deleted; tick()
-     * drops those). tick() and busy() look at these only, so a request in immediate mode, which
-     * ticks first, does not cost a pass over every user.
-     */
-    private queued = new Map<User, Family>();
-    /** The undo entries of the write under way (see `atomically`), newest last; null outside a write. */
-    private undo: (() => void)[] | null = null;
-    /** Users whose record the write under way has saved already (one copy each is enough). */
-    private saved = new Set<User>();
+    /** The undo log of the write under way (see `atomically`). */
+    private readonly undo = new UndoLog();
+    /** Takes the steps this store schedules (a user's queue, a permission run). */
+    private readonly lifecycle = new Lifecycle({ state: () => this.state, undo: this.undo, immediate: () => this.immediate });
     /** Lifecycle steps (ticks) a migration pass takes: SCHEDULED at the call, WORKING, ..., its end. */
     passSteps = DEFAULT_PASS_STEPS;
     /** immediate: every lifecycle step is taken at the call. */
@@ -153,11 +146,11 @@ export class Store {
     /** Rebuilds what is derived from `state` (after it was replaced, e.g. loaded from the data file). */
     reindex() {
         this.index.clear();
-        this.queued.clear();
+        this.lifecycle.clear();
         for (const f of ["mail", "archive"] as Family[]) {
             for (const u of Object.values(this.state[f].users)) {
                 this.index.set(`${f}\n${key(u.sourceEmail, u.targetEmail)}`, u.migrationTag);
-                if (u.queue.length) this.queued.set(u, f);
+                this.lifecycle.track(f, u);
             }
         }
     }
@@ -165,7 +158,7 @@ export class Store {
     reset() {
         this.state = emptyState();
         this.index.clear();
-        this.queued.clear();
+        this.lifecycle.clear();
     }
 
     /**
@@ -174,51 +167,17 @@ export class Store {
      * The cost is that of the records touched, not of the tenant. Not re-entrant: an inner call joins
      * the outer write.
      */
-    atomically<T>(fn: () => T): T {
-        if (this.undo) return fn();
-        const undo: (() => void)[] = [];
-        this.undo = undo;
-        try {
-            return fn();
-        } catch (e) {
-            for (let i = undo.length - 1; i >= 0; i--) undo[i]();
-            throw e;
-        } finally {
-            this.undo = null;
-            this.saved.clear();
-        }
-    }
+    atomically<T>(fn: () => T): T { return this.undo.run(fn); }
 
     /** Inside a write: how to take back the change about to be made. */
-    private onUndo(f: () => void) { this.undo?.push(f); }
-
-    /** Inside a write: a copy of the user's record as it was before the write, put back in place on undo. */
-    private saveUser(u: User) {
-        if (!this.undo || this.saved.has(u)) return;
-        this.saved.add(u);
-        const copy = structuredClone(u);
-        this.undo.push(() => {
-            const live = u as unknown as Record<string, unknown>;
-            for (const k of Object.keys(live)) if (!(k in copy)) delete live[k]; // e.g. a passStart set by the write
-            Object.assign(u, copy);
-        });
-    }
-
-    private savePermissionRun(f: Family) {
-        const fam = this.fam(f), run = fam.permissionRun;
-        const copy = run ? { ...run } : null;
-        this.onUndo(() => { fam.permissionRun = copy; });
-    }
-
-    /** The user's queue was just filled: tick() must look at it. */
-    private enqueue(f: Family, u: User) { if (u.queue.length) this.queued.set(u, f); }
+    private onUndo(f: () => void) { this.undo.push(f); }
 
     private fam(f: Family) { return this.state[f]; }
 
     private user(f: Family, tag: string): User {
         const u = this.fam(f).users[String(tag).trim()];
         if (!u) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
-        this.saveUser(u); // inside a write, any user looked up may be changed next
+        this.undo.save(u); // inside a write, any user looked up may be changed next
         return u;
     }
     private batch(f: Family, name: string): Batch {
@@ -307,19 +266,19 @@ export class Store {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // a pass uses the user's license
-        this.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
+        this.lifecycle.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
     }
 
     stop(f: Family, tag: string) {
         const u = this.user(f, tag);
-        if (RUNNING.has(u.status) || u.queue.length) this.schedule(f, u, [...STOP_STEPS]);
+        if (RUNNING.has(u.status) || u.queue.length) this.lifecycle.schedule(f, u, [...STOP_STEPS]);
     }
 
     audit(f: Family, tag: string) {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // an audit uses the user's license
-        this.schedule(f, u, [...AUDIT_STEPS]);
+        this.lifecycle.schedule(f, u, [...AUDIT_STEPS]);
     }
 
     status(f: Family, tag: string): string { return this.user(f, tag).status; }
@@ -380,14 +339,7 @@ export class Store {
         if (run && run.ticksLeft > 0) {
             throw new VendorError(`A permissions migration is already running for Batch '${run.batchName}': only one batch at a time`);
         }
-        this.savePermissionRun(f);
-        this.fam(f).permissionRun = { batchName: name, ticksLeft: PERMISSION_STEPS.length };
-        for (const t of tags) {
-            const u = this.user(f, t);
-            u.queue = [...PERMISSION_STEPS];
-            this.enqueue(f, u);
-        }
-        this.advancePermissions(f); // first step at once: MAILPERMISSIONS_SCHEDULED
+        this.lifecycle.startPermissionRun(f, name, tags.map((t) => this.user(f, t))); // first step at once: MAILPERMISSIONS_SCHEDULED
     }
 
     setSettings(f: Family, name: string, patch: Partial<Settings>) {
@@ -510,78 +462,9 @@ export class Store {
     }
 
     // ---------------------------------------------------------------- lifecycle
-    private schedule(f: Family, u: User, steps: string[]) {
-        this.saveUser(u);
-        u.queue = [...steps];
-        this.enqueue(f, u);
-        if (this.immediate) while (u.queue.length) this.step(f, u);
-        else this.step(f, u);
-    }
-
-    private step(f: Family, u: User) {
-        if (!u.queue.length) return;
-        this.saveUser(u);
-        const next = u.queue.shift()!;
-        const stillWorking = next === "WORKING" && u.status === "WORKING"; // a longer pass: one WORKING in the history
-        u.status = next;
-        if (!stillWorking) {
-            u.statusHistory.push(next);
-            if (next === "WORKING") u.passStart = historyDate(new Date());
-        }
-        // A pass that ends in SUCCESS or ONERROR is recorded in the history; a stopped or refused one is not.
-        if (next === "SUCCESS" || next === "ONERROR") this.recordPass(f, u, next === "ONERROR");
-    }
-
-    private recordPass(f: Family, u: User, failed: boolean) {
-        const s = u.batchName ? this.fam(f).batches[u.batchName]?.settings : undefined;
-        const now = new Date();
-        const pass: HistoryPass = historyPass(u.migrationTag, u.history, u.migrated, s, failed, u.passStart ?? historyDate(now), now);
-        u.migrated = { msg: u.migrated.msg + pass.msgSuccess, cal: u.migrated.cal + pass.calSuccess, con: u.migrated.con + pass.conSuccess };
-        u.history.push(pass);
-    }
-
-    private advancePermissions(f: Family) {
-        const run = this.fam(f).permissionRun;
-        if (!run || run.ticksLeft <= 0) return;
-        this.savePermissionRun(f);
-        run.ticksLeft--;
-        for (const u of this.queuedUsers(f)) {
-            if (u.batchName === run.batchName && u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
-        }
-        if (run.ticksLeft <= 0) this.fam(f).permissionRun = null;
-    }
-
-    /**
-     * The family's users with steps to come (dropping from `queued` those without, or deleted).
-     * Each user's steps depend on no other user, so visiting them in this order rather than the
-     * tenant's changes nothing.
-     */
-    private queuedUsers(f: Family): User[] {
-        const out: User[] = [];
-        for (const [u, uf] of this.queued) {
-            if (uf !== f) continue;
-            if (this.fam(f).users[u.migrationTag] === u && u.queue.length) out.push(u);
-            // Not inside a write: its undo could give the user its steps back.
-            else if (!this.undo) this.queued.delete(u);
-        }
-        return out;
-    }
-
     /** One lifecycle step for everything under way. */
-    tick() {
-        for (const f of ["mail", "archive"] as Family[]) {
-            for (const u of this.queuedUsers(f)) {
-                if (!u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
-            }
-            this.advancePermissions(f);
-        }
-    }
+    tick() { this.lifecycle.tick(); }
 
-    busy(): boolean {
-        for (const f of ["mail", "archive"] as Family[]) {
-            if (this.fam(f).permissionRun) return true;
-            if (this.queuedUsers(f).length) return true;
-        }
-        return false;
-    }
+    /** Whether anything is under way. */
+    busy(): boolean { return this.lifecycle.busy(); }
 }
