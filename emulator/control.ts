@@ -9,7 +9,7 @@ import { MAX_PASS_STEPS } from "./lifecycle";
 import { Incoming, Reply, json } from "./reply";
 import { Stats } from "./stats";
 import { PASS_ENDS, PassEnd } from "./statuses";
-import { Family, Store, record } from "./store";
+import { Batch, Family, FamilyState, SEED_CONNECTORS, Store, User, record } from "./store";
 
 // Kept here for the tests that take the fault PRNG from the control API's module.
 export { prng, FAULT_KINDS, ControlError } from "./faults";
@@ -28,6 +28,38 @@ export interface ControlContext {
     persist(): Promise<void>;
 }
 
+// ------------------------------------------------------------------ the answers' types
+// What each control call answers (controlClient.ts checks them): one type per answer.
+
+/** GET /_emulator: one control call. */
+export interface ControlRouteInfo { method: "GET" | "POST"; path: string; summary: string }
+/** GET /_emulator/stats. */
+export interface StatsView { total: number; mutating: number; byCall: Record<string, number> }
+/** A user in GET /_emulator/state: the record, with its steps to come as `pending`. */
+export type UserView = Omit<User, "queue"> & { pending: string[] };
+/** A batch in GET /_emulator/state, with the tags of its users. */
+export type BatchView = Batch & { users: string[] };
+export interface FamilyView { users: UserView[]; batches: BatchView[]; permissionRun: FamilyState["permissionRun"] }
+/** GET /_emulator/state: the whole tenant. */
+export interface StateView { mail: FamilyView; archive: FamilyView; connectors: typeof SEED_CONNECTORS }
+/** A mail in GET /_emulator/outbox (self-service, emulator only); `link` is absolute. */
+export interface OutboxView {
+    id: number; to: string; from: string; subject: string; link: string;
+    tag: string; family: Family; recipient: "source" | "target"; time: string;
+}
+/** GET/POST /_emulator/lifecycle. */
+export interface LifecycleView { transitionMs: number | "manual"; passSteps: number; busy: boolean }
+/** POST /_emulator/lifecycle's body: fields left out are kept. */
+export interface LifecycleSettings { transitionMs?: number | "manual"; passSteps?: number }
+/** POST /_emulator/tick. */
+export interface TickView { ok: true; busy: boolean }
+/** GET/POST /_emulator/outcomes: the pass ends set and not taken yet, per family, by key. */
+export type OutcomesView = Record<Family, Record<string, PassEnd>>;
+/** POST /_emulator/outcomes's body. */
+export interface OutcomesRequest { family?: Family; users: Record<string, PassEnd | null> }
+/** POST /_emulator/reset and /stats/reset. */
+export interface OkView { ok: true }
+
 export interface ControlRoute {
     method: "GET" | "POST";
     /** Under /_emulator. */
@@ -39,12 +71,12 @@ export interface ControlRoute {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** GET/POST /_emulator/lifecycle: the time per step and the steps of a pass. */
-function lifecycleView(ctx: ControlContext) {
+function lifecycleView(ctx: ControlContext): LifecycleView {
     const ms = ctx.clock.transitionMs;
     return { transitionMs: Number.isFinite(ms) ? ms : "manual", passSteps: ctx.store.passSteps, busy: ctx.store.busy() };
 }
 
-async function setLifecycle(ctx: ControlContext, body: unknown) {
+async function setLifecycle(ctx: ControlContext, body: unknown): Promise<LifecycleView> {
     if (!isObject(body)) throw new ControlError("lifecycle: expected a JSON object");
     const { transitionMs, passSteps } = body;
     for (const k of Object.keys(body)) {
@@ -64,7 +96,7 @@ async function setLifecycle(ctx: ControlContext, body: unknown) {
 
 const isPassEnd = (v: unknown): v is PassEnd => PASS_ENDS.some((e) => e === v);
 
-async function setOutcomes(ctx: ControlContext, body: unknown) {
+async function setOutcomes(ctx: ControlContext, body: unknown): Promise<OutcomesView> {
     if (!isObject(body)) throw new ControlError("outcomes: expected a JSON object");
     const family = body.family ?? "mail";
     if (family !== "mail" && family !== "archive") throw new ControlError(`outcomes: family must be "mail" or "archive"`);
@@ -81,8 +113,8 @@ async function setOutcomes(ctx: ControlContext, body: unknown) {
     return ctx.store.outcomes();
 }
 
-function stateView(store: Store) {
-    const view = (f: Family) => ({
+function stateView(store: Store): StateView {
+    const view = (f: Family): FamilyView => ({
         users: Object.values(store.state[f].users).map(({ queue, ...u }) => ({ ...u, pending: queue })),
         batches: Object.values(store.state[f].batches).map((b) => ({ ...b, users: store.usersInBatch(f, b.name) })),
         permissionRun: store.state[f].permissionRun,
@@ -114,7 +146,7 @@ export const CONTROL_ROUTES: ControlRoute[] = [
     {
         // Emulator only: the self-service mails "sent" (selfservice.ts), oldest first.
         method: "GET", path: "/outbox", summary: "the self-service mails sent, oldest first",
-        handle: (c) => c.store.state.selfService.outbox.map(({ path, ...m }) => ({
+        handle: (c) => c.store.state.selfService.outbox.map(({ path, ...m }): OutboxView => ({
             id: m.id, to: m.to, from: m.from, subject: m.subject, link: `${c.baseUrl()}${path}`,
             tag: m.tag, family: m.family, recipient: m.recipient, time: m.time,
         })),

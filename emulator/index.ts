@@ -27,6 +27,13 @@ export { STATUSES, STATUS_NUMBER, PASS_ENDS } from "./statuses";
 export type { Status, PassEnd } from "./statuses";
 export { Stats } from "./stats";
 export type { CallRecord } from "./stats";
+export { EmulatorControl, ControlCallError } from "./controlClient";
+export type { FaultsRequest } from "./controlClient";
+export type {
+    ControlRouteInfo, StatsView, StateView, FamilyView, UserView, BatchView, OutboxView, LifecycleView, LifecycleSettings, TickView,
+    OutcomesView, OutcomesRequest,
+} from "./control";
+export type { Faults, FaultKind } from "./faults";
 
 export interface EmulatorOptions {
     port?: number;

@@ -8,9 +8,10 @@ import * as assert from "assert";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, batchesOf, emuState, usersOf } from "./helpers/emu";
+import { batchesOf, control, Emu, emuState, usersOf } from "./helpers/emu";
 import { costOfPreview } from "../cli/cost";
 import { summarizePreview } from "../cli/plan-summary";
+import type { StateView } from "../emulator";
 
 const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
 const SECRET = "Policy-S3cret-4242";
@@ -37,7 +38,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         stack = undefined;
     });
     async function newStack(name: string, opts: { program?: string; config?: Record<string, string> } = {}): Promise<TestStack> {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         stack = await TestStack.create({ name, apiUrl: emu.url, consumerKey: "policy-key", consumerSecret: SECRET, ...opts });
         return stack;
     }
@@ -56,7 +57,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         assert.ok(!md.includes(SECRET) && !JSON.stringify(cost).includes(SECRET));
         return { cost, md };
     }
-    const user = (st: any, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u: any) => u.sourceEmail === `${n}@source.example`);
+    const user = (st: StateView, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u) => u.sourceEmail === `${n}@source.example`)!;
 
     it("a migrated user and an untouched one leave the plan: the migrated one stays with its history and license, named in a warning; the other is deleted", async () => {
         const s = await newStack("policy-remove");

@@ -7,7 +7,7 @@
  */
 import * as assert from "assert";
 import { TestStack } from "./helpers/engine";
-import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { batchesOf, control, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 import { EngineFixture, userArgs } from "./helpers/lifecycle";
 
 const SECRET = "Engine-S3cret-4242-zz";
@@ -134,7 +134,7 @@ describe("@engine resources under the real Pulumi CLI", function () {
         await fx.s.dispose();
 
         // 2. The secret from the environment: not even the engine's most verbose logs or a decrypted export have it.
-        await fetch(`${fx.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(fx.emu).reset();
         fx.stack = await TestStack.create({ name: "secret-env", apiUrl: fx.emu.url, consumerKey: KEY, consumerSecret: SECRET, credentialsFromEnv: true });
         fx.s.setSpec(spec);
         await fx.s.up(["--logtostderr", "-v=9"]);

@@ -12,7 +12,7 @@ import * as assert from "assert";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient, Kind } from "../../provider/client";
 import { TestStack, changes, skipIfEngineOptedOut } from "./engine";
-import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./emu";
+import { batchesOf, control, Emu, emuResetStats, emuState, emuStats, usersOf } from "./emu";
 
 export type { Kind };
 /** Both API families, in the order the lifecycle tests run them. */
@@ -57,7 +57,7 @@ export class EngineFixture {
     }
 
     async newStack(name: string, config?: Record<string, string>): Promise<TestStack> {
-        await fetch(`${this.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(this.emu).reset();
         this.stack = await TestStack.create({ name, apiUrl: this.emu.url, consumerKey: this.key, consumerSecret: this.secret, config });
         return this.stack;
     }

@@ -71,7 +71,7 @@ describe("BatchGlobalSettings", () => {
                 await fx.expectEmptyPreview("after refresh");
 
                 const flags = ["shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts", "shouldMigrateTasks",
-                    "shouldMigrateNotes", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500"];
+                    "shouldMigrateNotes", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500"] as const;
                 for (const f of flags) {
                     const current = (await stack.resources()).get("w1-settings").outputs[f];
                     settings = { ...settings, [f]: !current };

@@ -96,7 +96,7 @@ describe("BatchMembership", () => {
                 await fx.expectEmptyPreview("after move");
 
                 // Moved behind the stack's back: refresh sees it, up puts it back.
-                const bobTag = (await users()).find((u: any) => u.firstName === "Bob").migrationTag;
+                const bobTag = (await users()).find((u) => u.firstName === "Bob")!.migrationTag;
                 await fx.client.removeFromBatch(kind, bobTag);
                 await fx.client.addToBatch(kind, bobTag, "Wave 2");
                 const r = await stack.refresh();

@@ -134,7 +134,7 @@ describe("MailUser", () => {
                     assert.strictEqual(list[0].migrationTag, tag, `change ${prop}: updated in place`);
                     if (prop === "licensed") assert.strictEqual(list[0].licensed, true);
                     else if (prop === "deletionPolicy") assert.strictEqual((await stack.resources()).get("ada").outputs.deletionPolicy, "delete");
-                    else assert.strictEqual(list[0][prop], value, `change ${prop}: emulator has it`);
+                    else assert.strictEqual(list[0][prop as keyof (typeof list)[0]], value, `change ${prop}: emulator has it`);
                     await fx.expectEmptyPreview(`after change ${prop}`);
                 }
 
