@@ -3,7 +3,7 @@
  * rehearsing a plan against the emulator: one method per control route, typed with the emulator's
  * own types.
  *
- * Every answer is checked: a control call the emulator refuses (any status but 200) throws a
+ * Every answer is checked: a control call the emulator refuses (a status other than 200) throws a
  * `ControlCallError` naming the route, the status and the body; an answer of the wrong shape
  * throws one too (status 200, and what is wrong). So a test never goes on after a silent no-op.
  *
