@@ -9,7 +9,7 @@ and prints that URL. State persists in the data file (written atomically before 
 Control API (not Cloudiway's): GET /_emulator/stats, GET /_emulator/calls, POST /_emulator/reset,
 POST /_emulator/faults, GET /_emulator/state, POST /_emulator/tick, GET /_emulator/outbox,
 GET /_emulator (the list), GET|POST /_emulator/lifecycle ({transitionMs, passSteps}),
-GET|POST /_emulator/outcomes ({family?, users: {"<email or tag>": "ONERROR"|"STOP"|"SUCCESS"|...}}:
+GET|POST /_emulator/outcomes ({kind?, users: {"<email or tag>": "ONERROR"|"STOP"|"SUCCESS"|...}}:
 how chosen users' next pass ends).
 Emulator only, not in the vendor's REST document: self-service migration (POST .../sendselfservicemail,
 the form at /selfservice/<token> and /selfservice/admin/<mail|archive>/<tag>; the source mailbox

@@ -9,7 +9,7 @@ import { FaultInjector } from "./faults";
 import { Incoming, Reply, vendor } from "./reply";
 import { at, credentials, isObject, match } from "./routes";
 import { Stats } from "./stats";
-import { Family, Store, VendorError } from "./store";
+import { Kind, Store, VendorError } from "./store";
 
 export interface ApiContext {
     store: Store;
@@ -21,7 +21,7 @@ export interface ApiContext {
     persist(): Promise<void>;
 }
 
-const FAMILIES = new Map<string, Family>([["mailusers", "mail"], ["archivemailusers", "archive"]]);
+const FAMILIES = new Map<string, Kind>([["mailusers", "mail"], ["archivemailusers", "archive"]]);
 const GUIDISH = /^[0-9a-f-]{8,}$/i;
 const asString = (v: unknown) => (typeof v === "string" ? v : undefined);
 
@@ -29,10 +29,10 @@ export async function serveApi(ctx: ApiContext, req: Incoming): Promise<Reply> {
     const { store, stats } = ctx;
     const { method, url } = req;
     const segments = url.pathname.split("/").filter(Boolean);
-    const family = FAMILIES.get((segments[1] ?? "").toLowerCase());
-    if (segments[0]?.toLowerCase() !== "api" || !family) return vendor(404, fail(`No such call: ${method} ${url.pathname}`));
+    const kind = FAMILIES.get((segments[1] ?? "").toLowerCase());
+    if (segments[0]?.toLowerCase() !== "api" || !kind) return vendor(404, fail(`No such call: ${method} ${url.pathname}`));
     const found = match(method, segments.slice(2));
-    // The call as logged: family and call name in lower case, a tag segment as {tag}.
+    // The call as logged: kind and call name in lower case, a tag segment as {tag}.
     const call = `/${segments[1].toLowerCase()}/${segments.slice(2).map((s, i) => (found && found.route.path.split("/")[i] === "{tag}" ? "{tag}" : s.toLowerCase())).join("/")}`;
     if (!found) return vendor(404, fail(`No such call: ${method} ${call}`));
     const { route, tag } = found;
@@ -72,7 +72,7 @@ export async function serveApi(ctx: ApiContext, req: Incoming): Promise<Reply> {
         if (tag && !GUIDISH.test(tag)) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
         const params = { tag, body: isObject(parsed) ? parsed : {}, query: url.searchParams };
         // Never half-applied: a refused call leaves the state as it was (the store undoes what it changed).
-        const payload = route.mutating ? store.atomically(() => route.handle(store, family, params)) : route.handle(store, family, params);
+        const payload = route.mutating ? store.atomically(() => route.handle(store, kind, params)) : route.handle(store, kind, params);
         answer = ok(payload);
         okay = true;
     } catch (e) {

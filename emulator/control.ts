@@ -9,7 +9,7 @@ import { MAX_PASS_STEPS } from "./lifecycle";
 import { Incoming, Reply, json } from "./reply";
 import { Stats } from "./stats";
 import { PASS_ENDS, PassEnd } from "./statuses";
-import { Family, Store, record } from "./store";
+import { Batch, Kind, KindState, SEED_CONNECTORS, Store, User, record } from "./store";
 
 // Kept here for the tests that take the fault PRNG from the control API's module.
 export { prng, FAULT_KINDS, ControlError } from "./faults";
@@ -28,6 +28,38 @@ export interface ControlContext {
     persist(): Promise<void>;
 }
 
+// ------------------------------------------------------------------ the answers' types
+// What each control call answers (controlClient.ts checks them): one type per answer.
+
+/** GET /_emulator: one control call. */
+export interface ControlRouteInfo { method: "GET" | "POST"; path: string; summary: string }
+/** GET /_emulator/stats. */
+export interface StatsView { total: number; mutating: number; byCall: Record<string, number> }
+/** A user in GET /_emulator/state: the record, with its steps to come as `pending`. */
+export type UserView = Omit<User, "queue"> & { pending: string[] };
+/** A batch in GET /_emulator/state, with the tags of its users. */
+export type BatchView = Batch & { users: string[] };
+export interface FamilyView { users: UserView[]; batches: BatchView[]; permissionRun: KindState["permissionRun"] }
+/** GET /_emulator/state: the whole tenant. */
+export interface StateView { mail: FamilyView; archive: FamilyView; connectors: typeof SEED_CONNECTORS }
+/** A mail in GET /_emulator/outbox (self-service, emulator only); `link` is absolute. */
+export interface OutboxView {
+    id: number; to: string; from: string; subject: string; link: string;
+    tag: string; kind: Kind; recipient: "source" | "target"; time: string;
+}
+/** GET/POST /_emulator/lifecycle. */
+export interface LifecycleView { transitionMs: number | "manual"; passSteps: number; busy: boolean }
+/** POST /_emulator/lifecycle's body: fields left out are kept. */
+export interface LifecycleSettings { transitionMs?: number | "manual"; passSteps?: number }
+/** POST /_emulator/tick. */
+export interface TickView { ok: true; busy: boolean }
+/** GET/POST /_emulator/outcomes: the pass ends set and not taken yet, per kind, by key. */
+export type OutcomesView = Record<Kind, Record<string, PassEnd>>;
+/** POST /_emulator/outcomes's body. */
+export interface OutcomesRequest { kind?: Kind; users: Record<string, PassEnd | null> }
+/** POST /_emulator/reset and /stats/reset. */
+export interface OkView { ok: true }
+
 export interface ControlRoute {
     method: "GET" | "POST";
     /** Under /_emulator. */
@@ -39,12 +71,12 @@ export interface ControlRoute {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** GET/POST /_emulator/lifecycle: the time per step and the steps of a pass. */
-function lifecycleView(ctx: ControlContext) {
+function lifecycleView(ctx: ControlContext): LifecycleView {
     const ms = ctx.clock.transitionMs;
     return { transitionMs: Number.isFinite(ms) ? ms : "manual", passSteps: ctx.store.passSteps, busy: ctx.store.busy() };
 }
 
-async function setLifecycle(ctx: ControlContext, body: unknown) {
+async function setLifecycle(ctx: ControlContext, body: unknown): Promise<LifecycleView> {
     if (!isObject(body)) throw new ControlError("lifecycle: expected a JSON object");
     const { transitionMs, passSteps } = body;
     for (const k of Object.keys(body)) {
@@ -64,10 +96,10 @@ async function setLifecycle(ctx: ControlContext, body: unknown) {
 
 const isPassEnd = (v: unknown): v is PassEnd => PASS_ENDS.some((e) => e === v);
 
-async function setOutcomes(ctx: ControlContext, body: unknown) {
+async function setOutcomes(ctx: ControlContext, body: unknown): Promise<OutcomesView> {
     if (!isObject(body)) throw new ControlError("outcomes: expected a JSON object");
-    const family = body.family ?? "mail";
-    if (family !== "mail" && family !== "archive") throw new ControlError(`outcomes: family must be "mail" or "archive"`);
+    const kind = body.kind ?? "mail";
+    if (kind !== "mail" && kind !== "archive") throw new ControlError(`outcomes: kind must be "mail" or "archive"`);
     const users = body.users;
     if (!isObject(users)) throw new ControlError(`outcomes: expected "users": {"<sourceEmail or migrationTag>": "${PASS_ENDS.join('" | "')}" | null}`);
     const outcomes = record<PassEnd | null>(); // keys from the request: no prototype
@@ -76,13 +108,13 @@ async function setOutcomes(ctx: ControlContext, body: unknown) {
         if (end !== null && !isPassEnd(end)) throw new ControlError(`outcomes: ${JSON.stringify(end)} for '${who}' is not one of ${PASS_ENDS.join(", ")} (or null)`);
         outcomes[who] = end;
     }
-    ctx.store.setOutcomes(family satisfies Family, outcomes);
+    ctx.store.setOutcomes(kind satisfies Kind, outcomes);
     await ctx.persist();
     return ctx.store.outcomes();
 }
 
-function stateView(store: Store) {
-    const view = (f: Family) => ({
+function stateView(store: Store): StateView {
+    const view = (f: Kind): FamilyView => ({
         users: Object.values(store.state[f].users).map(({ queue, ...u }) => ({ ...u, pending: queue })),
         batches: Object.values(store.state[f].batches).map((b) => ({ ...b, users: store.usersInBatch(f, b.name) })),
         permissionRun: store.state[f].permissionRun,
@@ -114,9 +146,9 @@ export const CONTROL_ROUTES: ControlRoute[] = [
     {
         // Emulator only: the self-service mails "sent" (selfservice.ts), oldest first.
         method: "GET", path: "/outbox", summary: "the self-service mails sent, oldest first",
-        handle: (c) => c.store.state.selfService.outbox.map(({ path, ...m }) => ({
+        handle: (c) => c.store.state.selfService.outbox.map(({ path, ...m }): OutboxView => ({
             id: m.id, to: m.to, from: m.from, subject: m.subject, link: `${c.baseUrl()}${path}`,
-            tag: m.tag, family: m.family, recipient: m.recipient, time: m.time,
+            tag: m.tag, kind: m.kind, recipient: m.recipient, time: m.time,
         })),
     },
     {
@@ -125,8 +157,8 @@ export const CONTROL_ROUTES: ControlRoute[] = [
     },
     { method: "GET", path: "/lifecycle", summary: "transitionMs (or \"manual\"), passSteps, busy", handle: (c) => lifecycleView(c) },
     { method: "POST", path: "/lifecycle", summary: "set transitionMs (number >= 0, or \"manual\": only on tick) and passSteps (ticks a pass takes)", handle: setLifecycle },
-    { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per family", handle: (c) => c.store.outcomes() },
-    { method: "POST", path: "/outcomes", summary: "make the next pass of named users end in ONERROR, STOP, ...: {family?, users: {who: end}}", handle: setOutcomes },
+    { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per kind", handle: (c) => c.store.outcomes() },
+    { method: "POST", path: "/outcomes", summary: "make the next pass of named users end in ONERROR, STOP, ...: {kind?, users: {who: end}}", handle: setOutcomes },
 ];
 
 /** Serves one request under /_emulator. */

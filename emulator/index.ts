@@ -3,10 +3,12 @@
  * `{ url, baseUrl, port, store, stats, close() }`; the API is served under `<baseUrl>/api`,
  * the control API under `<baseUrl>/_emulator`.
  *
- * Layout: store.ts (state and the vendor's rules, no HTTP), routes.ts (the vendor's calls: parse and
- * serialize), api.ts (auth, envelope, call log), faults.ts (the fault middleware), control.ts (the
- * control API's route table), clock.ts (when lifecycle steps are taken), server.ts (HTTP), and this
- * file, which puts them together.
+ * Layout: store.ts (state and the vendor's rules, no HTTP), undo.ts (the undo log that makes a
+ * refused write change nothing), lifecycle.ts (the steps of a pass and their stepping over time),
+ * routes.ts (the vendor's calls: parse and serialize), api.ts (auth, envelope, call log), faults.ts
+ * (the fault middleware), control.ts (the control API's route table), controlClient.ts (a typed
+ * client of it), clock.ts (when lifecycle steps are taken), server.ts (HTTP), and this file, which
+ * puts them together.
  */
 import { serveApi } from "./api";
 import { Clock } from "./clock";
@@ -20,11 +22,18 @@ import { Stats } from "./stats";
 import { Store } from "./store";
 
 export { Store, VendorError, SEED_CONNECTORS } from "./store";
-export type { Family } from "./store";
+export type { Kind } from "./store";
 export { STATUSES, STATUS_NUMBER, PASS_ENDS } from "./statuses";
 export type { Status, PassEnd } from "./statuses";
 export { Stats } from "./stats";
 export type { CallRecord } from "./stats";
+export { EmulatorControl, ControlCallError } from "./controlClient";
+export type { FaultsRequest } from "./controlClient";
+export type {
+    ControlRouteInfo, StatsView, StateView, FamilyView, UserView, BatchView, OutboxView, LifecycleView, LifecycleSettings, TickView,
+    OutcomesView, OutcomesRequest,
+} from "./control";
+export type { Faults, FaultKind } from "./faults";
 
 export interface EmulatorOptions {
     port?: number;

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { FamilyState, State, emptyState, record } from "./store";
+import { Kind, KindState, State, emptyState, record } from "./store";
 
 export class DataFile {
     private writing: Promise<void> | null = null;
@@ -23,11 +23,11 @@ export class DataFile {
             const s = JSON.parse(text) as Partial<State>;
             const base = emptyState();
             // Records keyed by request values get no prototype again (store.ts, record).
-            const fam = (f: FamilyState | undefined, b: FamilyState): FamilyState =>
+            const fam = (f: KindState | undefined, b: KindState): KindState =>
                 f ? { ...f, users: record(f.users), batches: record(f.batches) } : b;
             return {
                 mail: fam(s.mail, base.mail), archive: fam(s.archive, base.archive), connectors: s.connectors ?? base.connectors,
-                selfService: { ...base.selfService, ...s.selfService, links: record(s.selfService?.links) },
+                selfService: renamedKinds({ ...base.selfService, ...s.selfService, links: record(s.selfService?.links) }),
                 outcomes: { mail: record(s.outcomes?.mail), archive: record(s.outcomes?.archive) },
             };
         } catch (e) {
@@ -78,4 +78,18 @@ export class DataFile {
     async flush(): Promise<void> {
         while (this.writing || this.pending) await (this.pending?.promise ?? this.writing);
     }
+}
+
+/**
+ * Files written before the emulator said "kind" (as the provider does) name it "family" in the
+ * self-service links, submissions and mails: read as `kind`.
+ */
+function renamedKinds(ss: State["selfService"]): State["selfService"] {
+    const fix = <T extends { kind: Kind }>(v: T): T => {
+        const { family, ...rest } = v as T & { family?: unknown };
+        return family === "mail" || family === "archive" ? { ...(rest as unknown as T), kind: v.kind ?? family } : v;
+    };
+    const links = record(ss.links);
+    for (const k of Object.keys(links)) links[k] = fix(links[k]);
+    return { ...ss, links, submissions: (ss.submissions ?? []).map(fix), outbox: (ss.outbox ?? []).map(fix) };
 }

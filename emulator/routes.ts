@@ -1,10 +1,10 @@
 /**
  * The API's routes: parse the request in the document's body shape, call the
- * store, serialize. Both families (/mailusers, /archivemailusers); paths are
+ * store, serialize. Both kinds (/mailusers, /archivemailusers); paths are
  * matched case-insensitively (the document writes getAllsourceconnectors); where
  * the document names two paths or verbs for one call, both are served.
  */
-import { Family, Settings, Store, User, VendorError, SETTING_KEYS } from "./store";
+import { Kind, Settings, Store, User, VendorError, SETTING_KEYS } from "./store";
 
 export type Shape = "QUERY" | "FLAT" | "AUTH" | "AUTH_TAG" | "NESTED" | "FLAT_OR_QUERY";
 
@@ -16,11 +16,11 @@ export const at = (v: unknown, ...keys: string[]): unknown => keys.reduce<unknow
 
 export interface Route {
     method: "GET" | "POST";
-    /** path pattern under the family; `{tag}` matches a tag segment */
+    /** path pattern under the kind; `{tag}` matches a tag segment */
     path: string;
     shape: Shape;
     mutating: boolean;
-    handle(store: Store, f: Family, p: Params): unknown;
+    handle(store: Store, f: Kind, p: Params): unknown;
 }
 export interface Params { tag: string; body: Body; query: URLSearchParams }
 

@@ -11,7 +11,7 @@
  * - the link (`/selfservice/<token>`) opens a form for the source mailbox's
  *   username and password; a right submission starts the migration, a wrong one
  *   shows an error and starts nothing;
- * - "View Self Service Form" for the admin: `/selfservice/admin/<family>/<tag>`.
+ * - "View Self Service Form" for the admin: `/selfservice/admin/<kind>/<tag>`.
  *
  * The simulated source mailboxes: the username is the user's source address,
  * the password is `sourceMailboxPassword(sourceEmail)` = "pw:" + the source
@@ -37,7 +37,7 @@ export interface OutboxMail {
     /** Path of the link under the emulator's base URL (the outbox view makes it absolute). */
     path: string;
     tag: string;
-    family: "mail" | "archive";
+    kind: "mail" | "archive";
     /** Which address of the user this mail went to. */
     recipient: "source" | "target";
     time: string;
@@ -46,9 +46,9 @@ export interface OutboxMail {
 export interface SelfServiceState {
     outbox: OutboxMail[];
     /** token -> user; one link per user, the same in every mail it gets. */
-    links: Record<string, { family: "mail" | "archive"; tag: string }>;
+    links: Record<string, { kind: "mail" | "archive"; tag: string }>;
     /** Accepted submissions (never the password). */
-    submissions: { family: "mail" | "archive"; tag: string; username: string; via: "link" | "admin"; time: string }[];
+    submissions: { kind: "mail" | "archive"; tag: string; username: string; via: "link" | "admin"; time: string }[];
 }
 
 /** `links` has no prototype: a token from a URL is an ordinary key (store.ts, record). */

@@ -5,11 +5,11 @@
  * (application/x-www-form-urlencoded: username, password) submits it. Parse, call the store, pick
  * the status and the page (selfserviceRender.ts): the rules are in the store.
  */
-import { Family, Store, User, VendorError } from "./store";
+import { Kind, Store, User, VendorError } from "./store";
 import { renderDone, renderForm, renderInvalid } from "./selfserviceRender";
 import { Incoming, Reply, html, text } from "./reply";
 
-const FAMILY = new Map<string, Family>([["mail", "mail"], ["mailusers", "mail"], ["archive", "archive"], ["archivemailusers", "archive"]]);
+const FAMILY = new Map<string, Kind>([["mail", "mail"], ["mailusers", "mail"], ["archive", "archive"], ["archivemailusers", "archive"]]);
 
 export const isSelfServicePath = (pathname: string) => pathname === "/selfservice" || pathname.startsWith("/selfservice/");
 
@@ -24,16 +24,16 @@ interface Page { status: number; html: string; changed: boolean }
 
 function selfServicePage(store: Store, method: string, pathname: string, form: string): Page {
     const parts = pathname.split("/").filter(Boolean).map((p) => decodeURIComponent(p)); // ["selfservice", ...]
-    let family: Family;
+    let kind: Kind;
     let user: User;
     let via: "link" | "admin";
     try {
         if (parts.length === 2) {
-            ({ family, user } = store.selfServiceLink(parts[1]));
+            ({ kind, user } = store.selfServiceLink(parts[1]));
             via = "link";
         } else if (parts.length === 4 && parts[1] === "admin" && FAMILY.has(parts[2].toLowerCase())) {
-            family = FAMILY.get(parts[2].toLowerCase())!;
-            user = store.selfServiceForm(family, parts[3]);
+            kind = FAMILY.get(parts[2].toLowerCase())!;
+            user = store.selfServiceForm(kind, parts[3]);
             via = "admin";
         } else {
             return { status: 404, html: renderInvalid("No such page"), changed: false };
@@ -49,7 +49,7 @@ function selfServicePage(store: Store, method: string, pathname: string, form: s
     const username = fields.get("username") ?? "";
     const password = fields.get("password") ?? "";
     try {
-        const u = store.atomically(() => store.submitSelfService(family, user.migrationTag, username, password, via));
+        const u = store.atomically(() => store.submitSelfService(kind, user.migrationTag, username, password, via));
         return { status: 200, html: renderDone(u, u.status), changed: true };
     } catch (e) {
         if (e instanceof VendorError) {

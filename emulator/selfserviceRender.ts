@@ -5,7 +5,7 @@
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 const STYLE = `
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#eef2f7;margin:0;color:#1d2733}
+body{font-kind:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#eef2f7;margin:0;color:#1d2733}
 header{background:#0b4f8a;color:#fff;padding:14px 28px;font-size:20px;font-weight:600;letter-spacing:.3px}
 header small{font-weight:400;opacity:.8;margin-left:10px;font-size:13px}
 main{max-width:460px;margin:40px auto;background:#fff;border-radius:10px;box-shadow:0 2px 12px rgba(0,0,0,.08);padding:28px 32px}

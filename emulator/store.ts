@@ -3,30 +3,30 @@
  * and serialize; they never decide.
  *
  * Atomicity: a refused call changes nothing because the server runs every mutating
- * call inside `Store.atomically`, which keeps an undo log for that call: each user
+ * call inside `Store.atomically`, which keeps an undo log for that call (undo.ts): each user
  * the call looks up (and so may change) is copied once, before any change, and put
  * back on undo; every other change (a user or batch created or deleted, settings, the outbox
  * and links, a permission run, a consumed pass outcome) pushes its own undo entry.
- * When the call throws (a VendorError half-way, e.g. a batch call that meets a
- * running user, or an internal error) the entries run newest first. Outside
- * `atomically` (tick(), code calling the store directly) nothing is undone: most
+ * Outside `atomically` (tick(), code calling the store directly) nothing is undone: most
  * methods check before they change anything, but a batch-wide call refused half-way
  * keeps what it did to the users before the refusal.
+ *
+ * The stepping of passes, audits, stops and permission runs over time is lifecycle.ts's
+ * (`Lifecycle`); the store decides what may start and hands it the steps.
  *
  * No call costs in proportion to the whole tenant unless its answer does (getall,
  * getusersinbatch and the batch-wide calls): the undo of a write copies only the
  * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
-import {
-    AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, MAX_PASS_STEPS, PERMISSION_STEPS, STOP_STEPS, historyDate, historyPass, passSteps,
-} from "./lifecycle";
+import { AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
 import { PASS_ENDS, PassEnd, RUNNING } from "./statuses";
 import {
     NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SelfServiceState, SendTo, emptySelfService, newToken, sourceMailboxPassword,
 } from "./selfservice";
+import { UndoLog } from "./undo";
 
-export type Family = "mail" | "archive";
+export type Kind = "mail" | "archive";
 
 export interface Connector { name: string; type: string }
 /** Seeded connectors: one of each type the seeds name, and a self-service one. */
@@ -80,21 +80,21 @@ export interface User {
     passStart?: string;
 }
 export interface Batch { name: string; settings: Settings }
-export interface FamilyState {
+export interface KindState {
     users: Record<string, User>;
     batches: Record<string, Batch>;
     /** The batch whose permissions are being migrated (one at a time), and ticks left. */
     permissionRun: { batchName: string; ticksLeft: number } | null;
 }
 export interface State {
-    mail: FamilyState; archive: FamilyState; connectors: typeof SEED_CONNECTORS;
+    mail: KindState; archive: KindState; connectors: typeof SEED_CONNECTORS;
     /** Emulator only (not in the vendor's REST document): see selfservice.ts. */
     selfService: SelfServiceState;
     /**
      * Emulator only (POST /_emulator/outcomes): how the next pass of a user ends, by migration tag
      * or source email (lower case). Taken when the pass starts.
      */
-    outcomes: Record<Family, Record<string, PassEnd>>;
+    outcomes: Record<Kind, Record<string, PassEnd>>;
 }
 
 /**
@@ -129,19 +129,12 @@ const key = (s: string, t: string) => `${s.trim().toLowerCase()}\n${t.trim().toL
 
 export class Store {
     state: State;
-    /** (family, source+target) -> tag */
+    /** (kind, source+target) -> tag */
     private index = new Map<string, string>();
-    /**
-     * Users whose `queue` may hold steps to come, with their family: every user with a non-empty
-     * queue is in it (it may also hold users whose queue has run out, or that were deleted; tick()
-     * drops those). tick() and busy() look at these only, so a request in immediate mode, which
-     * ticks first, does not cost a pass over every user.
-     */
-    private queued = new Map<User, Family>();
-    /** The undo entries of the write under way (see `atomically`), newest last; null outside a write. */
-    private undo: (() => void)[] | null = null;
-    /** Users whose record the write under way has saved already (one copy each is enough). */
-    private saved = new Set<User>();
+    /** The undo log of the write under way (see `atomically`). */
+    private readonly undo = new UndoLog();
+    /** Takes the steps this store schedules (a user's queue, a permission run). */
+    private readonly lifecycle = new Lifecycle({ state: () => this.state, undo: this.undo, immediate: () => this.immediate });
     /** Lifecycle steps (ticks) a migration pass takes: SCHEDULED at the call, WORKING, ..., its end. */
     passSteps = DEFAULT_PASS_STEPS;
     /** immediate: every lifecycle step is taken at the call. */
@@ -153,11 +146,11 @@ export class Store {
     /** Rebuilds what is derived from `state` (after it was replaced, e.g. loaded from the data file). */
     reindex() {
         this.index.clear();
-        this.queued.clear();
-        for (const f of ["mail", "archive"] as Family[]) {
+        this.lifecycle.clear();
+        for (const f of ["mail", "archive"] as Kind[]) {
             for (const u of Object.values(this.state[f].users)) {
                 this.index.set(`${f}\n${key(u.sourceEmail, u.targetEmail)}`, u.migrationTag);
-                if (u.queue.length) this.queued.set(u, f);
+                this.lifecycle.track(f, u);
             }
         }
     }
@@ -165,7 +158,7 @@ export class Store {
     reset() {
         this.state = emptyState();
         this.index.clear();
-        this.queued.clear();
+        this.lifecycle.clear();
     }
 
     /**
@@ -174,71 +167,37 @@ export class Store {
      * The cost is that of the records touched, not of the tenant. Not re-entrant: an inner call joins
      * the outer write.
      */
-    atomically<T>(fn: () => T): T {
-        if (this.undo) return fn();
-        const undo: (() => void)[] = [];
-        this.undo = undo;
-        try {
-            return fn();
-        } catch (e) {
-            for (let i = undo.length - 1; i >= 0; i--) undo[i]();
-            throw e;
-        } finally {
-            this.undo = null;
-            this.saved.clear();
-        }
-    }
+    atomically<T>(fn: () => T): T { return this.undo.run(fn); }
 
     /** Inside a write: how to take back the change about to be made. */
-    private onUndo(f: () => void) { this.undo?.push(f); }
+    private onUndo(f: () => void) { this.undo.push(f); }
 
-    /** Inside a write: a copy of the user's record as it was before the write, put back in place on undo. */
-    private saveUser(u: User) {
-        if (!this.undo || this.saved.has(u)) return;
-        this.saved.add(u);
-        const copy = structuredClone(u);
-        this.undo.push(() => {
-            const live = u as unknown as Record<string, unknown>;
-            for (const k of Object.keys(live)) if (!(k in copy)) delete live[k]; // e.g. a passStart set by the write
-            Object.assign(u, copy);
-        });
-    }
+    private fam(f: Kind) { return this.state[f]; }
 
-    private savePermissionRun(f: Family) {
-        const fam = this.fam(f), run = fam.permissionRun;
-        const copy = run ? { ...run } : null;
-        this.onUndo(() => { fam.permissionRun = copy; });
-    }
-
-    /** The user's queue was just filled: tick() must look at it. */
-    private enqueue(f: Family, u: User) { if (u.queue.length) this.queued.set(u, f); }
-
-    private fam(f: Family) { return this.state[f]; }
-
-    private user(f: Family, tag: string): User {
+    private user(f: Kind, tag: string): User {
         const u = this.fam(f).users[String(tag).trim()];
         if (!u) throw new VendorError(`User not found: unknown migration tag '${tag}'`);
-        this.saveUser(u); // inside a write, any user looked up may be changed next
+        this.undo.save(u); // inside a write, any user looked up may be changed next
         return u;
     }
-    private batch(f: Family, name: string): Batch {
+    private batch(f: Kind, name: string): Batch {
         const b = this.fam(f).batches[name];
         if (!b) throw new VendorError(`Batch '${name}' not found`);
         return b;
     }
 
     // ---------------------------------------------------------------- users
-    getAll(f: Family): User[] { return Object.values(this.fam(f).users); }
+    getAll(f: Kind): User[] { return Object.values(this.fam(f).users); }
 
-    migrationTag(f: Family, sourceEmail: string, targetEmail: string): string {
+    migrationTag(f: Kind, sourceEmail: string, targetEmail: string): string {
         const tag = this.index.get(`${f}\n${key(sourceEmail, targetEmail)}`);
         if (!tag) throw new VendorError(`User not found for sourceEmail '${sourceEmail}' and targetEmail '${targetEmail}'`);
         return tag;
     }
 
-    get(f: Family, tag: string): User { return this.user(f, tag); }
+    get(f: Kind, tag: string): User { return this.user(f, tag); }
 
-    private validateFields(f: Family, v: UserFields) {
+    private validateFields(f: Kind, v: UserFields) {
         for (const k of ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const) {
             if (typeof v[k] !== "string" || v[k].trim() === "") throw new VendorError(`Invalid ${k}: a non-empty string is required`);
         }
@@ -252,7 +211,7 @@ export class Store {
         }
     }
 
-    create(f: Family, v: UserFields): string {
+    create(f: Kind, v: UserFields): string {
         this.validateFields(f, v);
         const k = `${f}\n${key(v.sourceEmail, v.targetEmail)}`;
         if (this.index.has(k)) {
@@ -272,7 +231,7 @@ export class Store {
         return tag;
     }
 
-    update(f: Family, tag: string, v: UserFields) {
+    update(f: Kind, tag: string, v: UserFields) {
         const u = this.user(f, tag);
         this.validateFields(f, v);
         const oldKey = `${f}\n${key(u.sourceEmail, u.targetEmail)}`;
@@ -289,7 +248,7 @@ export class Store {
         this.index.set(newKey, tag);
     }
 
-    delete(f: Family, tag: string) {
+    delete(f: Kind, tag: string) {
         const u = this.user(f, tag);
         const users = this.fam(f).users, k = `${f}\n${key(u.sourceEmail, u.targetEmail)}`;
         // Put back last in the tenant's order (getall's order): a delete is the last change of every call
@@ -299,36 +258,36 @@ export class Store {
         this.index.delete(k);
     }
 
-    license(f: Family, tag: string) {
+    license(f: Kind, tag: string) {
         this.user(f, tag).licensed = true;
     }
 
-    start(f: Family, tag: string) {
+    start(f: Kind, tag: string) {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // a pass uses the user's license
-        this.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
+        this.lifecycle.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
     }
 
-    stop(f: Family, tag: string) {
+    stop(f: Kind, tag: string) {
         const u = this.user(f, tag);
-        if (RUNNING.has(u.status) || u.queue.length) this.schedule(f, u, [...STOP_STEPS]);
+        if (RUNNING.has(u.status) || u.queue.length) this.lifecycle.schedule(f, u, [...STOP_STEPS]);
     }
 
-    audit(f: Family, tag: string) {
+    audit(f: Kind, tag: string) {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // an audit uses the user's license
-        this.schedule(f, u, [...AUDIT_STEPS]);
+        this.lifecycle.schedule(f, u, [...AUDIT_STEPS]);
     }
 
-    status(f: Family, tag: string): string { return this.user(f, tag).status; }
-    history(f: Family, tag: string): HistoryPass[] { return this.user(f, tag).history; }
+    status(f: Kind, tag: string): string { return this.user(f, tag).status; }
+    history(f: Kind, tag: string): HistoryPass[] { return this.user(f, tag).history; }
 
     // ---------------------------------------------------------------- batches
-    batchNames(f: Family): string[] { return Object.keys(this.fam(f).batches); }
+    batchNames(f: Kind): string[] { return Object.keys(this.fam(f).batches); }
 
-    createBatch(f: Family, name: string) {
+    createBatch(f: Kind, name: string) {
         const batches = this.fam(f).batches;
         if (batches[name]) throw new VendorError(`Batch '${name}' already exists`);
         this.onUndo(() => { delete batches[name]; });
@@ -336,7 +295,7 @@ export class Store {
     }
 
     /** A batch that still has users is refused: the vendor would leave them orphaned. */
-    deleteBatch(f: Family, name: string) {
+    deleteBatch(f: Kind, name: string) {
         const b = this.batch(f, name);
         const n = this.usersInBatch(f, name).length;
         if (n > 0) throw new VendorError(`Batch '${name}' still has ${n} user(s): remove them from the batch first`);
@@ -345,12 +304,12 @@ export class Store {
         delete batches[name];
     }
 
-    usersInBatch(f: Family, name: string): string[] {
+    usersInBatch(f: Kind, name: string): string[] {
         this.batch(f, name);
         return Object.values(this.fam(f).users).filter((u) => u.batchName === name).map((u) => u.migrationTag);
     }
 
-    addToBatch(f: Family, tag: string, name: string) {
+    addToBatch(f: Kind, tag: string, name: string) {
         const u = this.user(f, tag);
         this.batch(f, name);
         if (u.batchName && u.batchName !== name) {
@@ -359,50 +318,43 @@ export class Store {
         u.batchName = name;
     }
 
-    removeFromBatch(f: Family, tag: string) {
+    removeFromBatch(f: Kind, tag: string) {
         const u = this.user(f, tag);
         if (!u.batchName) throw new VendorError(`User '${tag}' is not in a batch`);
         u.batchName = null;
     }
 
-    startBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.start(f, t); }
-    stopBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.stop(f, t); }
-    auditBatch(f: Family, name: string) { for (const t of this.usersInBatch(f, name)) this.audit(f, t); }
+    startBatch(f: Kind, name: string) { for (const t of this.usersInBatch(f, name)) this.start(f, t); }
+    stopBatch(f: Kind, name: string) { for (const t of this.usersInBatch(f, name)) this.stop(f, t); }
+    auditBatch(f: Kind, name: string) { for (const t of this.usersInBatch(f, name)) this.audit(f, t); }
 
     /**
      * One batch at a time: refused while another batch's permission run is under
      * way. A run lasts PERMISSION_STEPS ticks (in immediate mode, a tick is taken
      * at each later request, so the exclusivity is observable).
      */
-    startPermissions(f: Family, name: string) {
+    startPermissions(f: Kind, name: string) {
         const tags = this.usersInBatch(f, name);
         const run = this.fam(f).permissionRun;
         if (run && run.ticksLeft > 0) {
             throw new VendorError(`A permissions migration is already running for Batch '${run.batchName}': only one batch at a time`);
         }
-        this.savePermissionRun(f);
-        this.fam(f).permissionRun = { batchName: name, ticksLeft: PERMISSION_STEPS.length };
-        for (const t of tags) {
-            const u = this.user(f, t);
-            u.queue = [...PERMISSION_STEPS];
-            this.enqueue(f, u);
-        }
-        this.advancePermissions(f); // first step at once: MAILPERMISSIONS_SCHEDULED
+        this.lifecycle.startPermissionRun(f, name, tags.map((t) => this.user(f, t))); // first step at once: MAILPERMISSIONS_SCHEDULED
     }
 
-    setSettings(f: Family, name: string, patch: Partial<Settings>) {
+    setSettings(f: Kind, name: string, patch: Partial<Settings>) {
         const b = this.batch(f, name);
         const old = b.settings;
         this.onUndo(() => { b.settings = old; });
         b.settings = { ...b.settings, ...patch };
     }
-    getSettings(f: Family, name: string): Settings { return this.batch(f, name).settings; }
+    getSettings(f: Kind, name: string): Settings { return this.batch(f, name).settings; }
 
     // ---------------------------------------------------------------- self service
     // EMULATOR ONLY: the vendor's REST document has no call for self-service (selfservice.ts).
 
     /** Refuses a user whose source connector is not a "Self Service" connector. */
-    private selfServiceUser(f: Family, tag: string): User {
+    private selfServiceUser(f: Kind, tag: string): User {
         const u = this.user(f, tag);
         const c = this.state.connectors.source.find((x) => x.name === u.sourceConnectorName);
         if (!c || c.type !== SELF_SERVICE_TYPE) {
@@ -415,16 +367,16 @@ export class Store {
     }
 
     /** "Send Self Service Email": one mail per recipient, from the no-reply sender; status MAIL_SENT. */
-    sendSelfServiceMail(f: Family, tag: string, sendTo: string): string[] {
+    sendSelfServiceMail(f: Kind, tag: string, sendTo: string): string[] {
         if (!SEND_TO.includes(sendTo as SendTo)) throw new VendorError(`Invalid sendTo '${sendTo}': expected "source", "target" or "both"`);
         const u = this.selfServiceUser(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${u.migrationTag}' is already running (${u.status})`);
         const ss = this.state.selfService;
-        let token = Object.keys(ss.links).find((t) => ss.links[t].family === f && ss.links[t].tag === u.migrationTag);
+        let token = Object.keys(ss.links).find((t) => ss.links[t].kind === f && ss.links[t].tag === u.migrationTag);
         if (!token) {
             const t = token = newToken();
             this.onUndo(() => { delete ss.links[t]; });
-            ss.links[token] = { family: f, tag: u.migrationTag };
+            ss.links[token] = { kind: f, tag: u.migrationTag };
         }
         const sent = ss.outbox.length;
         this.onUndo(() => { ss.outbox.length = sent; });
@@ -437,7 +389,7 @@ export class Store {
                 from: NO_REPLY,
                 subject: `Cloudiway: start the migration of your mailbox ${u.sourceEmail}`,
                 path: `/selfservice/${token}`,
-                tag: u.migrationTag, family: f, recipient: r, time,
+                tag: u.migrationTag, kind: f, recipient: r, time,
             });
         }
         u.status = "MAIL_SENT";
@@ -446,18 +398,18 @@ export class Store {
     }
 
     /** The user a Self Service Link is for; refused when the link is unknown or its user gone. */
-    selfServiceLink(token: string): { family: Family; user: User } {
+    selfServiceLink(token: string): { kind: Kind; user: User } {
         const link = this.state.selfService.links[token];
-        const u = link && this.fam(link.family).users[link.tag];
+        const u = link && this.fam(link.kind).users[link.tag];
         if (!link || !u) throw new VendorError("This Self Service Link is not valid (unknown link, or its user was removed)");
-        return { family: link.family, user: this.selfServiceUser(link.family, link.tag) };
+        return { kind: link.kind, user: this.selfServiceUser(link.kind, link.tag) };
     }
 
     /** "View Self Service Form": the same form for the admin, for a self-service user. */
-    selfServiceForm(f: Family, tag: string): User { return this.selfServiceUser(f, tag); }
+    selfServiceForm(f: Kind, tag: string): User { return this.selfServiceUser(f, tag); }
 
     /** The form's submission: the right source credentials start the migration; wrong ones change nothing. */
-    submitSelfService(f: Family, tag: string, username: string, password: string, via: "link" | "admin"): User {
+    submitSelfService(f: Kind, tag: string, username: string, password: string, via: "link" | "admin"): User {
         const u = this.selfServiceUser(f, tag);
         if (username.trim().toLowerCase() !== u.sourceEmail.trim().toLowerCase() || password !== sourceMailboxPassword(u.sourceEmail)) {
             throw new VendorError("The username or password of the source mailbox is incorrect. Nothing was started.");
@@ -465,21 +417,21 @@ export class Store {
         this.start(f, tag);
         const submissions = this.state.selfService.submissions, n = submissions.length;
         this.onUndo(() => { submissions.length = n; });
-        submissions.push({ family: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
+        submissions.push({ kind: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
         return u;
     }
 
     // ---------------------------------------------------------------- pass outcomes
     // EMULATOR ONLY (POST /_emulator/outcomes): how chosen users' next pass ends.
 
-    /** The outcomes not taken yet, per family, by the key they were set with. */
-    outcomes(): Record<Family, Record<string, PassEnd>> { return this.state.outcomes; }
+    /** The outcomes not taken yet, per kind, by the key they were set with. */
+    outcomes(): Record<Kind, Record<string, PassEnd>> { return this.state.outcomes; }
 
     /**
      * Sets (or, with null, clears) the end of the next pass of each named user: `who` is a migration
      * tag or a source email (case and spaces ignored); the user need not exist yet.
      */
-    setOutcomes(f: Family, outcomes: Record<string, PassEnd | null>) {
+    setOutcomes(f: Kind, outcomes: Record<string, PassEnd | null>) {
         const table = this.state.outcomes[f];
         for (const [who, end] of Object.entries(outcomes)) {
             const k = who.trim().toLowerCase();
@@ -491,7 +443,7 @@ export class Store {
     }
 
     /** The end set for the user's next pass, taken (by tag first, then by source email); undone with the write. */
-    private takeOutcome(f: Family, u: User): PassEnd | undefined {
+    private takeOutcome(f: Kind, u: User): PassEnd | undefined {
         const table = this.state.outcomes[f];
         for (const k of [u.migrationTag.toLowerCase(), u.sourceEmail.trim().toLowerCase()]) {
             const end = table[k];
@@ -510,78 +462,9 @@ export class Store {
     }
 
     // ---------------------------------------------------------------- lifecycle
-    private schedule(f: Family, u: User, steps: string[]) {
-        this.saveUser(u);
-        u.queue = [...steps];
-        this.enqueue(f, u);
-        if (this.immediate) while (u.queue.length) this.step(f, u);
-        else this.step(f, u);
-    }
-
-    private step(f: Family, u: User) {
-        if (!u.queue.length) return;
-        this.saveUser(u);
-        const next = u.queue.shift()!;
-        const stillWorking = next === "WORKING" && u.status === "WORKING"; // a longer pass: one WORKING in the history
-        u.status = next;
-        if (!stillWorking) {
-            u.statusHistory.push(next);
-            if (next === "WORKING") u.passStart = historyDate(new Date());
-        }
-        // A pass that ends in SUCCESS or ONERROR is recorded in the history; a stopped or refused one is not.
-        if (next === "SUCCESS" || next === "ONERROR") this.recordPass(f, u, next === "ONERROR");
-    }
-
-    private recordPass(f: Family, u: User, failed: boolean) {
-        const s = u.batchName ? this.fam(f).batches[u.batchName]?.settings : undefined;
-        const now = new Date();
-        const pass: HistoryPass = historyPass(u.migrationTag, u.history, u.migrated, s, failed, u.passStart ?? historyDate(now), now);
-        u.migrated = { msg: u.migrated.msg + pass.msgSuccess, cal: u.migrated.cal + pass.calSuccess, con: u.migrated.con + pass.conSuccess };
-        u.history.push(pass);
-    }
-
-    private advancePermissions(f: Family) {
-        const run = this.fam(f).permissionRun;
-        if (!run || run.ticksLeft <= 0) return;
-        this.savePermissionRun(f);
-        run.ticksLeft--;
-        for (const u of this.queuedUsers(f)) {
-            if (u.batchName === run.batchName && u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
-        }
-        if (run.ticksLeft <= 0) this.fam(f).permissionRun = null;
-    }
-
-    /**
-     * The family's users with steps to come (dropping from `queued` those without, or deleted).
-     * Each user's steps depend on no other user, so visiting them in this order rather than the
-     * tenant's changes nothing.
-     */
-    private queuedUsers(f: Family): User[] {
-        const out: User[] = [];
-        for (const [u, uf] of this.queued) {
-            if (uf !== f) continue;
-            if (this.fam(f).users[u.migrationTag] === u && u.queue.length) out.push(u);
-            // Not inside a write: its undo could give the user its steps back.
-            else if (!this.undo) this.queued.delete(u);
-        }
-        return out;
-    }
-
     /** One lifecycle step for everything under way. */
-    tick() {
-        for (const f of ["mail", "archive"] as Family[]) {
-            for (const u of this.queuedUsers(f)) {
-                if (!u.queue[0].startsWith("MAILPERMISSIONS")) this.step(f, u);
-            }
-            this.advancePermissions(f);
-        }
-    }
+    tick() { this.lifecycle.tick(); }
 
-    busy(): boolean {
-        for (const f of ["mail", "archive"] as Family[]) {
-            if (this.fam(f).permissionRun) return true;
-            if (this.queuedUsers(f).length) return true;
-        }
-        return false;
-    }
+    /** Whether anything is under way. */
+    busy(): boolean { return this.lifecycle.busy(); }
 }

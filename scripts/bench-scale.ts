@@ -1,5 +1,6 @@
 /**
- * The scale section of `npm run bench` (also `npm run bench:scale -- [options]`): issue 11, item 4.
+ * The scale section of `npm run bench` (also `npm run bench:scale -- [options]`): what a whole tenant
+ * costs in each pulumi operation, against the naive script and Pulumi's own cost.
  * Side by side in one run, per size (--users) and injected API latency (--latency-ms), against the
  * emulator:
  *  (a) the naive sequential script an admin would write (the same API calls in a loop); strictly
@@ -12,8 +13,9 @@
  *  second), timed and counted both with --skip-preview and as a user runs it (`pulumi refresh --yes`),
  *  update of 10% of the users (a new lastName for every 10th), destroy.
  * Every pulumi run: seconds, requests (emulator stats), peak RSS and CPU seconds per process.
- * Then the growth t(N)/t(smallest size) of up, no-op preview and refresh, and the targets of issue 11
- * item 4 as met/MISSED with their figures. One JSON file per run, all sizes, under bench/results/.
+ * Then the growth t(N)/t(smallest size) of up, no-op preview and refresh, and the scale targets (each
+ * labelled by what it measures: growth, against the naive script, against the no-op stack, requests,
+ * peak memory) as met/MISSED with their figures. One JSON file per run, all sizes, under bench/results/.
  *
  * The engine runs in fast mode (PULUMI_SKIP_CHECKPOINTS=true: the state is written once, at the end of
  * each operation); --checkpoints adds the provider and (b) with per-step checkpoints for sizes up to
@@ -21,17 +23,21 @@
  * upload). --sweep-parallel / --sweep-connections time `up` from empty for each pair of engine
  * --parallel and client pool size (CLOUDIWAY_CONNECTIONS) at --sweep-users and --sweep-latency-ms.
  * Figures, not tests.
+ *
+ * The engine, the stacks and the process measurements are the engine tests' own harness
+ * (harness/engine.ts, harness/processes.ts); the emulator is driven by its typed control client.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startEmulator } from "../emulator";
+import { EmulatorControl, StatsView, startEmulator } from "../emulator";
+import { EngineStack, REPO, engineBinDir } from "../harness/engine";
+import { RssSampler, findPid, procCpuSeconds } from "../harness/processes";
 import { CloudiwayClient } from "../provider/client";
 import { parseArgs } from "./args";
 import { Azurite, startAzurite } from "./azurite";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = REPO;
 const SETTINGS = {
     shouldMigrateMails: true, shouldMigrateTrash: false, shouldMigrateCalendars: true, shouldMigrateContacts: true, shouldMigrateTasks: true,
     shouldMigrateNotes: true, shouldMigrateJournals: false, shouldConvertEmailAddresses: true, shouldConvertX500: true, fromDate: null, toDate: null,
@@ -111,73 +117,6 @@ export interface TargetLine { users: number; latencyMs: number; mode: Mode; targ
 
 const round = (n: number, d = 1) => Number(n.toFixed(d));
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, onSpawn?: (pid: number) => void): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const c = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-        if (onSpawn && c.pid) onSpawn(c.pid);
-        let out = "", err = "";
-        c.stdout.on("data", (d) => (out += d));
-        c.stderr.on("data", (d) => (err += d));
-        c.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")}: ${code}\n${out.slice(-3000)}\n${err.slice(-2000)}`))));
-    });
-}
-
-/** Peak RSS (VmHWM, MB) and CPU seconds of the processes under `root`, by role, sampled until stopped. */
-export class RssSampler {
-    readonly peakMb: Record<string, number> = {};
-    private cpu = new Map<number, { role: string; seconds: number }>();
-    /** CPU seconds (user + system) per role, summed over the role's processes. */
-    cpuSeconds(): Record<string, number> {
-        const out: Record<string, number> = {};
-        for (const { role, seconds } of this.cpu.values()) out[role] = round((out[role] ?? 0) + seconds);
-        return out;
-    }
-    private timer: NodeJS.Timeout | undefined;
-    constructor(private root: number) {}
-    start(everyMs = 250) { this.timer = setInterval(() => this.sample(), everyMs); this.sample(); }
-    stop() { if (this.timer) clearInterval(this.timer); this.sample(); }
-    private sample() {
-        const children = new Map<number, number[]>();
-        for (const d of safeReaddir("/proc")) {
-            if (!/^\d+$/.test(d)) continue;
-            const stat = safeRead(`/proc/${d}/stat`);
-            if (!stat) continue;
-            const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-            (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
-        }
-        const stack = [this.root];
-        while (stack.length) {
-            const pid = stack.pop()!;
-            stack.push(...(children.get(pid) ?? []));
-            const cmd = (safeRead(`/proc/${pid}/cmdline`) ?? "").replace(/\0/g, " ");
-            const m = /VmHWM:\s+(\d+) kB/.exec(safeRead(`/proc/${pid}/status`) ?? "");
-            if (!m) continue;
-            const role = /dynamic-provider/.test(cmd) ? "provider"
-                : /pulumi-language-nodejs|langhost/.test(cmd) ? "languageHost"
-                : /^node /.test(cmd) || /\bnode\b.*run/.test(cmd) ? "program"
-                : /pulumi\b/.test(cmd) ? "engine" : "other";
-            const mb = Math.round(Number(m[1]) / 1024);
-            this.peakMb[role] = Math.max(this.peakMb[role] ?? 0, mb);
-            const cpu = procCpuSeconds(pid);
-            if (cpu !== undefined) this.cpu.set(pid, { role, seconds: cpu });
-        }
-    }
-}
-function safeReaddir(d: string): string[] { try { return fs.readdirSync(d); } catch { return []; } }
-function safeRead(f: string): string | undefined { try { return fs.readFileSync(f, "utf8"); } catch { return undefined; } }
-/** user + system CPU seconds of a process so far (clock ticks of 1/100 s). */
-function procCpuSeconds(pid: number): number | undefined {
-    const f = (safeRead(`/proc/${pid}/stat`) ?? "").split(") ")[1]?.split(" ");
-    return f ? (Number(f[11]) + Number(f[12])) / 100 : undefined;
-}
-/** The pid of the process whose command line contains `needle` (Azurite, to count its CPU). */
-function findPid(needle: string): number | undefined {
-    for (const d of safeReaddir("/proc")) {
-        if (/^\d+$/.test(d) && (safeRead(`/proc/${d}/cmdline`) ?? "").replace(/\0/g, " ").includes(needle)) return Number(d);
-    }
-    return undefined;
-}
-
 /**
  * The Pulumi program of the provider's stack, read from a JSON spec (so an update is a new spec):
  * batches with their settings, users, one membership each. `renamed`: every 10th user gets lastName
@@ -206,41 +145,27 @@ const NOOP_PROGRAM = (resources: number) => `const pulumi = require("@pulumi/pul
 const provider = { async create(inputs) { return { id: String(Math.random()), outs: inputs }; } };
 for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r" + i, { i });
 `;
-const PROJECT = (name: string) => `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n`;
 
-interface EmulatorStats { total: number; mutating: number; byCall: Record<string, number> }
-
-/** What one bench run shares: the emulator, the engine, the state backend, a work folder. */
+/** What one bench run shares: the emulator and its control client, the state backend (Azurite or none), a work folder. */
 class Rig {
+    readonly control: EmulatorControl;
     private constructor(
         readonly emu: Awaited<ReturnType<typeof startEmulator>>,
         readonly work: string,
-        readonly baseEnv: NodeJS.ProcessEnv,
         readonly azurite: Azurite | undefined,
         private azuritePid: number | undefined,
-    ) {}
+    ) {
+        this.control = new EmulatorControl(emu);
+    }
 
     static async start(backend: Backend): Promise<Rig> {
-        const bin = (await run("bash", [path.join(ROOT, "scripts", "install-engine.sh")], ROOT, process.env)).trim().split("\n").pop()!;
         // Migration passes advance only when the bench ticks the emulator (POST /_emulator/tick), so a
         // refresh can be timed in mid-migration (every pass under way) and after the passes ended.
         const emu = await startEmulator({ port: 0, quiet: true, transitionMs: 3_600_000 });
         fs.mkdirSync(path.join(ROOT, ".test-stacks"), { recursive: true });
         const work = fs.mkdtempSync(path.join(ROOT, ".test-stacks", "bench-"));
-        let azurite: Azurite | undefined;
-        let backendUrl = `file://${work}`;
-        if (backend === "azblob") {
-            azurite = await startAzurite({ quiet: true });
-            backendUrl = await azurite.backendUrl("bench-state");
-        }
-        const env: NodeJS.ProcessEnv = {
-            ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}`, PULUMI_HOME: path.join(work, "home"),
-            PULUMI_BACKEND_URL: backendUrl, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1", CLOUDIWAY_API_URL: emu.url, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
-            ...(azurite?.env ?? {}),
-        };
-        delete env.PULUMI_SKIP_CHECKPOINTS;
-        return new Rig(emu, work, env, azurite, azurite ? findPid(`--blobPort ${azurite.port}`) : undefined);
+        const azurite = backend === "azblob" ? await startAzurite({ quiet: true }) : undefined;
+        return new Rig(emu, work, azurite, azurite ? findPid(`--blobPort ${azurite.port}`) : undefined);
     }
 
     async close() {
@@ -249,19 +174,17 @@ class Rig {
         fs.rmSync(this.work, { recursive: true, force: true });
     }
 
-    async stats(): Promise<EmulatorStats> { return (await (await fetch(`${this.emu.baseUrl}/_emulator/stats`)).json()) as EmulatorStats; }
-    async resetStats() { await fetch(`${this.emu.baseUrl}/_emulator/stats/reset`, { method: "POST" }); }
+    stats(): Promise<StatsView> { return this.control.stats(); }
     /** Empties the tenant (and the faults), then sets the latency again. */
     async resetTenant(latencyMs: number) {
-        await fetch(`${this.emu.baseUrl}/_emulator/reset`, { method: "POST" });
-        await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) });
+        await this.control.reset();
+        await this.control.setFaults({ latencyMs });
     }
-    async setLatency(latencyMs: number) { await fetch(`${this.emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) }); }
     client(connections = 16) { return new CloudiwayClient({ apiUrl: this.emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret", connections }); }
 
     /** Times `f` as a phase: requests from the emulator's stats, RSS and CPU of the processes under the pid it reports. */
     async phase(f: (onSpawn: (pid: number) => void) => Promise<unknown>): Promise<Phase> {
-        await this.resetStats();
+        await this.control.resetStats();
         let sampler: RssSampler | undefined;
         const cpu0 = process.cpuUsage();
         const az0 = this.azuritePid ? procCpuSeconds(this.azuritePid) ?? 0 : 0;
@@ -276,27 +199,38 @@ class Rig {
         return { seconds: round(seconds, 2), requests: s.total, mutating: s.mutating, byCall: s.byCall, peakRssMb: sampler?.peakMb ?? {}, cpuSeconds };
     }
 
-    /** A Pulumi project in the work folder with a fresh stack `name`. */
-    async project(dir: string, yaml: string, program: string, stack: string, env: NodeJS.ProcessEnv): Promise<Stack> {
-        const proj = path.join(this.work, dir);
-        fs.mkdirSync(proj, { recursive: true });
-        fs.writeFileSync(path.join(proj, "Pulumi.yaml"), yaml);
-        fs.writeFileSync(path.join(proj, "index.js"), program);
-        await run("pulumi", ["stack", "init", stack, "--non-interactive"], proj, env);
-        return new Stack(this, proj, stack, env);
+    /**
+     * A fresh stack (the engine tests' EngineStack) of project `project` running `program` (JavaScript
+     * source), with the credentials in the environment, on the run's backend (a file backend of the
+     * stack's own, or the run's Azurite container).
+     */
+    async stack(project: string, program: string, stackName: string, env: NodeJS.ProcessEnv): Promise<Stack> {
+        const file = path.join(this.work, `${project}.js`);
+        fs.writeFileSync(file, program);
+        const azure = this.azurite ? { backendUrl: await this.azurite.backendUrl("bench-state") } : {};
+        const stack = await EngineStack.create({
+            name: `bench-${stackName}`, project, program: file, apiUrl: this.emu.url, credentialsFromEnv: true,
+            env: { ...(this.azurite?.env ?? {}), ...env }, timeoutMs: 4 * 60 * 60 * 1000, ...azure,
+        });
+        return new Stack(this, stack);
     }
 }
 
+/** A stack whose pulumi commands are timed as phases. */
 class Stack {
-    constructor(private rig: Rig, readonly dir: string, readonly name: string, readonly env: NodeJS.ProcessEnv) {}
-    cmd(args: string[], onSpawn?: (pid: number) => void) { return run("pulumi", [...args, "--non-interactive", "--stack", this.name], this.dir, this.env, onSpawn); }
+    constructor(private rig: Rig, readonly stack: EngineStack) {}
+    async cmd(args: string[], onSpawn?: (pid: number) => void): Promise<string> { return (await this.stack.cli(args, false, onSpawn)).stdout; }
     /** A pulumi command as a timed phase. */
     timed(args: string[]) { return this.rig.phase((onSpawn) => this.cmd(args, onSpawn)); }
     /** Drops the stack and its state without touching the API (the tenant is reset apart). */
-    async remove() { await this.cmd(["stack", "rm", "--yes", "--force"]); }
+    async remove() {
+        await this.stack.remove();
+        await this.stack.dispose();
+    }
 }
 
-const modeEnv = (mode: Mode): NodeJS.ProcessEnv => (mode === "fast" ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {});
+/** Fast mode is the engine's own PULUMI_SKIP_CHECKPOINTS=true; per-step checkpoints without it (even when set outside). */
+const modeEnv = (mode: Mode): NodeJS.ProcessEnv => ({ PULUMI_SKIP_CHECKPOINTS: mode === "fast" ? "true" : undefined });
 
 /** (a), per latency: seconds per batch and per user of the sequential loop, over `sample` users. */
 async function naivePerUnit(rig: Rig, latencyMs: number, sample: number): Promise<{ perBatch: number; perUser: number; measuredUsers: number }> {
@@ -327,8 +261,7 @@ async function naivePerUnit(rig: Rig, latencyMs: number, sample: number): Promis
 
 /** (b) in one mode: up from empty and the no-op preview. */
 async function noopRun(rig: Rig, resources: number, mode: Mode, parallel: number, tag: string, log: (s: string) => void): Promise<NoopRun> {
-    const env = { ...rig.baseEnv, ...modeEnv(mode) };
-    const stack = await rig.project("noop", PROJECT("noop"), NOOP_PROGRAM(resources), `noop-${tag}-${mode}`, env);
+    const stack = await rig.stack("noop", NOOP_PROGRAM(resources), `noop-${tag}-${mode}`, modeEnv(mode));
     const par = ["--parallel", String(parallel)];
     log(`(b) ${resources} no-op resources, ${mode}: up...`);
     const up = await stack.timed(["up", "--yes", "--skip-preview", ...par]);
@@ -345,8 +278,8 @@ async function providerRun(rig: Rig, users: number, batches: number, latencyMs: 
     const spec = (renamed: boolean) => fs.writeFileSync(specFile, JSON.stringify({ users, batches, renamed }));
     spec(false);
     // deletionPolicy delete: destroy deletes every user (by default the migrated ones would be kept).
-    const env = { ...rig.baseEnv, ...modeEnv(mode), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(o.connections), CLOUDIWAY_DELETION_POLICY: "delete" };
-    const stack = await rig.project("provider", PROJECT("bench-provider"), PROGRAM, `p-${tag}-${mode}`, env);
+    const env = { ...modeEnv(mode), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(o.connections), CLOUDIWAY_DELETION_POLICY: "delete" };
+    const stack = await rig.stack("bench-provider", PROGRAM, `p-${tag}-${mode}`, env);
     const par = ["--parallel", String(o.parallel)];
     const step = (what: string) => log(`provider ${users} users, ${latencyMs} ms, ${mode}: ${what}...`);
     const client = rig.client();
@@ -360,7 +293,7 @@ async function providerRun(rig: Rig, users: number, batches: number, latencyMs: 
         // Mid-migration: every user's status changes before each refresh (NOTSTARTED -> SCHEDULED, then
         // -> WORKING), every pass under way. The bench's own calls are not counted (stats reset per phase).
         const names = Array.from({ length: batches }, (_, b) => `Scale ${b}`);
-        const tick = async () => ((await (await fetch(`${rig.emu.baseUrl}/_emulator/tick`, { method: "POST" })).json()) as { busy: boolean }).busy;
+        const tick = async () => (await rig.control.tick()).busy;
         await Promise.all(names.map((n) => client.startBatch("mail", n)));
         step("refresh --skip-preview (mid-migration: every user SCHEDULED)");
         const refreshSkipPreview = await stack.timed(["refresh", "--yes", "--skip-preview", ...par]);
@@ -395,8 +328,8 @@ async function sweep(rig: Rig, o: ScaleOptions, log: (s: string) => void): Promi
     for (const connections of o.sweepConnections) {
         for (const parallel of o.sweepParallel) {
             await rig.resetTenant(o.sweepLatencyMs);
-            const env = { ...rig.baseEnv, ...modeEnv("fast"), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(connections) };
-            const stack = await rig.project("provider", PROJECT("bench-provider"), PROGRAM, `sweep-${parallel}-${connections}`, env);
+            const env = { ...modeEnv("fast"), BENCH_SPEC: specFile, CLOUDIWAY_CONNECTIONS: String(connections) };
+            const stack = await rig.stack("bench-provider", PROGRAM, `sweep-${parallel}-${connections}`, env);
             log(`sweep: ${users} users, ${o.sweepLatencyMs} ms, --parallel ${parallel}, ${connections} connections: up...`);
             rows.push({ parallel, connections, up: await stack.timed(["up", "--yes", "--skip-preview", "--parallel", String(parallel)]) });
             await stack.remove();
@@ -407,6 +340,7 @@ async function sweep(rig: Rig, o: ScaleOptions, log: (s: string) => void): Promi
 }
 
 export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () => undefined): Promise<ScaleResult> {
+    engineBinDir(); // builds or finds the engine first: a clear error before anything starts
     const rig = await Rig.start(o.backend);
     const r: ScaleResult = { at: new Date().toISOString(), node: process.version, cores: os.cpus().length, options: o, cases: [], targets: [] };
     try {
@@ -442,7 +376,11 @@ export async function scaleBench(o: ScaleOptions, log: (s: string) => void = () 
     return r;
 }
 
-/** The targets of issue 11 item 4, per case and mode. Growth is against the smallest size of the run at the same latency. */
+/**
+ * The scale targets, per case and mode, each labelled by what it measures: growth of each operation
+ * with the tenant (against the smallest size of the run at the same latency), up against the naive
+ * script and against a no-op stack, requests of a no-op preview, up and refresh, and peak memory.
+ */
 export function targets(cases: Case[]): TargetLine[] {
     const out: TargetLine[] = [];
     for (const c of cases) {
@@ -545,7 +483,7 @@ export function scaleTables(r: ScaleResult): string {
         }
     }
     if (r.targets.length) {
-        lines.push("", "targets (issue 11 item 4):");
+        lines.push("", "scale targets (growth, against the naive script and the no-op stack, requests, peak memory):");
         for (const t of r.targets) lines.push(`  ${t.met === null ? "  -   " : t.met ? "met   " : "MISSED"}  ${String(t.users).padStart(5)} users ${String(t.latencyMs).padStart(3)} ms ${t.mode.padEnd(11)}  ${t.target}: ${t.figures}`);
     }
     return lines.join("\n");

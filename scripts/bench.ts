@@ -5,13 +5,13 @@
  *    emulator's own request rate (raw undici requests, no client);
  *  - writes: the emulator's cost per write as the tenant grows (5,000 creates, then memberships);
  *  - scale (scripts/bench-scale.ts): every pulumi operation on a whole tenant next to the naive
- *    script and a no-op dynamic-resource stack, per size and latency; the targets of issue 11.
+ *    script and a no-op dynamic-resource stack, per size and latency, and the scale targets met or missed.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Pool } from "undici";
-import { startEmulator } from "../emulator";
+import { EmulatorControl, startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { SCALE_USAGE, runScale, writeResult } from "./bench-scale";
 
@@ -118,7 +118,7 @@ async function clientSection() {
                 sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
             })).migrationTag);
         }
-        await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs }) });
+        await new EmulatorControl(emu).setFaults({ latencyMs });
         for (const c of [1, 16, 64]) {
             rows.push(await measure("client", `status reads, concurrency ${c}`, c, seconds, (i) => client.getStatus("mail", tags[i % tags.length])));
         }

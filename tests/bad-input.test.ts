@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { TestStack, REPO, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { batchesOf, control, Emu, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 const TAG = "11111111-2222-3333-4444-555555555555";
 const user = (over: Record<string, unknown> = {}) => ({
@@ -80,7 +80,7 @@ describe("@engine bad input at scale: rejected at preview, named, nothing applie
     }
 
     it(`${RESOURCE_CASES.length} bad resources: each rejected at preview with resource and property named; nothing applied, even by up --continue-on-error`, async () => {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         const s = await TestStack.create({ name: "bad-resources", apiUrl: emu.url });
         stacks.push(s);
         assert.ok(new Set(RESOURCE_CASES.map((c) => c[0])).size === RESOURCE_CASES.length);
@@ -113,7 +113,7 @@ describe("@engine bad input at scale: rejected at preview, named, nothing applie
     });
 
     it("a license cannot be taken back: refused at preview with no call made", async () => {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         const s = await TestStack.create({ name: "bad-license", apiUrl: emu.url });
         stacks.push(s);
         s.setSpec({ resources: [{ type: "MailUser", name: "lic", args: user({ licensed: true }) }] });
@@ -176,7 +176,7 @@ users:
   - { firstName: Bob, lastName: B, sourceEmail: bob@s.example, targetEmail: bob@t.example, batch: W1 }
   - { firstName: "", lastName: K, sourceEmail: kim@s.example, targetEmail: kim@t.example }
 `);
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         const s = await TestStack.create({ name: "bad-plan", apiUrl: emu.url, program: path.join(REPO, "dist", "index.js"), config: { "cloudiway-migration:planFile": plan } });
         stacks.push(s);
         await emuResetStats(emu.baseUrl);
@@ -194,7 +194,7 @@ users:
             ["nohdr.csv", "Name,Email\nA,a@b.example\n", /nohdr\.csv:1: the header lacks column\(s\) firstname, lastname, sourceemail, targetemail/],
             ["missing.yaml", "", /missing\.yaml: the plan file does not exist/],
         ];
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         const s = await TestStack.create({
             name: "bad-files", apiUrl: emu.url, program: path.join(REPO, "dist", "index.js"),
             config: { "cloudiway-migration:sourceConnectorName": "Gmail", "cloudiway-migration:targetConnectorName": "Office 365" },

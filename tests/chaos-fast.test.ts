@@ -19,7 +19,7 @@ import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
 import { Azurite, startAzurite } from "../scripts/azurite";
 import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
-import { Emu, emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
+import { control, Emu, emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
 import { killEngineWhen } from "./helpers/processes";
 
 /** The engine's fast mode, and the parallelism the README recommends. */
@@ -105,7 +105,7 @@ describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on
             for (let round = 0; round < phases.length; round++) {
                 const phase = phases[round];
                 const fresh = round % 2 === 1; // odd rounds: the recovery runs on a fresh runner, the state on Azurite
-                await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+                await control(emu).reset();
                 await emuFaults(emu.baseUrl, { latencyMs: 20 });
                 stack = await TestStack.create({
                     name: `fast-kill${round}`, apiUrl: emu.url,

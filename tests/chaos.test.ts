@@ -19,7 +19,7 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
 import { TestStack, REPO, changes, disposeStackAfterEach, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
-import { Emu, emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
+import { control, Emu, emuFaults, emuResetStats, emuState, emuStats } from "./helpers/emu";
 import { killTree, spawnUp } from "./helpers/processes";
 
 interface Tenant { users: number; batches: number; prefix: string }
@@ -130,8 +130,8 @@ describe("@engine chaos: faults, kills and restarts lose nothing and duplicate n
             const started = Date.now();
             await stack.up(); // one run, no error
             const seconds = (Date.now() - started) / 1000;
-            const stats = (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as any;
-            const calls = (await (await fetch(`${emu.baseUrl}/_emulator/calls`)).json()) as any[];
+            const stats = await control(emu).stats();
+            const calls = await control(emu).calls();
             const faults: Record<string, number> = {};
             for (const c of calls) if (c.fault) faults[c.fault] = (faults[c.fault] ?? 0) + 1;
             console.log(`      faults run: ${seconds.toFixed(0)} s, ${stats.total} requests, injected ${JSON.stringify(faults)}`);
@@ -152,7 +152,7 @@ describe("@engine chaos: faults, kills and restarts lose nothing and duplicate n
         let orphans = 0;
         try {
             for (let round = 0; round < 10; round++) {
-                await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+                await control(emu).reset();
                 await emuFaults(emu.baseUrl, { latencyMs: 25 });
                 stack = await TestStack.create({ name: `chaos-kill${round}`, apiUrl: emu.url });
                 stack.setSpec(spec(t));

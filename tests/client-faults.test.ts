@@ -8,6 +8,7 @@ import * as assert from "assert";
 import * as util from "util";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
+import { control } from "./helpers/emu";
 
 const SECRET = "S3cr3t-XYZ-987";
 
@@ -31,10 +32,7 @@ describe("client under 30% injected faults", function () {
         };
         try {
             for (const b of ["F1", "F2", "F3", "F4"]) await c.createBatch("mail", b);
-            await fetch(`${emu.baseUrl}/_emulator/faults`, {
-                method: "POST", headers: { "content-type": "application/json" },
-                body: JSON.stringify({ errorRate: 0.3, kinds: ["500", "503", "429", "reset", "timeout"], retryAfterSeconds: 0.05, seed: 42 }),
-            });
+            await control(emu).setFaults({ errorRate: 0.3, kinds: ["500", "503", "429", "reset", "timeout"], retryAfterSeconds: 0.05, seed: 42 });
             const users = Array.from({ length: 200 }, (_, i) => ({
                 firstName: `User${i}`, lastName: "Fault", sourceEmail: `user${i}@source.example`, targetEmail: `user${i}@target.example`,
                 sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
@@ -52,14 +50,14 @@ describe("client under 30% injected faults", function () {
             const all = await capture(c.getAllUsers("mail"));
             for (const b of ["F1", "F2", "F3", "F4"]) assert.strictEqual((await capture(c.getUsersInBatch("mail", b))).length, 50);
 
-            await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 0 }) });
-            const state = (await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as any;
+            await control(emu).setFaults({ errorRate: 0 });
+            const state = await control(emu).state();
             assert.strictEqual(state.mail.users.length, 200, "0 duplicates");
             assert.strictEqual(new Set(state.mail.users.map((u: any) => u.sourceEmail)).size, 200);
             assert.strictEqual(all.length, 200);
             assert.deepStrictEqual(errors, [], "no error reached the caller");
-            const stats = (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as any;
-            const faults = (await (await fetch(`${emu.baseUrl}/_emulator/calls`)).json() as any[]).filter((x) => x.fault).length;
+            const stats = await control(emu).stats();
+            const faults = (await control(emu).calls()).filter((x) => x.fault).length;
             console.log(`      ${stats.total} requests, ${faults} faults injected, ${logs.filter((l) => l.startsWith("retrying")).length} retries`);
             assert.ok(faults > 50, "faults were injected");
             const everything = logs.join("\n") + errors.join("\n");
@@ -77,7 +75,7 @@ describe("client under 30% injected faults", function () {
         const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "k", consumerSecret: SECRET, timeoutMs: 300, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, logger: (l) => logs.push(l) });
         const texts: string[] = [];
         try {
-            await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 1, kinds: ["500", "reset", "timeout", "hasError", "429"] }) });
+            await control(emu).setFaults({ errorRate: 1, kinds: ["500", "reset", "timeout", "hasError", "429"] });
             for (let i = 0; i < 15; i++) {
                 for (const call of [() => c.listBatches("mail"), () => c.startUser("mail", "11111111-2222-3333-4444-555555555555"), () => c.createBatch("mail", "X")]) {
                     const e: any = await call().then(() => undefined, (x) => x);

@@ -1,6 +1,6 @@
 /**
  * The client: retry rules, Retry-After, backoff, envelope parsing and redaction
- * against small local servers; every call against the emulator, both families.
+ * against small local servers; every call against the emulator, both kinds.
  */
 import * as assert from "assert";
 import * as http from "http";

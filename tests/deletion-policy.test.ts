@@ -14,7 +14,7 @@ import { resolveSettings } from "../provider/config";
 import { loadPlan } from "../provider/plan";
 import { contextFor, implementations } from "../provider/runtime/impl";
 import { describeHoldings, hasSomethingToLose, holdingsOf } from "../provider/campaign/retention";
-import { Emu, emuResetStats, emuStats, emuState } from "./helpers/emu";
+import { control, Emu, emuResetStats, emuState, emuStats } from "./helpers/emu";
 import { held } from "./helpers/provider";
 
 describe("deletion policy: a user with something to lose is not deleted by accident", function () {
@@ -57,7 +57,7 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         assert.strictEqual((await user.read(ctx, ada, held({ ...person("ada"), migrationTag: ada }))).props?.status, "NOTSTARTED");
         // Then ada's first pass begins, outside this provider process (the scheduled wave, a colleague in the portal).
         const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        await fetch(`${emu.baseUrl}/_emulator/lifecycle`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ transitionMs: "manual" }) });
+        await control(emu).setLifecycle({ transitionMs: "manual" });
         await outside.startUser("mail", ada);
         await outside.close();
         await emuResetStats(emu.baseUrl);

@@ -8,6 +8,7 @@ import * as assert from "assert";
 import { startEmulator, STATUSES, STATUS_NUMBER } from "../emulator";
 import { MIGRATION_STATUSES } from "../provider/client/status";
 import type { Emu } from "./helpers/emu";
+import { control } from "./helpers/emu";
 
 const KEY = "myConsumerKey";
 const SECRET = "myConsumerSecret-Zq9";
@@ -16,7 +17,7 @@ describe("emulator conformance to the API document", function () {
     let emu: Emu;
     before(async () => { emu = await startEmulator({ port: 0, consumerKey: KEY, consumerSecret: SECRET }); });
     after(async () => emu.close());
-    beforeEach(async () => { await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" }); });
+    beforeEach(async () => { await control(emu).reset(); });
 
     const qs = (extra: Record<string, string> = {}) => new URLSearchParams({ consumerKey: KEY, consumerSecret: SECRET, ...extra }).toString();
     async function get(path: string, extra: Record<string, string> = {}) {
@@ -31,7 +32,7 @@ describe("emulator conformance to the API document", function () {
     }
     const flat = (migrationTag: string) => ({ consumerKey: KEY, consumerSecret: SECRET, migrationTag });
     const auth = (extra: Record<string, unknown> = {}) => ({ auth: { consumerKey: KEY, consumerSecret: SECRET, ...extra } });
-    const state = async () => (await fetch(`${emu.baseUrl}/_emulator/state`)).json() as Promise<any>;
+    const state = async () => control(emu).state();
     const john = { firstName: "John", lastName: "Doe", sourceEmail: "source@source.com", targetEmail: "target@target.com", sourceConnectorName: "Gmail", targetConnectorName: "Office 365" };
 
     for (const fam of ["mailusers", "archivemailusers"]) {
@@ -136,7 +137,7 @@ describe("emulator conformance to the API document", function () {
         });
     }
 
-    it("mail and archive families hold separate users and batches", async () => {
+    it("mail and archive kinds hold separate users and batches", async () => {
         await post("/mailusers/create", { ...auth(), ...john });
         await post("/archivemailusers/createbatch", { ...auth(), batchName: "A" });
         assert.strictEqual((await get("/archivemailusers/getall")).response.length, 0);
@@ -180,7 +181,7 @@ describe("emulator conformance to the API document", function () {
             await post("/mailusers/addtobatch", { ...auth({ migrationTag: tag }), batchName: "B1" });
             assert.strictEqual((await post("/mailusers/startpermissionmigrationbybatch", { ...auth(), batchName: "B1" })).json.hasError, false);
             await refused(post("/mailusers/startpermissionmigrationbybatch", { ...auth(), batchName: "B2" }), /already running for Batch 'B1'/);
-            for (let i = 0; i < 3; i++) await fetch(`${emu.baseUrl}/_emulator/tick`, { method: "POST" });
+            for (let i = 0; i < 3; i++) await control(emu).tick();
             assert.strictEqual((await post("/mailusers/startpermissionmigrationbybatch", { ...auth(), batchName: "B2" })).json.hasError, false);
             const u = (await state()).mail.users[0];
             assert.ok(u.statusHistory.includes("MAILPERMISSIONS_WORKING") && u.status === "MAILPERMISSIONS_DONE");
@@ -259,7 +260,7 @@ describe("emulator conformance to the API document", function () {
             assert.match(r.json.response, /Authentication failed/, p);
         }
         assert.strictEqual(JSON.stringify(await state()), before);
-        const stats = (await (await fetch(`${emu.baseUrl}/_emulator/stats`)).json()) as any;
+        const stats = await control(emu).stats();
         assert.ok(Object.keys(stats.byCall).length >= 26, "every call was tried");
     });
 });

@@ -1,8 +1,10 @@
 /** Fault injection of the emulator's control API: each kind is observable, and faults come before the store. */
 import * as assert from "assert";
 import * as http from "http";
-import { startEmulator } from "../emulator";
+import { ControlCallError, startEmulator } from "../emulator";
+import type { FaultsRequest } from "../emulator";
 import type { Emu } from "./helpers/emu";
+import { control } from "./helpers/emu";
 
 const GET = "/api/mailusers/batch?consumerKey=demo-key&consumerSecret=demo-secret";
 
@@ -18,7 +20,7 @@ function request(emu: Emu, path: string, timeoutMs = 3000): Promise<{ status?: n
         req.on("error", (e: any) => resolve({ error: e.code ?? e.message }));
     });
 }
-const faults = (emu: Emu, f: object) => fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(f) }).then((r) => r.json());
+const faults = (emu: Emu, f: FaultsRequest) => control(emu).setFaults(f);
 
 describe("emulator fault injection", function () {
     this.timeout(30_000);
@@ -55,7 +57,7 @@ describe("emulator fault injection", function () {
         const res = await fetch(`${emu.url}/mailusers/createbatch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ auth: { consumerKey: "demo-key", consumerSecret: "demo-secret" }, batchName: "F" }) });
         assert.strictEqual(res.status, 500);
         await faults(emu, { errorRate: 0 });
-        const st = (await (await fetch(`${emu.baseUrl}/_emulator/state`)).json()) as any;
+        const st = await control(emu).state();
         assert.strictEqual(st.mail.batches.length, 0);
         const run = async () => {
             await faults(emu, { errorRate: 0.5, kinds: ["500", "503"], seed: 7 });
@@ -67,7 +69,6 @@ describe("emulator fault injection", function () {
     });
 
     it("refuses a bad fault description", async () => {
-        const r = await fetch(`${emu.baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 3 }) });
-        assert.strictEqual(r.status, 400);
+        await assert.rejects(control(emu).setFaults({ errorRate: 3 }), (e) => e instanceof ControlCallError && e.status === 400 && /errorRate/.test(e.body));
     });
 });

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CloudiwayClient } from "../provider/client";
+import { DataFile } from "../emulator/persist";
 
 const CLI = path.resolve(__dirname, "..", "emulator", "cli.js");
 
@@ -68,6 +69,20 @@ describe("emulator persistence", function () {
             await c.close();
             await killed(child);
         }
+    });
+
+    it("a data file of an emulator that said \"family\" for the kind is read with \"kind\"", () => {
+        const file = path.join(dir, "old.json");
+        fs.writeFileSync(file, JSON.stringify({
+            selfService: {
+                outbox: [{ to: "a@s.example", from: "noreply@cloudiway.com", subject: "s", path: "/selfservice/t1", tag: "T1", family: "archive", recipient: "source", time: "2026-01-01T00:00:00Z" }],
+                links: { t1: { family: "archive", tag: "T1" } },
+                submissions: [{ family: "archive", tag: "T1", username: "a", via: "link", time: "2026-01-01T00:00:00Z" }],
+            },
+        }));
+        const ss = new DataFile(file, () => { throw new Error("not saved here"); }).load().selfService;
+        assert.deepStrictEqual([ss.links.t1, ss.outbox[0].kind, ss.submissions[0].kind], [{ kind: "archive", tag: "T1" }, "archive", "archive"]);
+        assert.ok(!("family" in ss.links.t1) && !("family" in ss.outbox[0]));
     });
 
     it("50 concurrent writes leave a data file that parses and holds them all", async () => {

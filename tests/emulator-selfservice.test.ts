@@ -3,7 +3,7 @@
  * REST document has no call for it): "Self Service" connectors, the email to the
  * source / target / both addresses (the outbox), MAIL_SENT, the form behind the
  * link (wrong credentials start nothing, right ones start the migration), the
- * admin's form, refusals, reset and persistence. Both families.
+ * admin's form, refusals, reset and persistence. Both kinds.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -12,7 +12,7 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { sourceMailboxPassword, NO_REPLY } from "../emulator/selfservice";
 import { CloudiwayClient } from "../provider/client";
-import { Emu, emuOutbox as outbox } from "./helpers/emu";
+import { control, Emu, emuOutbox as outbox } from "./helpers/emu";
 
 const KEY = "ss-key";
 const SECRET = "ss-Secret-77x";
@@ -25,13 +25,13 @@ describe("emulator self-service (emulator only)", function () {
         client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: KEY, consumerSecret: SECRET });
     });
     after(async () => { await client.close(); await emu.close(); });
-    beforeEach(async () => { await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" }); });
+    beforeEach(async () => { await control(emu).reset(); });
 
     const person = (n: string, connector = "Zimbra Self Service") => ({
         firstName: n, lastName: "Test", sourceEmail: `${n.toLowerCase()}@source.example`, targetEmail: `${n.toLowerCase()}@target.example`,
         sourceConnectorName: connector, targetConnectorName: "Office 365",
     });
-    const state = async () => (await fetch(`${emu.baseUrl}/_emulator/state`)).json() as Promise<any>;
+    const state = async () => control(emu).state();
     const statusOf = async (kind: "mail" | "archive", tag: string) => client.getStatus(kind, tag);
     const submit = (link: string, username: string, password: string) =>
         fetch(link, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username, password }).toString() });
@@ -60,7 +60,7 @@ describe("emulator self-service (emulator only)", function () {
                 ]);
                 for (const m of mails) {
                     assert.strictEqual(m.from, NO_REPLY);
-                    assert.strictEqual(m.family, kind);
+                    assert.strictEqual(m.kind, kind);
                     assert.match(m.link, new RegExp(`^${emu.baseUrl}/selfservice/[0-9a-f]{32}$`));
                     assert.match(m.subject, /migration/i);
                     assert.ok(!Number.isNaN(Date.parse(m.time)));
@@ -72,7 +72,7 @@ describe("emulator self-service (emulator only)", function () {
                 const again = await outbox(emu.baseUrl);
                 assert.strictEqual(again.length, 5);
                 assert.strictEqual(again[4].link, mails[0].link);
-                // The other family's outbox entries are not these users'.
+                // The other kind's outbox entries are not these users'.
                 const other = kind === "mail" ? "archive" : "mail";
                 assert.strictEqual((await state())[other].users.length, 0);
             });
@@ -179,7 +179,7 @@ describe("emulator self-service (emulator only)", function () {
             assert.match(await twice.text(), /already running \(SCHEDULED\)/);
             await assert.rejects(c.sendSelfServiceMail("mail", tag, "source"), /already running/);
             for (const s of ["WORKING", "SUCCESS"]) {
-                await fetch(`${slow.baseUrl}/_emulator/tick`, { method: "POST" });
+                await control(slow).tick();
                 assert.strictEqual(await c.getStatus("mail", tag), s);
             }
         } finally {
@@ -206,7 +206,7 @@ describe("emulator self-service (emulator only)", function () {
             const link = after[0].link;
             assert.strictEqual((await submit(link, "pat@source.example", sourceMailboxPassword("pat@source.example"))).status, 200);
             assert.strictEqual(await c.getStatus("archive", tag), "SUCCESS");
-            await fetch(`${e.baseUrl}/_emulator/reset`, { method: "POST" });
+            await control(e).reset();
             assert.deepStrictEqual(await outbox(e.baseUrl), []);
             assert.strictEqual((await fetch(link)).status, 404, "links go with the reset");
             await c.close();

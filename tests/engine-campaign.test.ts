@@ -16,7 +16,7 @@ import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { Azurite, startAzurite } from "../scripts/azurite";
 import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, emuCalls, emuControl, emuResetStats, emuStats, emuState, usersOf } from "./helpers/emu";
+import { Emu, emuCalls, control, emuResetStats, emuStats, emuState, usersOf } from "./helpers/emu";
 
 describe("@engine campaign: gates judged at each up, from any runner; retry of failed users; scheduled starts", function () {
     this.timeout(20 * 60 * 1000);
@@ -32,11 +32,10 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
     after(async () => { await emu?.close(); await azurite?.close(); });
     disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3 });
 
-    const control = (path: string, body: unknown) => emuControl(emu.baseUrl, path, body);
     /** A fresh tenant whose passes take `passSteps` ticks of the test (or, with seconds, run on their own). */
     async function newStack(name: string, opts: { seconds?: number; azure?: boolean } = {}): Promise<TestStack> {
-        await control("reset", {});
-        await control("lifecycle", opts.seconds === undefined ? { transitionMs: "manual", passSteps: 3 } : { transitionMs: Math.round((opts.seconds * 1000) / 3), passSteps: 3 });
+        await control(emu).reset();
+        await control(emu).setLifecycle(opts.seconds === undefined ? { transitionMs: "manual", passSteps: 3 } : { transitionMs: Math.round((opts.seconds * 1000) / 3), passSteps: 3 });
         stack = await TestStack.create({
             name, apiUrl: emu.url, config: { "cloudiway:waitPollSeconds": "1" },
             ...(opts.azure ? { backendUrl: await azurite!.backendUrl(name.toLowerCase()), env: { PULUMI_SKIP_CHECKPOINTS: "true", ...azurite!.env } } : {}),
@@ -62,13 +61,13 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
         ...extra,
     ] });
     const starts = async (batch: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch);
-    const ticks = async (n: number) => { for (let i = 0; i < n; i++) await control("tick", {}); };
+    const ticks = async (n: number) => { for (let i = 0; i < n; i++) await control(emu).tick(); };
     const statuses = async (names: string[]) => usersOf(await emuState(emu.baseUrl)).filter((u: any) => names.includes(u.firstName)).map((u: any) => u.status).sort();
     const phases = async (s: TestStack) => { const r = await s.resources(); return [r.get("go1").outputs.phase, r.get("go2").outputs.phase]; };
 
     it("two gated waves as the scheduled workflow runs them: fresh runner per up, state on Azurite, fast mode, blockMinutes 0", async () => {
         const s = await newStack("campaign-runners", { azure: true });
-        await control("outcomes", { family: "mail", users: { "cat@source.example": "ONERROR" } });
+        await control(emu).setOutcomes({ "cat@source.example": "ONERROR" }, "mail");
         s.setSpec(waves({ maxFailed: 0, timeoutMinutes: 600 }));
         const up = async () => { await s.freshRunner(); return s.cli(["up", "--yes", "--skip-preview"], true); };
 
@@ -158,7 +157,7 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
         const spec = waves({ maxFailed: 2, blockMinutes: 2 });
         s.setSpec({ resources: spec.resources.filter((r) => r.type !== "MigrationRun") }); // the tenant first
         await s.up();
-        await control("outcomes", { family: "mail", users: { "ann@source.example": "ONERROR", "cat@source.example": "ONERROR" } });
+        await control(emu).setOutcomes({ "ann@source.example": "ONERROR", "cat@source.example": "ONERROR" }, "mail");
         s.setSpec(waves({ maxFailed: 2, blockMinutes: 2 }, [], { waitFor: { blockMinutes: 2 } }));
         await s.up(); // blockMinutes: this up waits for both waves (a laptop's way)
         assert.deepStrictEqual(await phases(s), ["done", "done"]);
@@ -172,7 +171,7 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
         await s.up();
         const calls = await emuCalls(emu.baseUrl);
         const st = await emuState(emu.baseUrl);
-        const tagOf = (n: string) => usersOf(st).find((u: any) => u.firstName === n).migrationTag;
+        const tagOf = (n: string) => usersOf(st).find((u) => u.firstName === n)!.migrationTag;
         const started = calls.filter((c) => c.call === "/mailusers/start" && c.ok).map((c) => c.migrationTag).sort();
         assert.deepStrictEqual(started, [tagOf("ann"), tagOf("cat")].sort(), "retry starts exactly the failed users, once each");
         assert.deepStrictEqual(calls.filter((c) => c.call === "/mailusers/startbatch"), [], "no batch start");

@@ -1,6 +1,6 @@
 /**
  * The deletion policy under the real engine: removing a migrated user from the plan, changing its
- * family (a replacement), or destroying the stack never deletes what it has been through in
+ * kind (a replacement), or destroying the stack never deletes what it has been through in
  * Cloudiway (retainMigrated, the default), and says so in the engine's output; users with nothing
  * to lose are deleted as before; `cloudiway:deletionPolicy delete` deletes everything.
  */
@@ -8,9 +8,10 @@ import * as assert from "assert";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, batchesOf, emuState, usersOf } from "./helpers/emu";
+import { batchesOf, control, Emu, emuState, usersOf } from "./helpers/emu";
 import { costOfPreview } from "../cli/cost";
 import { summarizePreview } from "../cli/plan-summary";
+import type { StateView } from "../emulator";
 
 const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
 const SECRET = "Policy-S3cret-4242";
@@ -37,7 +38,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         stack = undefined;
     });
     async function newStack(name: string, opts: { program?: string; config?: Record<string, string> } = {}): Promise<TestStack> {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         stack = await TestStack.create({ name, apiUrl: emu.url, consumerKey: "policy-key", consumerSecret: SECRET, ...opts });
         return stack;
     }
@@ -56,7 +57,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         assert.ok(!md.includes(SECRET) && !JSON.stringify(cost).includes(SECRET));
         return { cost, md };
     }
-    const user = (st: any, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u: any) => u.sourceEmail === `${n}@source.example`);
+    const user = (st: StateView, n: string, kind: "mail" | "archive" = "mail") => usersOf(st, kind).find((u) => u.sourceEmail === `${n}@source.example`)!;
 
     it("a migrated user and an untouched one leave the plan: the migrated one stays with its history and license, named in a warning; the other is deleted", async () => {
         const s = await newStack("policy-remove");
@@ -97,7 +98,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         assert.strictEqual((await s.resources()).has("ada"), false, "the stack no longer manages it");
     });
 
-    it("a migrated user moved to the archive family: the mail user is kept, the archive user is made", async () => {
+    it("a migrated user moved to the archive kind: the mail user is kept, the archive user is made", async () => {
         const s = await newStack("policy-kind");
         s.setSpec({ resources: [
             person("cy"),
@@ -105,7 +106,7 @@ describe("@engine deletion policy: never burn a license by accident", function (
         ] });
         await s.up();
         await s.refresh();
-        s.setSpec({ resources: [person("cy", { kind: "archive" })] }); // a replacement into the other family
+        s.setSpec({ resources: [person("cy", { kind: "archive" })] }); // a replacement into the other kind
         const { cost } = await summary(s);
         assert.deepStrictEqual(cost.usersKept.map((u) => u.note), ["replaced; kept by deletionPolicy retainMigrated: 1 pass, licensed, status SUCCESS"]);
         const up = await s.up();

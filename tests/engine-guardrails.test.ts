@@ -16,7 +16,7 @@ import { startEmulator } from "../emulator";
 import { clientFor } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, emuResetStats, emuStats } from "./helpers/emu";
+import { control, Emu, emuResetStats, emuStats } from "./helpers/emu";
 import type { DriftDigest } from "../cli/drift";
 import type { GlobalSettings } from "../provider/client/calls";
 
@@ -212,7 +212,7 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
         await client.removeFromBatch("mail", tags.cy);
         await client.deleteUser("mail", tags.cy);
 
-        const tenantBefore = await (await fetch(`${emu.baseUrl}/_emulator/state`)).text();
+        const tenantBefore = JSON.stringify(await control(emu).state());
         const filesBefore = backendFiles();
         await emuResetStats(emu.baseUrl);
         const md = await drift([]);
@@ -223,7 +223,7 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
 
         // Nothing changed: the tenant (no write call at all) and every file of the backend.
         assert.strictEqual(driftCalls.mutating, 0, "no call that changes the tenant");
-        assert.strictEqual(await (await fetch(`${emu.baseUrl}/_emulator/state`)).text(), tenantBefore, "the tenant is byte-for-byte the same");
+        assert.strictEqual(JSON.stringify(await control(emu).state()), tenantBefore, "the tenant is byte-for-byte the same");
         assert.deepStrictEqual(backendFiles(), filesBefore, "the state (every file of the backend) is byte-for-byte the same");
 
         const d = JSON.parse(json.stdout) as DriftDigest;
@@ -248,7 +248,7 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
         await stack.cli(["refresh", "--preview-only"]);
         const refreshCalls = await emuStats(emu.baseUrl);
         assert.deepStrictEqual(driftCalls.byCall, refreshCalls.byCall, "drift makes the requests of a refresh");
-        assert.strictEqual(await (await fetch(`${emu.baseUrl}/_emulator/state`)).text(), tenantBefore);
+        assert.strictEqual(JSON.stringify(await control(emu).state()), tenantBefore);
     });
 
     it("bad input gets a clear error: an unknown stack, an unknown argument", async () => {

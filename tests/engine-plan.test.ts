@@ -15,7 +15,7 @@ import { CloudiwayClient } from "../provider/client";
 import { exportPlan } from "../cli/export-plan";
 import { summarizePreview } from "../cli/plan-summary";
 import { REPO, TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { batchesOf, control, Emu, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 const ROOT_PROGRAM = path.join(REPO, "dist", "index.js");
 
@@ -34,7 +34,7 @@ describe("@engine plans, examples and tenant adoption", function () {
     // stack and the stack's state goes with its folder (dispose). The destroys took ~55 s of this file's 5 min.
     disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 2 });
     async function planStack(name: string, planFile: string) {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         stack = await TestStack.create({ name, apiUrl: emu.url, program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": planFile } });
         return stack;
     }
@@ -69,7 +69,7 @@ describe("@engine plans, examples and tenant adoption", function () {
         assert.match(md, /\| user007@source\.example \| Wave 4 \| Wave 2 \|/);
         assert.match(md, /\| BatchMembership \| 0 \| 1 \| 0 \| 0 \|/);
         await s.up();
-        const u = usersOf(await emuState(emu.baseUrl)).find((x: any) => x.sourceEmail === "user007@source.example");
+        const u = usersOf(await emuState(emu.baseUrl)).find((x) => x.sourceEmail === "user007@source.example")!;
         assert.strictEqual(u.batchName, "Wave 2");
     });
 
@@ -95,7 +95,7 @@ users:
     });
 
     it("export-plan round trip: a live tenant exported and adopted creates nothing, then previews empty", async () => {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
         await c.createBatch("mail", "Live A");
         await c.createBatch("mail", "Live B");
@@ -162,7 +162,7 @@ users:
 
     for (const [example, want] of Object.entries(EXAMPLES)) {
         it(`examples/${example}: preview and up`, async () => {
-            await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+            await control(emu).reset();
             if (example === "adopt-existing") {
                 const c = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
                 await c.createBatch("mail", "Legacy Wave");

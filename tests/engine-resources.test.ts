@@ -3,11 +3,11 @@
  * adoption of existing users and batches, bad input of every type failing preview,
  * the secret nowhere in state, logs or output. Each resource's own lifecycle (create,
  * empty preview, each input changed in turn, drift, deletion behind the stack's back,
- * destroy, in both API families) is in tests/resources/<resource>.test.ts.
+ * destroy, in both API kinds) is in tests/resources/<resource>.test.ts.
  */
 import * as assert from "assert";
 import { TestStack } from "./helpers/engine";
-import { batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { batchesOf, control, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 import { EngineFixture, userArgs } from "./helpers/lifecycle";
 
 const SECRET = "Engine-S3cret-4242-zz";
@@ -134,7 +134,7 @@ describe("@engine resources under the real Pulumi CLI", function () {
         await fx.s.dispose();
 
         // 2. The secret from the environment: not even the engine's most verbose logs or a decrypted export have it.
-        await fetch(`${fx.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(fx.emu).reset();
         fx.stack = await TestStack.create({ name: "secret-env", apiUrl: fx.emu.url, consumerKey: KEY, consumerSecret: SECRET, credentialsFromEnv: true });
         fx.s.setSpec(spec);
         await fx.s.up(["--logtostderr", "-v=9"]);

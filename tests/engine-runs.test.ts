@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { control, Emu, emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 const person = (n: string) => ({
     firstName: n, lastName: "Tester", sourceEmail: `${n.toLowerCase()}@source.example`, targetEmail: `${n.toLowerCase()}@target.example`,
@@ -43,7 +43,7 @@ describe("@engine migration runs, licenses and status", function () {
     // (the stop test has an emulator of its own) and the stack's state goes with its folder (dispose).
     disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3 });
     async function newStack(name: string) {
-        await fetch(`${emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(emu).reset();
         stack = await TestStack.create({ name, apiUrl: emu.url });
         return stack;
     }
@@ -159,7 +159,7 @@ describe("@engine migration runs, licenses and status", function () {
 
     it("stop while WORKING reaches STOP (lifecycle stepped by hand)", async () => {
         const slow = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true });
-        const tick = () => fetch(`${slow.baseUrl}/_emulator/tick`, { method: "POST" });
+        const tick = () => control(slow).tick();
         const s = (stack = await TestStack.create({ name: "stop", apiUrl: slow.url }));
         try {
             const base = [{ type: "MailUser", name: "zoe", args: person("Zoe") }];

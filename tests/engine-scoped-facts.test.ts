@@ -11,7 +11,7 @@
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
 import { TestStack, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, batchesOf, emuControl, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { Emu, batchesOf, control, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 describe("@engine scoped and fresh facts: journals by stack, exact connector-list cache keys", function () {
     this.timeout(10 * 60 * 1000);
@@ -32,7 +32,7 @@ describe("@engine scoped and fresh facts: journals by stack, exact connector-lis
         sourceConnectorName: "Gmail", targetConnectorName: "Office 365", deletionPolicy: "delete", ...extra } });
 
     it("a second stack on the same machine refuses a user the first one made, with the adopt hint and no mutating call", async () => {
-        await emuControl(emu.baseUrl, "reset", {});
+        await control(emu).reset();
         const a = await TestStack.create({ name: "scope-a", apiUrl: emu.url });
         stacks.push(a);
         a.setSpec({ resources: [ada()] });
@@ -51,8 +51,8 @@ describe("@engine scoped and fresh facts: journals by stack, exact connector-lis
     });
 
     it("a user whose first pass starts between the refresh and the delete is kept by retainMigrated", async () => {
-        await emuControl(emu.baseUrl, "reset", {});
-        await emuControl(emu.baseUrl, "lifecycle", { transitionMs: "manual" }); // a started pass stays SCHEDULED
+        await control(emu).reset();
+        await control(emu).setLifecycle({ transitionMs: "manual" }); // a started pass stays SCHEDULED
         try {
             const s = await TestStack.create({ name: "fresh-facts", apiUrl: emu.url });
             stacks.push(s);
@@ -80,12 +80,12 @@ describe("@engine scoped and fresh facts: journals by stack, exact connector-lis
                 store.getAll = getAll;
             }
         } finally {
-            await emuControl(emu.baseUrl, "lifecycle", { transitionMs: 0 });
+            await control(emu).setLifecycle({ transitionMs: 0 });
         }
     });
 
     it('a batch named "Legacy connectors": after its members are removed, its delete succeeds in the same up', async () => {
-        await emuControl(emu.baseUrl, "reset", {});
+        await control(emu).reset();
         const s = await TestStack.create({ name: "legacy-connectors", apiUrl: emu.url });
         stacks.push(s);
         const batch = { type: "MailBatch", name: "legacy", args: { name: "Legacy connectors" } };

@@ -45,7 +45,7 @@ describe("@engine self-service migration (emulator only): outbox, browser form, 
         });
         await stack.up();
         const mails = await emuOutbox(fx.emu.baseUrl);
-        assert.deepStrictEqual(mails.map((m) => [m.to, m.from, m.family]), [["zoe@source.example", "noreply@cloudiway.com", "mail"]]);
+        assert.deepStrictEqual(mails.map((m) => [m.to, m.from, m.kind]), [["zoe@source.example", "noreply@cloudiway.com", "mail"]]);
         let res = await stack.resources();
         assert.strictEqual(res.get("zoe").outputs.status, "MAIL_SENT");
         assert.deepStrictEqual(res.get("zoe").outputs.selfService, { sendTo: "source" });
@@ -74,7 +74,7 @@ describe("@engine self-service migration (emulator only): outbox, browser form, 
         assert.match(await page.textContent("#confirmation") ?? "", /has started/);
         await page.screenshot({ path: `${shots}/3-confirmation.png`, fullPage: true });
 
-        // The admin's form for Bob (archive family).
+        // The admin's form for Bob (archive kind).
         const admin = await browser.newPage({ viewport: { width: 900, height: 720 } });
         await admin.goto(`${fx.emu.baseUrl}/selfservice/admin/archive/${res.get("bob").id}`);
         assert.match(await admin.textContent("h1") ?? "", /Self Service Form \(admin\)/);
@@ -111,7 +111,7 @@ describe("@engine self-service migration (emulator only): outbox, browser form, 
         });
         stack.setSpec(spec());
         await stack.up();
-        const recipients = async () => (await emuOutbox(fx.emu.baseUrl)).map((m) => `${m.family}:${m.to}`).sort();
+        const recipients = async () => (await emuOutbox(fx.emu.baseUrl)).map((m) => `${m.kind}:${m.to}`).sort();
         assert.deepStrictEqual(await recipients(),
             ["archive:both@source.example", "archive:both@target.example", "mail:src@source.example", "mail:tgt@target.example"]);
         for (const [name, r] of await stack.resources()) assert.strictEqual(r.outputs.status, "MAIL_SENT", name);

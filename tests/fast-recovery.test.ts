@@ -17,7 +17,7 @@ import { naturalKey } from "../provider/runtime/journal";
 import { runJournalFor } from "../provider/campaign/runJournal";
 import { ReadCache } from "../provider/runtime/readCache";
 import { SharedReads } from "../provider/runtime/sharedReads";
-import { Emu, emuCalls } from "./helpers/emu";
+import { control, Emu, emuCalls } from "./helpers/emu";
 import { startAzurite } from "../scripts/azurite";
 
 type Provider = Record<"create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
@@ -49,7 +49,7 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
     const starts = async () => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok).length;
     const run = { batchName: "Wave 1", action: "migrate", trigger: "1", __stack: STACK };
     const machine = (name: string, backend?: string): Machine => ({ journal: path.join(dir, name), backend });
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await fetch(`${emu.baseUrl}/_emulator/tick`, { method: "POST" }); };
+    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
 
     beforeEach(async () => {
         // Passes advance only when the test ticks the emulator: a started pass stays under way.

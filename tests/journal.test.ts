@@ -21,7 +21,7 @@ describe("create journal", () => {
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), false, "only a create that began looks");
         next.begin("MailUser", "mail", key);
         assert.strictEqual(next.interrupted("MailUser", "mail", key, "tag-1"), true);
-        assert.strictEqual(next.interrupted("MailUser", "archive", key, "tag-1"), false, "another family is another object");
+        assert.strictEqual(next.interrupted("MailUser", "archive", key, "tag-1"), false, "another kind is another object");
         assert.strictEqual(next.interrupted("MailBatch", "mail", key), false);
     });
 

@@ -1,39 +1,41 @@
-/** Small helpers over the emulator's control API for tests, and the one emulator fixture type. */
-import type { startEmulator } from "../../emulator";
+/**
+ * The one emulator fixture type, and shorthands over the emulator's typed control client
+ * (EmulatorControl, emulator/controlClient.ts): every answer is checked, and a refused control
+ * call throws an Error naming the route, the status and the body.
+ */
+import { EmulatorControl } from "../../emulator";
+import type { CallRecord, FaultsRequest, OutboxView, StateView, StatsView, UserView, BatchView, startEmulator } from "../../emulator";
 
 /** A running emulator, as startEmulator gives it: every test file's fixture type. */
 export type Emu = Awaited<ReturnType<typeof startEmulator>>;
 
-export async function emuState(baseUrl: string): Promise<any> {
-    return (await fetch(`${baseUrl}/_emulator/state`)).json();
-}
-export async function emuStats(baseUrl: string): Promise<{ total: number; mutating: number; byCall: Record<string, number> }> {
-    return (await fetch(`${baseUrl}/_emulator/stats`)).json() as any;
-}
-export async function emuResetStats(baseUrl: string): Promise<void> {
-    await fetch(`${baseUrl}/_emulator/stats/reset`, { method: "POST" });
-}
-export async function emuCalls(baseUrl: string): Promise<any[]> {
-    return (await fetch(`${baseUrl}/_emulator/calls`)).json() as any;
-}
-export async function emuFaults(baseUrl: string, faults: Record<string, unknown>): Promise<void> {
-    await fetch(`${baseUrl}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(faults) });
-}
-export function usersOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
-    return state[kind].users;
-}
-export function batchesOf(state: any, kind: "mail" | "archive" = "mail"): any[] {
-    return state[kind].batches;
-}
-/** The self-service mails the emulator "sent" (emulator only): to, from, subject, link, tag, family, recipient, time. */
-export async function emuOutbox(baseUrl: string): Promise<any[]> {
-    return (await fetch(`${baseUrl}/_emulator/outbox`)).json() as any;
+/** The control client of a running emulator (or of the emulator at a base or API URL). */
+export function control(emu: Emu | string): EmulatorControl {
+    return new EmulatorControl(emu);
 }
 
-/** POST to the emulator's control API with a JSON body; fails the test when the control call is refused. */
-export async function emuControl(baseUrl: string, path: string, body: unknown = {}): Promise<any> {
-    const r = await fetch(`${baseUrl}/_emulator/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const text = await r.text();
-    if (r.status !== 200) throw new Error(`emulator control ${path}: HTTP ${r.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
+export async function emuState(baseUrl: string): Promise<StateView> {
+    return control(baseUrl).state();
+}
+export async function emuStats(baseUrl: string): Promise<StatsView> {
+    return control(baseUrl).stats();
+}
+export async function emuResetStats(baseUrl: string): Promise<void> {
+    await control(baseUrl).resetStats();
+}
+export async function emuCalls(baseUrl: string): Promise<CallRecord[]> {
+    return control(baseUrl).calls();
+}
+export async function emuFaults(baseUrl: string, faults: FaultsRequest): Promise<void> {
+    await control(baseUrl).setFaults(faults);
+}
+export function usersOf(state: StateView, kind: "mail" | "archive" = "mail"): UserView[] {
+    return state[kind].users;
+}
+export function batchesOf(state: StateView, kind: "mail" | "archive" = "mail"): BatchView[] {
+    return state[kind].batches;
+}
+/** The self-service mails the emulator "sent" (emulator only): to, from, subject, link, tag, kind, recipient, time. */
+export async function emuOutbox(baseUrl: string): Promise<OutboxView[]> {
+    return control(baseUrl).outbox();
 }

@@ -1,9 +1,9 @@
 /**
  * What the engine tests share: `EngineFixture` (the emulator + stack + assertions every
- * engine test file uses), `describeEngine` (an @engine suite with its fixture), `family`
- * (one API family as a lifecycle test sees it) and `userArgs`. The lifecycle tests themselves, as terraform-plugin-testing runs one, are
- * in tests/resources/<resource>.test.ts, each run for both families: create (the emulator
- * has it, in that family only), empty preview (0 API calls), empty refresh, each input
+ * engine test file uses), `describeEngine` (an @engine suite with its fixture), `kind`
+ * (one API kind as a lifecycle test sees it) and `userArgs`. The lifecycle tests themselves, as terraform-plugin-testing runs one, are
+ * in tests/resources/<resource>.test.ts, each run for both kinds: create (the emulator
+ * has it, in that kind only), empty preview (0 API calls), empty refresh, each input
  * changed in turn (exactly that update/replace, applied, then an empty preview), drift
  * brought in by refresh and restored by up, deletion behind the stack's back (refresh
  * drops it, up recreates it), destroy.
@@ -12,10 +12,10 @@ import * as assert from "assert";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient, Kind } from "../../provider/client";
 import { TestStack, changes, skipIfEngineOptedOut } from "./engine";
-import { Emu, batchesOf, emuResetStats, emuState, emuStats, usersOf } from "./emu";
+import { batchesOf, control, Emu, emuResetStats, emuState, emuStats, usersOf } from "./emu";
 
 export type { Kind };
-/** Both API families, in the order the lifecycle tests run them. */
+/** Both API kinds, in the order the lifecycle tests run them. */
 export const KINDS: readonly Kind[] = ["mail", "archive"];
 
 export class EngineFixture {
@@ -57,7 +57,7 @@ export class EngineFixture {
     }
 
     async newStack(name: string, config?: Record<string, string>): Promise<TestStack> {
-        await fetch(`${this.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+        await control(this.emu).reset();
         this.stack = await TestStack.create({ name, apiUrl: this.emu.url, consumerKey: this.key, consumerSecret: this.secret, config });
         return this.stack;
     }
@@ -100,10 +100,10 @@ export const userArgs = (over: Record<string, unknown> = {}) => ({
     sourceConnectorName: "Gmail", targetConnectorName: "Office 365", ...over,
 });
 
-/** One API family as a lifecycle test sees it: the other family, `kind` as a program declares it, the emulator's objects of a family, the title suffix. */
-export function family(fx: EngineFixture, kind: Kind) {
+/** One API kind as a lifecycle test sees it: the other kind, `kind` as a program declares it, the emulator's objects of a kind, the title suffix. */
+export function kindView(fx: EngineFixture, kind: Kind) {
     const other: Kind = kind === "mail" ? "archive" : "mail";
-    /** `kind` as a program declares it: the mail family is the default and is left out. */
+    /** `kind` as a program declares it: the mail kind is the default and is left out. */
     const k: Record<string, unknown> = kind === "mail" ? {} : { kind };
     const users = async (f: Kind = kind) => usersOf(await fx.state(), f);
     const batches = async (f: Kind = kind) => batchesOf(await fx.state(), f);

@@ -7,7 +7,7 @@ import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import type { CheckResult, Planned } from "../../provider/runtime/model";
 import { contextFor } from "../../provider/runtime/impl";
-import { Emu, emuResetStats, emuStats } from "./emu";
+import { control, Emu, emuResetStats, emuStats } from "./emu";
 
 /**
  * A resource as the engine holds it in state, given by a test with only the properties the method
@@ -51,7 +51,7 @@ export class ProviderFixture {
             fx.ctx = contextFor((k) => config[k]);
         });
         beforeEach(async () => {
-            await fetch(`${fx.emu.baseUrl}/_emulator/reset`, { method: "POST" });
+            await control(fx.emu).reset();
             fx.ctx.cache.clear();
         });
         after(async () => {

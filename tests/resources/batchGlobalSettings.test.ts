@@ -1,13 +1,13 @@
 /**
  * BatchGlobalSettings: its provider methods called directly against the emulator in-process
  * (check of dates, with unknowns, the API's date formats, read and delete of what is gone),
- * then its lifecycle under the real Pulumi engine in both API families
+ * then its lifecycle under the real Pulumi engine in both API kinds
  * (tests/helpers/lifecycle.ts has the fixture).
  */
 import * as assert from "assert";
 import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
-import { describeEngine, KINDS, family } from "../helpers/lifecycle";
+import { describeEngine, KINDS, kindView } from "../helpers/lifecycle";
 import { describeProviderMethods, checked, present } from "../helpers/provider";
 
 describe("BatchGlobalSettings", () => {
@@ -46,7 +46,7 @@ describe("BatchGlobalSettings", () => {
 
     describeEngine("lifecycle", "settings-engine-key", "Settings-Engine-S3cret-4242-zz", (fx) => {
         for (const kind of KINDS) {
-            const { other, k, batches, label } = family(fx, kind);
+            const { other, k, batches, label } = kindView(fx, kind);
 
             it(`BatchGlobalSettings: lifecycle with ISO dates${label}`, async () => {
                 const stack = await fx.newStack(`settings-${kind}`);
@@ -65,13 +65,13 @@ describe("BatchGlobalSettings", () => {
                 let s = await read();
                 assert.strictEqual(s.shouldMigrateMails, true);
                 assert.match(String(s.fromDate), /^2015-01-05/);
-                assert.strictEqual((await batches(other)).length, 0, `only in the ${kind} family`);
+                assert.strictEqual((await batches(other)).length, 0, `only in the ${kind} kind`);
                 await fx.expectEmptyPreview("after create");
                 await fx.expectEmptyRefresh("after create");
                 await fx.expectEmptyPreview("after refresh");
 
                 const flags = ["shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts", "shouldMigrateTasks",
-                    "shouldMigrateNotes", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500"];
+                    "shouldMigrateNotes", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500"] as const;
                 for (const f of flags) {
                     const current = (await stack.resources()).get("w1-settings").outputs[f];
                     settings = { ...settings, [f]: !current };

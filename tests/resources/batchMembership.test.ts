@@ -1,13 +1,13 @@
 /**
  * BatchMembership: its provider methods called directly against the emulator in-process
  * (check and diff with unknowns, diff, a move in either order, read and delete of what is
- * gone), then its lifecycle under the real Pulumi engine in both API families
+ * gone), then its lifecycle under the real Pulumi engine in both API kinds
  * (tests/helpers/lifecycle.ts has the fixture).
  */
 import * as assert from "assert";
 import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
-import { describeEngine, KINDS, family, userArgs } from "../helpers/lifecycle";
+import { describeEngine, KINDS, kindView, userArgs } from "../helpers/lifecycle";
 import { describeProviderMethods, ada, checked } from "../helpers/provider";
 
 describe("BatchMembership", () => {
@@ -60,7 +60,7 @@ describe("BatchMembership", () => {
 
     describeEngine("lifecycle", "member-engine-key", "Member-Engine-S3cret-4242-zz", (fx) => {
         for (const kind of KINDS) {
-            const { other, k, users, batches, label } = family(fx, kind);
+            const { other, k, users, batches, label } = kindView(fx, kind);
 
             it(`BatchMembership: lifecycle, drift, and a move between batches in one up${label}`, async () => {
                 const stack = await fx.newStack(`membership-${kind}`);
@@ -83,7 +83,7 @@ describe("BatchMembership", () => {
                     return out;
                 };
                 assert.deepStrictEqual(await where(), { Ada: "Wave 1", Bob: "Wave 1" });
-                assert.strictEqual((await users(other)).length + (await batches(other)).length, 0, `only in the ${kind} family`);
+                assert.strictEqual((await users(other)).length + (await batches(other)).length, 0, `only in the ${kind} kind`);
                 await fx.expectEmptyPreview("after create");
                 await fx.expectEmptyRefresh("after create");
 
@@ -96,7 +96,7 @@ describe("BatchMembership", () => {
                 await fx.expectEmptyPreview("after move");
 
                 // Moved behind the stack's back: refresh sees it, up puts it back.
-                const bobTag = (await users()).find((u: any) => u.firstName === "Bob").migrationTag;
+                const bobTag = (await users()).find((u) => u.firstName === "Bob")!.migrationTag;
                 await fx.client.removeFromBatch(kind, bobTag);
                 await fx.client.addToBatch(kind, bobTag, "Wave 2");
                 const r = await stack.refresh();

@@ -1,12 +1,12 @@
 /**
  * MailBatch: its provider methods called directly against the emulator in-process (diff,
  * delete of a batch that still has users, read and delete of what is gone), then its
- * lifecycle under the real Pulumi engine in both API families (tests/helpers/lifecycle.ts
+ * lifecycle under the real Pulumi engine in both API kinds (tests/helpers/lifecycle.ts
  * has the fixture).
  */
 import * as assert from "assert";
 import { implementations } from "../../provider/runtime/impl";
-import { describeEngine, KINDS, Kind, family } from "../helpers/lifecycle";
+import { describeEngine, KINDS, Kind, kindView } from "../helpers/lifecycle";
 import { describeProviderMethods, ada } from "../helpers/provider";
 
 describe("MailBatch", () => {
@@ -37,7 +37,7 @@ describe("MailBatch", () => {
 
     describeEngine("lifecycle", "batch-engine-key", "Batch-Engine-S3cret-4242-zz", (fx) => {
         for (const kind of KINDS) {
-            const { other, k, batches, label } = family(fx, kind);
+            const { other, k, batches, label } = kindView(fx, kind);
 
             it(`MailBatch: lifecycle${label}`, async () => {
                 const stack = await fx.newStack(`batch-${kind}`);
@@ -48,7 +48,7 @@ describe("MailBatch", () => {
                 stack.setSpec(spec());
                 await stack.up();
                 assert.deepStrictEqual(await names(), ["Wave 1"]);
-                assert.deepStrictEqual(await names(other), [], `only in the ${kind} family`);
+                assert.deepStrictEqual(await names(other), [], `only in the ${kind} kind`);
                 await fx.expectEmptyPreview("after create");
                 await fx.expectEmptyRefresh("after create");
 
@@ -66,7 +66,7 @@ describe("MailBatch", () => {
                 assert.deepStrictEqual(await names(), ["Wave One"]);
                 await fx.expectEmptyPreview("after re-create");
 
-                // kind: another API family, so a replacement.
+                // kind: another API kind, so a replacement.
                 declared = { kind: other };
                 stack.setSpec(spec());
                 await fx.expectOnly("replace", "w1", "change kind");

@@ -11,7 +11,7 @@ import * as assert from "assert";
 import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
 import { describeProviderMethods, held, present } from "../helpers/provider";
-import { emuOutbox, emuResetStats, emuStats } from "../helpers/emu";
+import { control, emuOutbox, emuResetStats, emuStats } from "../helpers/emu";
 
 describe("MailUser.selfService", () => describeProviderMethods("ss-unit-key", "SS-Unit-S3cret-5151", (fx) => {
     const user = implementations.MailUser;
@@ -38,7 +38,7 @@ describe("MailUser.selfService", () => describeProviderMethods("ss-unit-key", "S
         assert.deepStrictEqual(whole.failures, []);
     });
 
-    it("check: refused for a source connector that is not Self Service, in both families; no call when unchanged", async () => {
+    it("check: refused for a source connector that is not Self Service, in both kinds; no call when unchanged", async () => {
         for (const kind of ["mail", "archive"]) {
             const r = await user.check(fx.ctx, undefined, { ...zoe, kind, sourceConnectorName: "Gmail", selfService: { sendTo: "source" as const } });
             assert.deepStrictEqual(r.failures!.map((f) => f.property), ["selfService"]);
@@ -105,7 +105,7 @@ describe("MailUser.selfService", () => describeProviderMethods("ss-unit-key", "S
     it("create of a user whose connector is not self-service fails with the emulator's refusal, leaving no user", async () => {
         await assert.rejects(user.create(fx.ctx, { ...zoe, sourceConnectorName: "Gmail", selfService: { sendTo: "target" as const } }),
             /self-service needs a source connector whose authentication type is "Self Service"/);
-        const st = (await (await fetch(`${fx.emu.baseUrl}/_emulator/state`)).json()) as any;
+        const st = await control(fx.emu).state();
         assert.strictEqual(st.mail.users.length, 0, "the user made for it is removed again");
         assert.deepStrictEqual(await emuOutbox(fx.emu.baseUrl), []);
     });

@@ -1,14 +1,14 @@
 /**
  * MailUser: its provider methods called directly against the emulator in-process (check,
  * diff, create/read/update/delete, read and delete of what is gone), then its lifecycle
- * under the real Pulumi engine in both API families (tests/helpers/lifecycle.ts has the
+ * under the real Pulumi engine in both API kinds (tests/helpers/lifecycle.ts has the
  * fixture). Its selfService input: mailUser.selfService.test.ts; licenses and runs under
  * the engine: engine-runs.test.ts; adoption across types: engine-resources.test.ts.
  */
 import * as assert from "assert";
 import { implementations } from "../../provider/runtime/impl";
 import { changes } from "../helpers/engine";
-import { describeEngine, KINDS, family, userArgs } from "../helpers/lifecycle";
+import { describeEngine, KINDS, kindView, userArgs } from "../helpers/lifecycle";
 import { describeProviderMethods, ada, held, present } from "../helpers/provider";
 
 describe("MailUser", () => {
@@ -92,7 +92,7 @@ describe("MailUser", () => {
 
     describeEngine("lifecycle", "user-engine-key", "User-Engine-S3cret-4242-zz", (fx) => {
         for (const kind of KINDS) {
-            const { other, k, users, label } = family(fx, kind);
+            const { other, k, users, label } = kindView(fx, kind);
 
             it(`MailUser: lifecycle${label}`, async () => {
                 const stack = await fx.newStack(`user-${kind}`);
@@ -104,7 +104,7 @@ describe("MailUser", () => {
                 assert.strictEqual(list.length, 1);
                 assert.strictEqual(list[0].firstName, "Ada");
                 assert.strictEqual(list[0].sourceConnectorName, "Gmail");
-                assert.strictEqual((await users(other)).length, 0, `only in the ${kind} family`);
+                assert.strictEqual((await users(other)).length, 0, `only in the ${kind} kind`);
                 const tag = list[0].migrationTag;
 
                 await fx.expectEmptyPreview("after create");
@@ -134,7 +134,7 @@ describe("MailUser", () => {
                     assert.strictEqual(list[0].migrationTag, tag, `change ${prop}: updated in place`);
                     if (prop === "licensed") assert.strictEqual(list[0].licensed, true);
                     else if (prop === "deletionPolicy") assert.strictEqual((await stack.resources()).get("ada").outputs.deletionPolicy, "delete");
-                    else assert.strictEqual(list[0][prop], value, `change ${prop}: emulator has it`);
+                    else assert.strictEqual(list[0][prop as keyof (typeof list)[0]], value, `change ${prop}: emulator has it`);
                     await fx.expectEmptyPreview(`after change ${prop}`);
                 }
 
@@ -165,7 +165,7 @@ describe("MailUser", () => {
                 assert.strictEqual((await users()).length, 1, "up creates it again");
                 await fx.expectEmptyPreview("after re-create");
 
-                // kind: another API family, so a replacement.
+                // kind: another API kind, so a replacement.
                 args = { ...args, kind: other };
                 stack.setSpec(spec());
                 await fx.expectOnly("replace", "ada", "change kind");

@@ -12,7 +12,8 @@ import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import { contextFor, install } from "../../provider/runtime/impl";
-import { Emu, emuCalls, emuControl, emuResetStats, emuStats } from "../helpers/emu";
+import { Emu, control, emuCalls, emuResetStats, emuStats } from "../helpers/emu";
+import type { PassEnd } from "../../emulator/statuses";
 
 type Provider = Record<"create" | "diff" | "update", (...a: any[]) => Promise<any>>;
 
@@ -64,8 +65,8 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
     }
     const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
     const startbatches = async () => (await calls("/mailusers/startbatch")).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await emuControl(emu.baseUrl, "tick"); };
-    const outcomes = (users: Record<string, string>) => emuControl(emu.baseUrl, "outcomes", { family: "mail", users });
+    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
+    const outcomes = (users: Record<string, PassEnd>) => control(emu).setOutcomes(users, "mail");
     const statuses = async () => Object.fromEntries((await client.getAllUsers("mail")).map((u) => [u.sourceEmail, String(u.status)]));
     const run = (extra: Record<string, unknown> = {}) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", ...extra });
     const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
@@ -203,7 +204,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const w = run({ waitFor: { timeoutMinutes: 60 } });
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.phase, "waiting");
-            await emuControl(emu.baseUrl, "tick"); // WORKING
+            await control(emu).tick(); // WORKING
             clock.advance(59);
             const inTime = (await p.update(id, outs, w)).outs;
             assert.deepStrictEqual([inTime.phase, inTime.progress], ["waiting", "0 of 3 done (WORKING 3)"]);

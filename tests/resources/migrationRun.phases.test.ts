@@ -15,7 +15,7 @@ import { CloudiwayClient } from "../../provider/client";
 import { contextFor, install } from "../../provider/runtime/impl";
 import { updateMaySend } from "../../provider/resources/migrationRun";
 import { UNKNOWN } from "../../provider/runtime/model";
-import { Emu, emuCalls, emuControl } from "../helpers/emu";
+import { Emu, control, emuCalls } from "../helpers/emu";
 
 type Provider = Record<"check" | "create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
 
@@ -40,7 +40,7 @@ describe("MigrationRun phases (provider methods)", function () {
         return { check: nextUp("check"), create: nextUp("create"), diff: target.diff, update: nextUp("update"), read: nextUp("read") };
     }
     const starts = async (batch = "Wave 1") => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await emuControl(emu.baseUrl, "tick"); };
+    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
     const SHIM = "exports.handler = {} /* the serialized shim */";
     const gated = (waitFor: Record<string, unknown>) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", waitFor, __provider: SHIM });
 
@@ -92,7 +92,7 @@ describe("MigrationRun phases (provider methods)", function () {
     });
 
     it("a failed gate fails the up naming the users in a fixed order, with the id and outputs for the state; a higher maxFailed lets it be done; never sent again", async () => {
-        await emuControl(emu.baseUrl, "outcomes", { family: "mail", users: { "cat@source.example": "ONERROR", "ann@source.example": "ONERROR" } });
+        await control(emu).setOutcomes({ "cat@source.example": "ONERROR", "ann@source.example": "ONERROR" }, "mail");
         const p = provider();
         const { id, outs } = await p.create(gated({}));
         await passesEnd();
@@ -122,7 +122,7 @@ describe("MigrationRun phases (provider methods)", function () {
     });
 
     it("blockMinutes: one up waits for the target to settle, looking every waitPollSeconds", async () => {
-        await emuControl(emu.baseUrl, "lifecycle", { transitionMs: 300, passSteps: 3 });
+        await control(emu).setLifecycle({ transitionMs: 300, passSteps: 3 });
         const p = provider({ "cloudiway:waitPollSeconds": "1" });
         const { outs } = await p.create(gated({ blockMinutes: 1 }));
         assert.deepStrictEqual([outs.phase, outs.finalStatuses], ["done", { SUCCESS: 2 }]);

@@ -1,7 +1,7 @@
 /**
  * MigrationRun: its provider methods called directly against the emulator in-process
  * (check of its one target, diff of a new trigger, delete of a run on what is gone), and,
- * under the real Pulumi engine, a run of the archive family. The runs of the mail family
+ * under the real Pulumi engine, a run of the archive kind. The runs of the mail kind
  * end to end (once per trigger, after memberships and settings; each action; licenses;
  * stop) are in engine-runs.test.ts; their recovery from kills in fast-recovery.test.ts.
  */
@@ -32,7 +32,7 @@ describe("MigrationRun", () => {
         });
     });
 
-    describeEngine("archive family", "archive-key", "Archive-S3cret-3131", (fx) => {
+    describeEngine("archive kind", "archive-key", "Archive-S3cret-3131", (fx) => {
         it("a MigrationRun on an archive batch migrates the archive users only", async () => {
             const stack = await fx.newStack("archive-run");
             const k = { kind: "archive" };
@@ -48,7 +48,7 @@ describe("MigrationRun", () => {
             await stack.up();
             const st = await fx.state();
             assert.strictEqual(usersOf(st, "archive")[0].status, "SUCCESS");
-            assert.strictEqual(usersOf(st, "mail")[0].status, "NOTSTARTED", "the mail family's user with the same addresses is untouched");
+            assert.strictEqual(usersOf(st, "mail")[0].status, "NOTSTARTED", "the mail kind's user with the same addresses is untouched");
             await stack.refresh();
             assert.strictEqual((await stack.resources()).get("ada").outputs.status, "SUCCESS");
             await fx.expectEmptyPreview("after the run");
