@@ -20,7 +20,7 @@ import { Emu, emuCalls, emuControl, emuFaults, emuState, usersOf } from "./helpe
 import { descendants } from "./helpers/processes";
 
 const CLI = path.join(REPO, "dist", "cli", "index.js");
-interface Run { code: number; out: string }
+interface Run { code: number; out: string; stdout: string }
 
 /** A throwaway copy of the root project (inside the repository, so the package resolves) with its own backend and home. */
 class Project {
@@ -54,7 +54,7 @@ class Project {
             execFile(cmd, args, { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: 20 * 60 * 1000 }, (err, stdout, stderr) => {
                 const code = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
                 this.log.push(`$ ${path.basename(cmd)} ${args.join(" ")} (exit ${code})\n${stdout}\n${stderr}`);
-                resolve({ code, out: stdout + stderr });
+                resolve({ code, out: stdout + stderr, stdout });
             });
         });
     }
@@ -182,8 +182,9 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const p = (project = new Project("shards-all", emu.url));
         fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
         await p.login();
-        const init = await p.must(p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init", "--json"]));
-        const assignment = JSON.parse(init.slice(init.indexOf("{"), init.lastIndexOf("}") + 1)) as { stacks: string[]; shards: { stack: string; batches: string[]; unbatched: boolean }[] };
+        const init = await p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init", "--json"]);
+        assert.strictEqual(init.code, 0, init.out);
+        const assignment = JSON.parse(init.stdout) as { stacks: string[]; shards: { stack: string; batches: string[]; unbatched: boolean }[] };
         assert.deepStrictEqual(assignment.shards.map((s) => [s.stack, s.batches, s.unbatched]), [
             ["t-shard-1", ["Wave A"], true], ["t-shard-2", ["Wave B"], false], ["t-shard-3", ["Wave C"], false],
         ]);
@@ -201,7 +202,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
 
         const again = await p.cli(["up", "--all-shards", "--jobs", "2", "--json"]);
         assert.strictEqual(again.code, 0, again.out);
-        const results = (JSON.parse(again.out.slice(again.out.indexOf("{\n"))) as { results: { stack: string; ok: boolean; changes: Record<string, number> }[] }).results;
+        const results = (JSON.parse(again.stdout) as { results: { stack: string; ok: boolean; changes: Record<string, number> }[] }).results;
         for (const r of results) {
             assert.ok(r.ok, r.stack);
             assert.deepStrictEqual(Object.keys(r.changes).filter((k) => k !== "same" && r.changes[k] > 0), [], `${r.stack} changes nothing`);
