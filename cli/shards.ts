@@ -12,11 +12,12 @@ import * as path from "path";
 import { parse } from "yaml";
 import { Plan, PlanError, loadPlan } from "../provider/plan";
 import {
-    Assignment, BATCHES_KEY, PLAN_FILE_KEY, UNBATCHED_KEY, ShardSpec, assignShards, changedBatches, matchesAny, readShardSpecs, shardConfig,
+    Assignment, BATCHES_KEY, PLAN_FILE_KEY, UNBATCHED_KEY, ShardSpec, assignShards, changedBatches, matchesAny, readShardSpecs, selectShard, shardConfig,
 } from "../provider/plan/shards";
 
 export const HELP = `Usage: cloudiway-migration shards <plan> --max-users <n> [--prefix <p>] [--init] [--json] [--cwd <project dir>]
        cloudiway-migration shards <plan> --changed-since <git ref> [--json] [--cwd <project dir>]
+       cloudiway-migration shards <plan> --list [--json] [--cwd <project dir>]
 
 Splits a plan into shards: stacks of the root project, each deploying the batches named in its
 stack config cloudiway-migration:batches (README, "Large plans" > "Shards").
@@ -34,16 +35,19 @@ stack config cloudiway-migration:batches (README, "Large plans" > "Shards").
                          origin/main) and list the shards, as their stack config files in the project
                          say, whose batches changed (a stack config file that changed counts too).
                          --json: {"since", "batches", "unbatched", "stacks", "shards": [{stack, batches}]}
+  --list                 instead: the project's shards as its stack config files say, with the plan's
+                         batches each deploys and their users. --json: {"stacks", "shards": [{stack,
+                         patterns, unbatched, batches, users}], "problems"} (a batch in no shard's list...)
   --cwd <dir>            the Pulumi project directory (default: the current directory)
 
 The shards' lists are read from the project's stack config files, Pulumi.<stack>.yaml next to
 Pulumi.yaml. The Pulumi CLI, the backend and the passphrase come from the environment, as for pulumi.
 `;
 
-interface Options { plan: string; maxUsers?: number; prefix: string; init: boolean; json: boolean; cwd: string; changedSince?: string }
+interface Options { plan: string; maxUsers?: number; prefix: string; init: boolean; json: boolean; list: boolean; cwd: string; changedSince?: string }
 
 function options(argv: string[]): Options | undefined {
-    const o: Partial<Options> & { prefix: string; init: boolean; json: boolean } = { prefix: "", init: false, json: false };
+    const o: Partial<Options> & { prefix: string; init: boolean; json: boolean; list: boolean } = { prefix: "", init: false, json: false, list: false };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
@@ -54,6 +58,7 @@ function options(argv: string[]): Options | undefined {
         if (a === "--help" || a === "-h") return undefined;
         else if (a === "--init") o.init = true;
         else if (a === "--json") o.json = true;
+        else if (a === "--list") o.list = true;
         else if (a === "--max-users") o.maxUsers = Number(value(i++, a));
         else if (a === "--prefix") o.prefix = value(i++, a);
         else if (a === "--cwd") o.cwd = value(i++, a);
@@ -63,7 +68,7 @@ function options(argv: string[]): Options | undefined {
         else throw new Error(`one plan file only (got "${o.plan}" and "${a}")`);
     }
     if (!o.plan) throw new Error("the plan file is required (see --help)");
-    if (o.changedSince === undefined && o.maxUsers === undefined) throw new Error("--max-users <n> is required (see --help)");
+    if (o.changedSince === undefined && !o.list && o.maxUsers === undefined) throw new Error("--max-users <n> is required (see --help)");
     return { ...o, plan: o.plan, cwd: path.resolve(o.cwd ?? process.cwd()) };
 }
 
@@ -77,6 +82,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!o) { process.stdout.write(HELP); return; }
     const plan = readPlan(path.resolve(o.plan));
     if (o.changedSince !== undefined) return changed(o, plan, o.changedSince);
+    if (o.list) return list(o, plan);
     const a = assignShards(plan, o.maxUsers!, o.prefix);
     for (const w of a.warnings) process.stderr.write(`warning: ${w}\n`);
     if (o.init) await init(o, a);
@@ -114,6 +120,27 @@ async function init(o: Options, a: Assignment): Promise<void> {
     for (const other of readShardSpecs(o.cwd).filter((s) => !mine.has(s.stack))) {
         process.stderr.write(`warning: stack ${other.stack} (${other.where}) still sets ${BATCHES_KEY}: remove that stack or its key, or its batches are in two shards\n`);
     }
+}
+
+/** The project's shards (its stack config files) and what each deploys of the plan. */
+export function listShards(projectDir: string, plan: Plan) {
+    const specs = readShardSpecs(projectDir);
+    if (!specs.length) throw new Error(`no stack of ${projectDir} sets ${BATCHES_KEY} (run shards --init first)`);
+    const problems = new Set<string>();
+    const shards = specs.map((s) => {
+        const sel = selectShard(plan, s, specs);
+        for (const p of sel.problems) problems.add(p);
+        return { stack: s.stack, patterns: s.patterns, unbatched: s.unbatched, batches: sel.plan.batches.map((b) => b.name), users: sel.plan.users.length, where: s.where };
+    });
+    return { stacks: shards.map((s) => s.stack), shards, problems: [...problems] };
+}
+
+function list(o: Options, plan: Plan): void {
+    const r = listShards(o.cwd, plan);
+    for (const p of r.problems) process.stderr.write(`problem: ${p}\n`);
+    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    else process.stdout.write(table({ maxUsers: Math.max(0, ...r.shards.map((s) => s.users)), warnings: [], shards: r.shards }));
+    if (r.problems.length) process.exitCode = 1;
 }
 
 // ---------------------------------------------------------------- what a change touches

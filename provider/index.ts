@@ -6,4 +6,4 @@ export { BatchGlobalSettings, BatchGlobalSettingsArgs, SETTING_DEFAULTS, SETTING
 export { MigrationRun, MigrationRunArgs, AfterRunData, MigrationAction, MIGRATION_ACTIONS } from "./resources/migrationRun";
 export { UNKNOWN } from "./runtime/model";
 export * from "./functions";
-export { MigrationPlan, MigrationPlanArgs, loadPlan, PlanError, Plan, ShardSpec, parseBatchList, readShardSpecs, selectShard } from "./plan";
+export { MigrationPlan, MigrationPlanArgs, loadPlan, PlanError, Plan, ShardSpec, parseBatchList, readShardSpecs, selectShard, planProgram, PlanProgramOptions } from "./plan";

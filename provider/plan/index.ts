@@ -4,3 +4,4 @@ export {
     BATCHES_KEY, UNBATCHED_KEY, PLAN_FILE_KEY, ShardSpec, Selection, Shard, Assignment,
     parseBatchList, globToRegExp, literalPattern, matchesAny, readShardSpecs, selectShard, assignShards, shardConfig, changedBatches, usersPerBatch, isTrue,
 } from "./shards";
+export { planProgram, PlanProgramOptions } from "./program";
