@@ -6,11 +6,12 @@
  *    done, read through A's exported `batches`, then sent exactly once; a batch in no shard's list
  *    fails preview as file:line.
  *  - `shards --init` then `up --all-shards --jobs 2`: every user exists once; a second run changes nothing.
+ *  - A change to one wave (in git) lists only that wave's shard, and only it is previewed.
  *  - A shard whose up is killed (SIGKILL of its `pulumi`) fails the command, named; the others finish;
  *    its next up converges (fast mode, same machine: `pulumi cancel` if locked, then up again).
  */
 import * as assert from "assert";
-import { execFile } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -211,6 +212,33 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const preview = await p.cli(["up", "--all-shards", "--preview"]);
         assert.strictEqual(preview.code, 0, preview.out);
         assert.match(preview.out, /preview finished in [\d.]+ s: no changes/);
+    });
+
+    it("a change to one wave: shards --changed-since lists only its shard, and up --all-shards --preview --stacks previews only it", async () => {
+        await control("reset", {});
+        await control("lifecycle", { transitionMs: 0 });
+        const p = (project = new Project("shards-pr", emu.url));
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
+        const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@x", ...args], { cwd: p.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        git("init", "-q", "-b", "main");
+        await p.login();
+        await p.must(p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init"]));
+        const up = await p.cli(["up", "--all-shards", "--jobs", "2"]);
+        assert.strictEqual(up.code, 0, up.out);
+        git("add", "-A");
+        git("commit", "-qm", "base");
+
+        // The pull request: one user of Wave B renamed.
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan().replace("firstName: b2, lastName: Shard", "firstName: b2, lastName: Renamed"));
+        const listed = await p.cli(["shards", "plan.yaml", "--changed-since", "main", "--json"]);
+        assert.strictEqual(listed.code, 0, listed.out);
+        const changed = JSON.parse(listed.stdout) as { stacks: string[]; batches: string[] };
+        assert.deepStrictEqual([changed.stacks, changed.batches], [["t-shard-2"], ["Wave B"]]);
+        const preview = await p.cli(["up", "--all-shards", "--preview", "--stacks", changed.stacks.join(","), "--json"]);
+        assert.strictEqual(preview.code, 0, preview.out);
+        const results = (JSON.parse(preview.stdout) as { results: { stack: string; ok: boolean; changes: Record<string, number> }[] }).results;
+        assert.deepStrictEqual(results.map((r) => [r.stack, r.ok, r.changes.update ?? 0]), [["t-shard-2", true, 1]], "only that shard is previewed: the one user's update");
+        assert.doesNotMatch(preview.out, /t-shard-1|t-shard-3/);
     });
 
     it("a shard killed mid-up fails the command, named; the others finish; its next up converges", async () => {
