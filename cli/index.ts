@@ -17,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
     "plan-summary": { summary: "`pulumi preview --json` as Markdown for a pull request (MigrationRuns first)", load: () => import("./plan-summary") },
     "export-plan": { summary: "a live tenant as a plan file with adoptExisting: true", load: () => import("./export-plan") },
     drift: { summary: "what differs between a stack and the tenant, and what no stack declares, as Markdown", load: () => import("./drift") },
+    shards: { summary: "splits a plan into shards (stacks of whole batches); --init creates them; --changed-since: the shards a change touches", load: () => import("./shards") },
+    up: { summary: "up --all-shards: every shard's pulumi up (or --preview) side by side, N at a time", load: () => import("./up") },
     emulator: { summary: "a local Cloudiway Mail REST API, for rehearsals and tests", load: () => import("./emulator") },
 };
 

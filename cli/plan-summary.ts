@@ -8,7 +8,7 @@ import * as fs from "fs";
 import { DeletionPolicy, Step, costMarkdown, costOfPreview, previewSchema } from "./cost";
 import { mdText } from "./markdown";
 
-export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [--out <summary.md>] [--json]
+export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [<preview.json> ...] [--out <summary.md>] [--json]
 
 Reads the output of \`pulumi preview --json\` and prints a Markdown summary for a pull request. It
 opens with what the change costs: licenses it assigns, licenses migration runs consume (a first
@@ -16,7 +16,9 @@ pass or an audit of a user without one), users deleted in Cloudiway with what ea
 the deletion policy keeps. Then migration actions that will run, per resource type the counts of
 create/update/replace/delete, users moved between batches, batch settings changed field by field.
 
-  <preview.json>          the file \`pulumi preview --json\` wrote, or - for standard input
+  <preview.json>          the file \`pulumi preview --json\` wrote, or - for standard input. Several files
+                          (the previews of several shards, or stacks of one tenant): one summary of
+                          them all, the costs added up, the stacks named at the top
   --out <file>            write the output there (default: standard output)
   --json                  print the cost as JSON instead (for pipelines that gate on it, e.g. fail
                           a pull request that deletes a migrated user: .usersDeleted[].holdings)
@@ -110,18 +112,51 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
     return lines.join("\n");
 }
 
-/** `cloudiway-migration plan-summary <preview.json | -> [--out <file>]` (cli/index.ts dispatches here). */
+/** The stack of a preview, from its steps' URNs (`urn:pulumi:<stack>::...`). */
+function stackOfPreview(raw: unknown): string | undefined {
+    const urn = previewSchema.safeParse(raw ?? {}).data?.steps[0]?.urn;
+    return urn ? /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] : undefined;
+}
+
+/**
+ * Several previews (the shards of one plan) as one: their steps and diagnostics together (URNs
+ * differ by stack), the first's config. Shards that disagree on cloudiway:deletionPolicy are named in
+ * `warnings`: each user's own policy is in its step, only the stacks' default is taken from the first.
+ */
+export function mergePreviews(raws: unknown[]): { merged: Record<string, unknown>; stacks: string[]; warnings: string[] } {
+    const parsed = raws.map((r) => previewSchema.parse(r ?? {}));
+    const policies = new Set(parsed.map((p) => JSON.stringify(p.config?.["cloudiway:deletionPolicy"] ?? null)));
+    const stacks = raws.map((r, i) => stackOfPreview(r) ?? `preview ${i + 1}`);
+    return {
+        merged: { steps: parsed.flatMap((p) => p.steps), diagnostics: parsed.flatMap((p) => p.diagnostics), ...(parsed[0]?.config ? { config: parsed[0].config } : {}) },
+        stacks,
+        warnings: policies.size > 1 ? [`the stacks' cloudiway:deletionPolicy differ (${[...policies].join(", ")}): the cost takes ${stacks[0]}'s as the default`] : [],
+    };
+}
+
+/** The Markdown summary of several previews: one summary, the stacks named under its title. */
+export function summarizePreviews(raws: unknown[], defaultPolicy?: DeletionPolicy): string {
+    if (raws.length === 1) return summarizePreview(raws[0], defaultPolicy);
+    const { merged, stacks } = mergePreviews(raws);
+    const md = summarizePreview(merged, defaultPolicy).split("\n");
+    md.splice(1, 0, "", `Previews of ${stacks.length} stacks: ${stacks.map((s) => esc(s)).join(", ")}.`);
+    return md.join("\n");
+}
+
+/** `cloudiway-migration plan-summary <preview.json | -> [more.json ...] [--out <file>]` (cli/index.ts dispatches here). */
 export async function main(argv: string[]): Promise<void> {
     if (argv.includes("--help") || argv.includes("-h") || !argv.length) {
         process.stdout.write(HELP);
         if (!argv.length) process.exitCode = 2;
         return;
     }
-    const file = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out" && argv[i - 1] !== "--deletion-policy")!;
-    const json = JSON.parse(fs.readFileSync(file === "-" ? 0 : file, "utf8"));
+    const files = argv.filter((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out" && argv[i - 1] !== "--deletion-policy");
+    const raws: unknown[] = files.map((file) => JSON.parse(fs.readFileSync(file === "-" ? 0 : file, "utf8")));
     const p = argv.indexOf("--deletion-policy");
     const policy = (p >= 0 ? argv[p + 1] : process.env.CLOUDIWAY_DELETION_POLICY) as DeletionPolicy | undefined;
-    const out = argv.includes("--json") ? JSON.stringify(costOfPreview(json, policy), null, 2) : summarizePreview(json, policy);
+    const { merged, warnings } = raws.length > 1 ? mergePreviews(raws) : { merged: raws[0], warnings: [] };
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    const out = argv.includes("--json") ? JSON.stringify(costOfPreview(merged, policy), null, 2) : summarizePreviews(raws, policy);
     const outIdx = argv.indexOf("--out");
     if (outIdx >= 0) fs.writeFileSync(argv[outIdx + 1], out);
     else process.stdout.write(out + "\n");

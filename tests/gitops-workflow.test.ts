@@ -18,7 +18,10 @@ interface Step { name?: string; uses?: string; run?: string; with?: Record<strin
 interface Workflow {
     on: { workflow_dispatch?: { inputs?: Record<string, unknown> } };
     env: Record<string, string>;
-    jobs: Record<string, { steps: Step[]; env?: Record<string, string>; environment?: string | { name: string }; permissions?: Record<string, string> }>;
+    jobs: Record<string, {
+        steps: Step[]; env?: Record<string, string>; environment?: string | { name: string }; permissions?: Record<string, string>;
+        needs?: string | string[]; if?: string; concurrency?: string; strategy?: { "fail-fast"?: boolean; matrix?: Record<string, unknown> }; outputs?: Record<string, string>;
+    }>;
 }
 
 describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", function () {
@@ -54,12 +57,16 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
             packages: Record<string, { version: string }>;
         }).packages["node_modules/@pulumi/pulumi"].version;
         for (const [name, job] of Object.entries(wf.jobs)) {
+            // A job that never opens a stack (the shards' list: files and git only) needs no CLI.
+            if (!job.steps.some((s) => /^\s*(pulumi |npx --no -- cloudiway-migration (drift|report))/m.test(s.run ?? ""))) continue;
             const pulumi = job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
             assert.strictEqual(pulumi.length, 1, `job ${name} installs the CLI with pulumi/actions`);
             assert.strictEqual(String(pulumi[0].with?.["pulumi-version"]), sdk, `job ${name}: the CLI at the SDK's version`);
             assert.ok(!job.steps.some((s) => s.uses?.startsWith("actions/setup-go") || s.run?.includes("install-engine.sh")),
                 `job ${name} does not build the CLI from Go modules`);
-            assert.ok(job.steps.some((s) => /pulumi (preview|up) .*--parallel 32/.test(s.run ?? "")), `job ${name} runs with --parallel 32`);
+            if (job.steps.some((s) => /pulumi (preview|up) /.test(s.run ?? ""))) {
+                assert.ok(job.steps.some((s) => /pulumi (preview|up) .*--parallel 32/.test(s.run ?? "")), `job ${name} runs with --parallel 32`);
+            }
         }
         assert.strictEqual(wf.env.PULUMI_SKIP_CHECKPOINTS, "true", "fast mode");
         assert.ok(wf.on.workflow_dispatch?.inputs?.recover, "the recover dispatch");
@@ -80,11 +87,14 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
             minuteOfWeek(w.to, `windows[${i}].to`);
         }
         weekMinuteIn(new Date(), config["change-window"].timeZone!);
-        const drift = wf.jobs.up.steps.find((s) => /cloudiway-migration drift --stack prod/.test(s.run ?? ""));
+        // The drift digest over every shard, once per scheduled run, after the shards' ups.
+        const drift = wf.jobs.tenant.steps.find((s) => /cloudiway-migration drift "\$\{args\[@\]\}"/.test(s.run ?? ""));
         assert.ok(drift, "the drift digest");
+        assert.match(drift!.run!, /args\+=\(--stack "\$s"\)/, "every shard given as --stack");
+        assert.strictEqual(drift!.env?.STACKS, "${{ needs.shards.outputs.all }}");
         assert.strictEqual(drift!.if, "github.event_name == 'schedule'");
         assert.match(drift!.run!, /gh issue edit "\$number" --body-file/, "one issue, its body replaced");
-        assert.strictEqual(wf.jobs.up.permissions?.issues, "write");
+        assert.strictEqual(wf.jobs.tenant.permissions?.issues, "write");
     });
 
     it("gives secrets only to the steps that use them, installs without dependencies' scripts, runs up in a protected environment", () => {
@@ -98,13 +108,41 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
                 const secrets = secretIn(step.env);
                 // Only steps that call Cloudiway or open the state hold secrets: pulumi and the report.
                 if (secrets.length) assert.match(run, /^(pulumi |npx --no -- cloudiway-migration (report|drift))/m, `job ${name}: "${step.name ?? run}" holds ${secrets.join(", ")}`);
+                // Matrix values and refs reach scripts through the environment, never spliced in (script injection).
+                assert.doesNotMatch(run, /\$\{\{\s*(matrix\.|github\.(base_ref|head_ref))/, `job ${name}: "${step.name ?? run}" splices an expression into its script`);
                 if (/\bnpm (ci|install)\b/.test(run)) {
                     assert.match(run, /npm ci --ignore-scripts/, `job ${name}: npm ci runs no install scripts`);
                     assert.deepStrictEqual(secrets, [], `job ${name}: npm ci holds no secret`);
                 }
             }
         }
-        const env = wf.jobs.up.environment;
-        assert.strictEqual(typeof env === "string" ? env : env?.name, "production", "the up job runs in the protected environment");
+        for (const name of ["up", "tenant"]) {
+            const env = wf.jobs[name].environment;
+            assert.strictEqual(typeof env === "string" ? env : env?.name, "production", `the ${name} job runs in the protected environment`);
+        }
+    });
+
+    it("runs the shards as a matrix, one runner each; a pull request previews only the shards its change touches", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        const list = wf.jobs.shards.steps.find((s) => /cloudiway-migration shards plan\.yaml --list --json/.test(s.run ?? ""));
+        assert.ok(list, "the shards job lists every shard from the committed stack config files");
+        assert.match(list!.run!, /cloudiway-migration shards plan\.yaml --changed-since "origin\/\$BASE_REF" --json/, "and, on a pull request, the ones the change touches");
+        assert.strictEqual(list!.env?.BASE_REF, "${{ github.base_ref }}", "the base branch through the environment, not spliced into the script");
+        assert.ok(wf.jobs.shards.steps.some((s) => s.uses?.startsWith("actions/checkout@") && (s.with as { "fetch-depth"?: number } | undefined)?.["fetch-depth"] === 0), "the base branch is fetched");
+        assert.deepStrictEqual(wf.jobs.preview.strategy?.matrix, { stack: "${{ fromJSON(needs.shards.outputs.changed) }}" });
+        assert.match(wf.jobs.preview.if ?? "", /needs\.shards\.outputs\.changed != '\[\]'/, "no preview when no shard changed");
+        assert.deepStrictEqual(wf.jobs.up.strategy?.matrix, { stack: "${{ fromJSON(needs.shards.outputs.all) }}" });
+        for (const name of ["preview", "up"]) {
+            assert.strictEqual(wf.jobs[name].strategy?.["fail-fast"], false, `${name}: a failed shard does not cancel the others`);
+            assert.strictEqual(wf.jobs[name].needs, "shards");
+            const run = wf.jobs[name].steps.find((s) => /pulumi (preview|up) /.test(s.run ?? ""))!;
+            assert.match(run.run!, /--stack "\$STACK"/, `${name}: one shard per runner`);
+            assert.strictEqual(run.env?.STACK, "${{ matrix.stack }}");
+        }
+        assert.strictEqual(wf.jobs.up.concurrency, "cloudiway-migration-${{ matrix.stack }}", "one up per shard at a time");
+        assert.deepStrictEqual(wf.jobs.tenant.needs, ["shards", "up"]);
+        // The shard stack config files the workflow reads are committed next to the project.
+        const dir = path.dirname(path.dirname(path.dirname(WORKFLOW)));
+        assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort(), ["Pulumi.prod-shard-1.yaml", "Pulumi.prod-shard-2.yaml"]);
     });
 });

@@ -1,8 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
-import { MigrationPlan } from "pulumi-cloudiway";
+import { planProgram } from "pulumi-cloudiway";
 
-// The plan is data, reviewed like code: plan.yaml in this folder.
+// The plan is data, reviewed like code: plan.yaml in this folder (or cloudiway-migration:planFile).
+// Each stack is a shard of it: the batches named by its cloudiway-migration:batches (Pulumi.<stack>.yaml,
+// committed here; README "Large plans" > "Shards"). A stack without that key deploys the whole plan.
 // Credentials come from CI secrets through the environment (CLOUDIWAY_CONSUMER_KEY / _SECRET).
-const config = new pulumi.Config();
-const plan = new MigrationPlan("plan", { plan: `${__dirname}/${config.get("planFile") ?? "plan.yaml"}` });
-export const summary = plan.summary;
+export = () => planProgram({ root: __dirname });

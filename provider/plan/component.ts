@@ -11,12 +11,18 @@ import { MailBatch } from "../resources/mailBatch";
 import { MailUser } from "../resources/mailUser";
 import { BatchMembership } from "../resources/batchMembership";
 import { BatchGlobalSettings } from "../resources/batchGlobalSettings";
-import { MigrationRun } from "../resources/migrationRun";
+import { AfterRunData, MigrationRun } from "../resources/migrationRun";
 import { LoadOptions, Plan, loadPlan } from "./load";
 
 export interface MigrationPlanArgs extends LoadOptions {
     /** A loaded plan, or the path of a plan file (YAML or Cloudiway CSV). */
     plan: Plan | string;
+    /**
+     * The runs of a batch that another stack deploys (a shard of the same plan), for an `after:`
+     * that names it: data entries of MigrationRunArgs.after (e.g. read through a StackReference).
+     * Without it, an `after:` naming a batch the plan does not hold is an error.
+     */
+    externalAfter?: (batch: string) => pulumi.Input<AfterRunData>[];
 }
 
 export class MigrationPlan extends pulumi.ComponentResource {
@@ -24,6 +30,8 @@ export class MigrationPlan extends pulumi.ComponentResource {
     readonly batches: Record<string, MailBatch> = {};
     readonly memberships: Record<string, BatchMembership> = {};
     readonly runs: MigrationRun[] = [];
+    /** The runs of each batch (`run:<batch>:<action>`), for the stack's per-batch outputs. */
+    readonly batchRuns: Record<string, MigrationRun[]> = Object.create(null) as Record<string, MigrationRun[]>;
     readonly summary: pulumi.Output<{ users: number; batches: number; runs: number }>;
 
     constructor(name: string, args: MigrationPlanArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -33,6 +41,11 @@ export class MigrationPlan extends pulumi.ComponentResource {
         const adopt = plan.adoptExisting;
         const child = { parent: this };
         const withAdopt = adopt === undefined ? {} : { adopt };
+
+        // An `after:` naming a batch this plan does not hold (a shard's plan) needs externalAfter: checked before anything is declared.
+        const held = new Set(plan.batches.map((b) => b.name));
+        const away = [...plan.batches.flatMap((b) => b.runs), ...plan.users.flatMap((u) => u.runs)].find((r) => r.after && !held.has(r.after));
+        if (away && !args.externalAfter) throw new Error(`plan: a run is after batch "${away.after}", which this plan does not deploy (give MigrationPlanArgs.externalAfter)`);
 
         const settingsOf: Record<string, BatchGlobalSettings> = {};
         for (const b of plan.batches) {
@@ -62,16 +75,21 @@ export class MigrationPlan extends pulumi.ComponentResource {
             }
         }
         // Batch runs; `after: <batch>` makes a run wait until that batch's runs are done (MigrationRunArgs.after).
-        const batchRuns: Record<string, MigrationRun[]> = {};
+        const batchRuns = this.batchRuns;
+        for (const b of plan.batches) batchRuns[b.name] = [];
+        const afterOf = (batch: string): (MigrationRun | pulumi.Input<AfterRunData>)[] => {
+            if (Object.prototype.hasOwnProperty.call(batchRuns, batch)) return batchRuns[batch];
+            return args.externalAfter!(batch);
+        };
         const pending = plan.batches.flatMap((b) => b.runs.map((r) => ({ b, r })));
         const make = ({ b, r }: (typeof pending)[number]) => {
             const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : [])];
             const m = new MigrationRun(`run:${b.name}:${r.action}`, {
                 batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, kind,
                 ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
-                ...(r.after ? { after: batchRuns[r.after] ?? [] } : {}),
+                ...(r.after ? { after: afterOf(r.after) } : {}),
             }, { ...child, dependsOn: deps });
-            (batchRuns[b.name] ??= []).push(m);
+            batchRuns[b.name].push(m);
             this.runs.push(m);
         };
         // Runs whose `after` batch has all its runs made go first, so the dependency exists; a cycle is refused.
@@ -87,7 +105,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
                 this.runs.push(new MigrationRun(`run:${u.sourceEmail}:${r.action}`, {
                     migrationTag: this.users[u.sourceEmail].migrationTag, action: r.action, trigger: r.trigger, kind,
                     ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
-                    ...(r.after ? { after: batchRuns[r.after] ?? [] } : {}),
+                    ...(r.after ? { after: afterOf(r.after) } : {}),
                 }, { ...child, dependsOn: deps }));
             }
         }

@@ -406,13 +406,18 @@ function permissionsOneAtATime(ctx: Context, kind: Kind, batchName: string): Pro
 }
 
 // ---------------------------------------------------------------- resource
+/** A run this one waits for, given as data (e.g. read from another stack's outputs): its name, phase and progress. */
+export interface AfterRunData { run: string; phase?: string; progress?: string }
+
 export type MigrationRunArgs = Omit<ArgsOf<MigrationRunInputs>, "after"> & {
     /**
      * Runs whose `phase` must be `done` before this one is sent (wave 2 after wave 1's gate;
-     * permissions after the mail passes). It also orders them (dependsOn). `dependsOn` alone is
-     * Pulumi's meaning: order, not a gate.
+     * permissions after the mail passes). A MigrationRun is also ordered before this one (dependsOn).
+     * An entry may instead be data, `{ run, phase?, progress? }` (an Input, e.g. a run of another
+     * stack read through a StackReference): judged the same way, with no dependsOn. `dependsOn`
+     * alone is Pulumi's meaning: order, not a gate.
      */
-    after?: MigrationRun[];
+    after?: (MigrationRun | pulumi.Input<AfterRunData>)[];
 };
 
 export class MigrationRun extends pulumi.dynamic.Resource {
@@ -421,17 +426,26 @@ export class MigrationRun extends pulumi.dynamic.Resource {
         const inputs = migrationRunModel.props(rest);
         let options = opts;
         if (after?.length) {
-            // The gate as data: each predecessor's name, phase and progress; and the order, as dependsOn.
-            inputs.after = pulumi.all(after.map((r) => pulumi.all([r.urn, r.phase, r.progress]).apply(([urn, phase, progress]) => {
-                const a: AfterRun = { run: urn.split("::").pop() ?? urn };
-                if (phase !== undefined) a.phase = phase;
-                if (progress !== undefined) a.progress = progress;
-                return a;
-            })));
-            const given = opts?.dependsOn;
-            const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = given === undefined ? after
-                : pulumi.output(given as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>).apply((d) => [...(Array.isArray(d) ? d : [d]), ...after]) as pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
-            options = { ...opts, dependsOn };
+            const runs = after.filter((r): r is MigrationRun => pulumi.CustomResource.isInstance(r));
+            // The gate as data: each predecessor's name, phase and progress; and the order of the local ones, as dependsOn.
+            inputs.after = pulumi.all(after.map((r): pulumi.Output<AfterRun> => {
+                const fields: pulumi.Output<AfterRunData> = pulumi.CustomResource.isInstance(r)
+                    ? pulumi.all([(r as MigrationRun).urn, (r as MigrationRun).phase, (r as MigrationRun).progress])
+                        .apply(([urn, phase, progress]) => ({ run: urn.split("::").pop() ?? urn, phase, progress }))
+                    : pulumi.output(r as pulumi.Input<AfterRunData>);
+                return fields.apply(({ run, phase, progress }) => {
+                    const a: AfterRun = { run };
+                    if (phase !== undefined && phase !== null) a.phase = phase;
+                    if (progress !== undefined && progress !== null) a.progress = progress;
+                    return a;
+                });
+            }));
+            if (runs.length) {
+                const given = opts?.dependsOn;
+                const dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]> = given === undefined ? runs
+                    : pulumi.output(given as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>).apply((d) => [...(Array.isArray(d) ? d : [d]), ...runs]) as pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+                options = { ...opts, dependsOn };
+            }
         }
         const restore = leanStacks();
         try {

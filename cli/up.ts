@@ -1,0 +1,170 @@
+/**
+ * `cloudiway-migration up --all-shards [--jobs N] [--preview]`: every shard of the project (the
+ * stacks whose config sets cloudiway-migration:batches) through the Automation API, N at a time,
+ * each in its own LocalWorkspace. Stacks are selected one at a time (selecting or creating stacks in
+ * parallel on one project is unsafe, pulumi/pulumi#8186); the ups then run side by side, each a
+ * `pulumi up --stack <shard>` of its own. One `pulumi` command per shard is still the unit that the
+ * recovery rules of "Large plans" cover: a failed or killed shard is named, the others finish, and its
+ * next up converges.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BATCHES_KEY, ShardSpec, readShardSpecs } from "../provider/plan/shards";
+
+export const HELP = `Usage: cloudiway-migration up --all-shards [--jobs <n>] [--preview] [--stacks <a,b>] [--parallel <p>] [--cwd <dir>] [--logs <dir>] [--json]
+
+Runs \`pulumi up\` (or \`pulumi preview\`) of every shard of the Pulumi project (every stack whose
+config sets ${BATCHES_KEY}, read from Pulumi.<stack>.yaml; see "shards --init"), through the
+Automation API, each in its own workspace, <n> at a time. Prints one line when a shard starts and one
+when it ends (duration, changes), then a table. A failed shard fails the command (exit 1) and is named;
+the other shards still run to their end.
+
+  --all-shards      required: the shards of the project
+  --jobs <n>        shards at a time (default: the number of cores, ${os.availableParallelism()} here)
+  --preview         \`pulumi preview\` instead of \`pulumi up\`
+  --stacks <a,b>    only these shards (e.g. the ones "shards --changed-since" lists)
+  --parallel <p>    the engine's --parallel for each shard
+  --cwd <dir>       the Pulumi project directory (default: the current directory)
+  --logs <dir>      write each shard's full output to <dir>/<stack>.log
+  --json            print the results as JSON instead of the table
+
+The Pulumi CLI is the one on PATH; backend, passphrase, credentials and fast mode
+(PULUMI_SKIP_CHECKPOINTS) come from the environment, as for pulumi itself.
+`;
+
+interface Options { jobs: number; preview: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean }
+
+function options(argv: string[]): Options | undefined {
+    let all = false;
+    const o: Options = { jobs: os.availableParallelism(), preview: false, cwd: process.cwd(), json: false };
+    const value = (i: number, flag: string) => {
+        const v = argv[i + 1];
+        if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
+        return v;
+    };
+    const whole = (v: string, flag: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number of 1 or more (got "${v}")`);
+        return n;
+    };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--help" || a === "-h") return undefined;
+        else if (a === "--all-shards") all = true;
+        else if (a === "--preview") o.preview = true;
+        else if (a === "--json") o.json = true;
+        else if (a === "--jobs") o.jobs = whole(value(i++, a), a);
+        else if (a === "--parallel") o.parallel = whole(value(i++, a), a);
+        else if (a === "--stacks") o.stacks = value(i++, a).split(",").map((s) => s.trim()).filter(Boolean);
+        else if (a === "--cwd") o.cwd = path.resolve(value(i++, a));
+        else if (a === "--logs") o.logs = path.resolve(value(i++, a));
+        else throw new Error(`unknown argument "${a}" (see --help)`);
+    }
+    if (!all) throw new Error("only --all-shards is supported (for one stack, run pulumi up --stack <name>); see --help");
+    return o;
+}
+
+export interface ShardResult {
+    stack: string;
+    ok: boolean;
+    seconds: number;
+    /** Operations by kind (create, update, delete, same, ...). */
+    changes: Record<string, number>;
+    error?: string;
+}
+
+/** "3 created, 1 updated" (nothing but `same`: "no changes"). */
+function describeChanges(c: Record<string, number>): string {
+    const words: Record<string, string> = { create: "created", update: "updated", delete: "deleted", replace: "replaced", "create-replacement": "created for replacement", "delete-replaced": "deleted after replacement" };
+    const parts = Object.entries(c).filter(([k, n]) => k !== "same" && n > 0).map(([k, n]) => `${n} ${words[k] ?? k}`);
+    return parts.length ? parts.join(", ") : "no changes";
+}
+
+/** The last lines of a failed shard's output: what the engine said about the failure. */
+function tail(text: string, lines = 15): string {
+    return text.trim().split("\n").slice(-lines).map((l) => `    ${l}`).join("\n");
+}
+
+export async function runShards(o: Options, say: (line: string) => void): Promise<ShardResult[]> {
+    if (!fs.existsSync(path.join(o.cwd, "Pulumi.yaml"))) throw new Error(`${o.cwd} is not a Pulumi project (no Pulumi.yaml); give --cwd`);
+    let shards: ShardSpec[] = readShardSpecs(o.cwd);
+    if (!shards.length) throw new Error(`no stack of ${o.cwd} sets ${BATCHES_KEY} in its Pulumi.<stack>.yaml (run "cloudiway-migration shards <plan> --max-users <n> --init" first)`);
+    if (o.stacks) {
+        const unknown = o.stacks.filter((s) => !shards.some((x) => x.stack === s));
+        if (unknown.length) throw new Error(`--stacks: ${unknown.join(", ")} not a shard of this project (shards: ${shards.map((s) => s.stack).join(", ")})`);
+        shards = shards.filter((s) => o.stacks!.includes(s.stack));
+    }
+    if (o.logs) fs.mkdirSync(o.logs, { recursive: true });
+    const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
+    const verb = o.preview ? "preview" : "up";
+    // Selecting writes the project's workspace settings: one at a time.
+    let selecting: Promise<unknown> = Promise.resolve();
+    const selectOne = <T>(f: () => Promise<T>): Promise<T> => { const p = selecting.then(f); selecting = p.catch(() => undefined); return p; };
+    const width = Math.max(...shards.map((s) => s.stack.length));
+
+    const one = async (s: ShardSpec): Promise<ShardResult> => {
+        const t0 = Date.now();
+        let out = "";
+        const collect = (text: string) => { out += text; };
+        say(`[${s.stack.padEnd(width)}] ${verb} started`);
+        try {
+            const ws = await LocalWorkspace.create({ workDir: o.cwd });
+            const stack = await selectOne(() => Stack.select(s.stack, ws));
+            const opts = { ...(o.parallel ? { parallel: o.parallel } : {}), onOutput: collect, onError: collect };
+            const changes = o.preview
+                ? (await stack.preview(opts)).changeSummary
+                : ((await stack.up(opts)).summary.resourceChanges ?? {});
+            const r: ShardResult = { stack: s.stack, ok: true, seconds: (Date.now() - t0) / 1000, changes: { ...changes } };
+            say(`[${s.stack.padEnd(width)}] ${verb} finished in ${r.seconds.toFixed(1)} s: ${describeChanges(r.changes)}`);
+            return r;
+        } catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            const r: ShardResult = { stack: s.stack, ok: false, seconds: (Date.now() - t0) / 1000, changes: {}, error: lastLine(message) };
+            say(`[${s.stack.padEnd(width)}] ${verb} FAILED after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out || message)}`);
+            return r;
+        } finally {
+            if (o.logs) fs.writeFileSync(path.join(o.logs, `${s.stack}.log`), out);
+        }
+    };
+
+    const results: ShardResult[] = new Array<ShardResult>(shards.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < shards.length) {
+            const i = next++;
+            results[i] = await one(shards[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.jobs, shards.length) }, worker));
+    return results;
+}
+
+/** The engine's own summary line of an error, not the whole command line the Automation API repeats. */
+function lastLine(message: string): string {
+    const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
+    const useful = lines.filter((l) => /error|failed|killed|signal/i.test(l) && !/^code:|^stdout:|^stderr:|^cmd:/i.test(l));
+    return (useful[useful.length - 1] ?? lines[lines.length - 1] ?? "failed").slice(0, 300);
+}
+
+export function resultTable(results: ShardResult[], verb: string): string {
+    const rows = results.map((r) => [r.stack, r.ok ? "ok" : "FAILED", `${r.seconds.toFixed(1)} s`, r.ok ? describeChanges(r.changes) : r.error ?? ""]);
+    const head = ["shard", verb, "time", "changes"];
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => (i === 3 ? c : c.padEnd(w[i]))).join("  ").trimEnd();
+    return `${[line(head), line(w.map((n) => "-".repeat(n))), ...rows.map(line)].join("\n")}\n`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+    const o = options(argv);
+    if (!o) { process.stdout.write(HELP); return; }
+    const t0 = Date.now();
+    const results = await runShards(o, (line) => process.stderr.write(`${line}\n`));
+    const failed = results.filter((r) => !r.ok);
+    if (o.json) process.stdout.write(`${JSON.stringify({ seconds: (Date.now() - t0) / 1000, jobs: o.jobs, results }, null, 2)}\n`);
+    else process.stdout.write(`\n${resultTable(results, o.preview ? "preview" : "up")}${results.length} shard(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${o.jobs} at a time\n`);
+    if (failed.length) {
+        process.stderr.write(`cloudiway-migration up: ${failed.length} of ${results.length} shard(s) failed: ${failed.map((r) => r.stack).join(", ")}\n`);
+        process.exitCode = 1;
+    }
+}
