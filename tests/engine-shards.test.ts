@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../emulator";
 import { REPO, engineBinDir, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, emuCalls, emuControl, emuFaults, emuState, usersOf } from "./helpers/emu";
+import { Emu, control as emuControl, emuCalls, emuFaults, emuState, usersOf } from "./helpers/emu";
 import { descendants } from "./helpers/processes";
 
 const CLI = path.join(REPO, "dist", "cli", "index.js");
@@ -98,12 +98,12 @@ describe("@engine shards: one plan as stacks side by side", function () {
         project?.dispose();
         project = undefined;
     });
-    const control = (p: string, body: unknown) => emuControl(emu.baseUrl, p, body);
+    const control = () => emuControl(emu);
     const starts = async (batch: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
 
     it("a cross-shard gate: wave 2 in shard B waits for wave 1 in shard A, read through A's outputs, then is sent once", async () => {
-        await control("reset", {});
-        await control("lifecycle", { transitionMs: "manual", passSteps: 3 });
+        await control().reset();
+        await control().setLifecycle({ transitionMs: "manual", passSteps: 3 });
         const p = (project = new Project("shards-gate", emu.url));
         const plan = [
             "defaults: { sourceConnectorName: Gmail, targetConnectorName: Office 365 }",
@@ -140,7 +140,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
         assert.strictEqual(await starts("Wave 2"), 0);
 
         // The passes end; A's next up finds its gate done.
-        for (let i = 0; i < 6; i++) await control("tick", {});
+        for (let i = 0; i < 6; i++) await control().tick();
         await p.must(p.up("shard-a"));
         assert.strictEqual(await p.phase("shard-a", "run:Wave 1:migrate"), "done");
         // B's preview shows the run's update (its after now done); B's up sends wave 2, once; another up sends nothing.
@@ -178,8 +178,8 @@ describe("@engine shards: one plan as stacks side by side", function () {
     }
 
     it("shards --init then up --all-shards --jobs 2: every user once; a second run changes nothing", async () => {
-        await control("reset", {});
-        await control("lifecycle", { transitionMs: 0 });
+        await control().reset();
+        await control().setLifecycle({ transitionMs: 0 });
         const p = (project = new Project("shards-all", emu.url));
         fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
         await p.login();
@@ -215,8 +215,8 @@ describe("@engine shards: one plan as stacks side by side", function () {
     });
 
     it("a change to one wave: shards --changed-since lists only its shard, and up --all-shards --preview --stacks previews only it", async () => {
-        await control("reset", {});
-        await control("lifecycle", { transitionMs: 0 });
+        await control().reset();
+        await control().setLifecycle({ transitionMs: 0 });
         const p = (project = new Project("shards-pr", emu.url));
         fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
         const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@x", ...args], { cwd: p.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -242,8 +242,8 @@ describe("@engine shards: one plan as stacks side by side", function () {
     });
 
     it("a shard killed mid-up fails the command, named; the others finish; its next up converges", async () => {
-        await control("reset", {});
-        await control("lifecycle", { transitionMs: 0 });
+        await control().reset();
+        await control().setLifecycle({ transitionMs: 0 });
         await emuFaults(emu.baseUrl, { latencyMs: 400 });
         const p = (project = new Project("shards-kill", emu.url, { PULUMI_SKIP_CHECKPOINTS: "true" }));
         try {
