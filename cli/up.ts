@@ -24,20 +24,21 @@ the other shards still run to their end.
   --jobs <n>        shards at a time (default: the number of cores, ${os.availableParallelism()} here)
   --preview         \`pulumi preview\` instead of \`pulumi up\`
   --stacks <a,b>    only these shards (e.g. the ones "shards --changed-since" lists)
-  --parallel <p>    the engine's --parallel for each shard
+  --parallel <p>    the engine's --parallel for each shard (default 32: README "Large plans")
   --cwd <dir>       the Pulumi project directory (default: the current directory)
   --logs <dir>      write each shard's full output to <dir>/<stack>.log
   --json            print the results as JSON instead of the table
 
-The Pulumi CLI is the one on PATH; backend, passphrase, credentials and fast mode
-(PULUMI_SKIP_CHECKPOINTS) come from the environment, as for pulumi itself.
+The Pulumi CLI is the one on PATH; backend, passphrase and credentials come from the environment, as
+for pulumi itself. Each shard runs in fast mode (PULUMI_SKIP_CHECKPOINTS=true: the state is saved once
+per run, README "Large plans") unless the environment sets PULUMI_SKIP_CHECKPOINTS itself.
 `;
 
 interface Options { jobs: number; preview: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean }
 
 function options(argv: string[]): Options | undefined {
     let all = false;
-    const o: Options = { jobs: os.availableParallelism(), preview: false, cwd: process.cwd(), json: false };
+    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: 32, cwd: process.cwd(), json: false };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
@@ -109,7 +110,9 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
         const collect = (text: string) => { out += text; };
         say(`[${s.stack.padEnd(width)}] ${verb} started`);
         try {
-            const ws = await LocalWorkspace.create({ workDir: o.cwd });
+            // Fast mode unless the environment says otherwise (README "Large plans": what it risks, how to recover).
+            const envVars = process.env.PULUMI_SKIP_CHECKPOINTS === undefined ? { PULUMI_SKIP_CHECKPOINTS: "true" } : undefined;
+            const ws = await LocalWorkspace.create({ workDir: o.cwd, ...(envVars ? { envVars } : {}) });
             const stack = await selectOne(() => Stack.select(s.stack, ws));
             const opts = { ...(o.parallel ? { parallel: o.parallel } : {}), onOutput: collect, onError: collect };
             const changes = o.preview

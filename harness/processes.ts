@@ -7,6 +7,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import type { EngineStack } from "./engine";
+import { STAT, procStat } from "../provider/runtime/procStat";
 
 export interface Proc { pid: number; cmd: string }
 
@@ -33,9 +34,9 @@ function childrenByParent(): Map<number, number[]> {
     const children = new Map<number, number[]>();
     for (const d of safeReaddir("/proc")) {
         if (!/^\d+$/.test(d)) continue;
-        const stat = safeRead(`/proc/${d}/stat`);
+        const stat = procStat(d);
         if (!stat) continue;
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const ppid = Number(stat[STAT.ppid]);
         (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
     }
     return children;
@@ -45,12 +46,8 @@ function safeRead(f: string): string | undefined { try { return fs.readFileSync(
 
 /** Alive and not a zombie (an exited orphan that nobody reaped yet has exited). */
 export function alive(pid: number): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] !== "Z";
-    } catch {
-        return false;
-    }
+    const stat = procStat(pid);
+    return stat !== undefined && stat[STAT.state] !== "Z";
 }
 
 export interface RunningUp { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> }
@@ -102,8 +99,8 @@ const round1 = (n: number) => Number(n.toFixed(1));
 
 /** user + system CPU seconds of a process so far (clock ticks of 1/100 s), or undefined when it is gone. */
 export function procCpuSeconds(pid: number): number | undefined {
-    const f = (safeRead(`/proc/${pid}/stat`) ?? "").split(") ")[1]?.split(" ");
-    return f ? (Number(f[11]) + Number(f[12])) / 100 : undefined;
+    const f = procStat(pid);
+    return f ? (Number(f[STAT.utime]) + Number(f[STAT.stime])) / 100 : undefined;
 }
 
 /** The pid of a process whose command line contains `needle` (e.g. Azurite's, to count its CPU). */

@@ -18,16 +18,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
+import { STAT, procStat } from "./procStat";
 
 
-/** The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or undefined. */
+/** The start time of a process (clock ticks since boot), or undefined. */
 function startTime(pid: number): string | undefined {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-    } catch {
-        return undefined;
-    }
+    return procStat(pid)?.[STAT.starttime];
 }
 
 export class SharedReads {
