@@ -93,13 +93,13 @@ describe("package: `npm pack` installed in a temp folder", function () {
             assert.match(fs.readFileSync(path.join(installed, "dist", "cli", "index.js"), "utf8"), /^#!\/usr\/bin\/env node\n/);
         });
 
-        it("`npx cloudiway-migration --help` lists the five commands", async () => {
+        it("`npx cloudiway-migration --help` lists the seven commands", async () => {
             const r = ok(await npx(dir, ["--help"]), "cloudiway-migration --help");
             assert.match(r.stdout, /^Usage: cloudiway-migration <command>/);
-            for (const c of ["report", "plan-summary", "export-plan", "drift", "emulator"]) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
+            for (const c of ["report", "plan-summary", "export-plan", "drift", "emulator", "shards", "up"]) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
         });
 
-        for (const command of ["report", "plan-summary", "export-plan", "drift", "emulator"]) {
+        for (const command of ["report", "plan-summary", "export-plan", "drift", "emulator", "shards", "up"]) {
             it(`\`npx cloudiway-migration ${command} --help\` prints its usage`, async () => {
                 const r = ok(await npx(dir, [command, "--help"]), `cloudiway-migration ${command} --help`);
                 assert.match(r.stdout, new RegExp(`^Usage: cloudiway-migration ${command} `));
