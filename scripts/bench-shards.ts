@@ -365,6 +365,9 @@ export function checks(cases: CaseResult[], o: ShardsOptions): Check[] {
     return out;
 }
 
+/** bench/results/shards-<time>.json of this run. */
+let resultFile: string | undefined;
+
 export async function shardsBench(o: ShardsOptions, log: (s: string) => void = () => undefined): Promise<ShardsResult> {
     engineBinDir(); // builds or finds the engine first: a clear error before anything starts
     const all = planBatches(o.users, o.batchSize);
@@ -382,10 +385,15 @@ export async function shardsBench(o: ShardsOptions, log: (s: string) => void = (
     if (o.keep) log(`keeping the projects in ${rig.work} and state, homes and logs in ${rig.tmp}`);
     try {
         const plan = planYaml(all);
+        // The file is rewritten after each case, so a long run that is stopped keeps what it measured.
+        const save = () => { resultFile ??= writeResult("shards", r); fs.writeFileSync(resultFile, JSON.stringify(r, null, 2)); };
         r.cases.push(await oneStack(rig, firstOnes, log));
+        save();
         r.cases.push(await sharded(rig, plan, o.jobs[0], `j${o.jobs[0]}`, `(2) ${o.users} users as shards, --jobs ${o.jobs[0]}`, log));
+        save();
         r.cases.push(await sharded(rig, plan, o.jobs[1], `j${o.jobs[1]}${o.jobs[1] === o.jobs[0] ? "b" : ""}`, `(3) ${o.users} users as shards, --jobs ${o.jobs[1]}`, log));
         r.checks = checks(r.cases, o);
+        save();
     } catch (e) {
         log(`failed; the outputs are in ${rig.tmp}/<case>/output.log (kept)`);
         o.keep = true;
@@ -457,7 +465,7 @@ export async function runShardsBench(argv: string[]): Promise<void> {
     const o = shardsOptions(argv);
     const r = await shardsBench(o, (s) => console.error(`bench: ${s}`));
     console.log(shardsTables(r));
-    console.log(`\nwrote ${path.relative(process.cwd(), writeResult("shards", r))}`);
+    console.log(`\nwrote ${path.relative(process.cwd(), resultFile ?? writeResult("shards", r))}`);
 }
 
 if (require.main === module) {
