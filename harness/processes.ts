@@ -112,46 +112,68 @@ export function findPid(needle: string): number | undefined {
 }
 
 /** The role of a process of a pulumi run, from its command line. */
-function roleOf(cmd: string): string {
+export function roleOf(cmd: string): string {
     return /dynamic-provider/.test(cmd) ? "provider"
         : /pulumi-language-nodejs|langhost/.test(cmd) ? "languageHost"
         : /^node /.test(cmd) || /\bnode\b.*run/.test(cmd) ? "program"
         : /pulumi\b/.test(cmd) ? "engine" : "other";
 }
 
+/** One process seen under a sampled tree: its parent, role, command line, peak RSS and CPU so far. */
+export interface SampledProcess {
+    pid: number;
+    ppid: number;
+    role: string;
+    cmd: string;
+    /** VmHWM, MB, at the last sample. */
+    peakMb: number;
+    /** user + system CPU seconds at the last sample. */
+    cpuSeconds: number;
+}
+
 /**
  * Peak RSS (VmHWM, MB) and CPU seconds of the processes under `root` (and `root` itself), by role
- * (engine, languageHost, program, provider), sampled until stopped.
+ * (engine, languageHost, program, provider), sampled until stopped. `processes()` gives each process
+ * seen (with its parent), for a tree that holds several engines (e.g. \`up --all-shards\`);
+ * `rootRole` names the root's role instead of guessing it from its command line (e.g. "driver").
  */
 export class RssSampler {
     readonly peakMb: Record<string, number> = {};
-    private readonly cpu = new Map<number, { role: string; seconds: number }>();
+    private readonly procs = new Map<number, SampledProcess>();
     private timer: NodeJS.Timeout | undefined;
-    constructor(private readonly root: number) {}
+    constructor(private readonly root: number, private readonly rootRole?: string) {}
 
     /** CPU seconds (user + system) per role, summed over the role's processes. */
     cpuSeconds(): Record<string, number> {
         const out: Record<string, number> = {};
-        for (const { role, seconds } of this.cpu.values()) out[role] = round1((out[role] ?? 0) + seconds);
+        for (const { role, cpuSeconds } of this.procs.values()) out[role] = round1((out[role] ?? 0) + cpuSeconds);
         return out;
     }
+    /** Every process seen, in the order first seen (parents before their children). */
+    processes(): SampledProcess[] { return [...this.procs.values()].map((p) => ({ ...p })); }
     start(everyMs = 250): void { this.timer = setInterval(() => this.sample(), everyMs); this.sample(); }
     stop(): void { if (this.timer) clearInterval(this.timer); this.sample(); }
 
     private sample(): void {
         const children = childrenByParent();
-        const stack = [this.root];
+        const stack: [number, number][] = [[this.root, 0]];
         while (stack.length) {
-            const pid = stack.pop()!;
-            stack.push(...(children.get(pid) ?? []));
-            const cmd = (safeRead(`/proc/${pid}/cmdline`) ?? "").replace(/\0/g, " ");
+            const [pid, ppid] = stack.pop()!;
+            stack.push(...(children.get(pid) ?? []).map((c): [number, number] => [c, pid]));
             const m = /VmHWM:\s+(\d+) kB/.exec(safeRead(`/proc/${pid}/status`) ?? "");
             if (!m) continue;
-            const role = roleOf(cmd);
+            const known = this.procs.get(pid);
+            // Read at every sample: a shell shim (the dynamic provider's) that execs node keeps its pid and takes node's role.
+            const cmd = (safeRead(`/proc/${pid}/cmdline`) ?? "").replace(/\0/g, " ").trim();
+            const role = pid === this.root && this.rootRole ? this.rootRole : roleOf(cmd);
             const mb = Math.round(Number(m[1]) / 1024);
             this.peakMb[role] = Math.max(this.peakMb[role] ?? 0, mb);
             const cpu = procCpuSeconds(pid);
-            if (cpu !== undefined) this.cpu.set(pid, { role, seconds: cpu });
+            this.procs.set(pid, {
+                pid, ppid, role, cmd,
+                peakMb: Math.max(known?.peakMb ?? 0, mb),
+                cpuSeconds: cpu ?? known?.cpuSeconds ?? 0,
+            });
         }
     }
 }

@@ -5,7 +5,10 @@
  *    emulator's own request rate (raw undici requests, no client);
  *  - writes: the emulator's cost per write as the tenant grows (5,000 creates, then memberships);
  *  - scale (scripts/bench-scale.ts): every pulumi operation on a whole tenant next to the naive
- *    script and a no-op dynamic-resource stack, per size and latency, and the scale targets met or missed.
+ *    script and a no-op dynamic-resource stack, per size and latency, and the scale targets met or missed;
+ *  - shards (scripts/bench-shards.ts; only with --section shards, not in "all": 20,000 users by
+ *    default): one stack of a shard's size next to the whole plan as shards, up --all-shards
+ *    --jobs 1 and --jobs 2, per process CPU and peak RSS, and its checks met or missed.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -14,11 +17,14 @@ import { Pool } from "undici";
 import { EmulatorControl, startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { SCALE_USAGE, runScale, writeResult } from "./bench-scale";
+import { SHARDS_USAGE, runShardsBench } from "./bench-shards";
 
-const USAGE = `Usage: npm run bench [-- --section all|client|writes|scale] [options]
+const USAGE = `Usage: npm run bench [-- --section all|client|writes|scale|shards] [options]
+("all" is client, writes and scale; shards runs only when named)
 client section: --client-users 200 --seconds 3 --client-latency-ms 0
 writes section: --write-users 5000
-${SCALE_USAGE}`;
+${SCALE_USAGE}
+${SHARDS_USAGE}`;
 
 interface Row { section: string; case: string; requests: number; seconds: number; rps: number; p50ms: number; p99ms: number }
 
@@ -52,7 +58,9 @@ async function main() {
     }
     const i = process.argv.indexOf("--section");
     const section = i >= 0 ? process.argv[i + 1] : "all";
-    if (!["all", "client", "writes", "scale"].includes(section)) throw new Error(`--section must be all, client, writes or scale\n${USAGE}`);
+    if (!["all", "client", "writes", "scale", "shards"].includes(section)) throw new Error(`--section must be all, client, writes, scale or shards\n${USAGE}`);
+    // The shards options are read by bench-shards.ts (everything but --section).
+    if (section === "shards") return runShardsBench(process.argv.slice(2).filter((a, j, all) => a !== "--section" && all[j - 1] !== "--section"));
     if (section === "all" || section === "client") await clientSection();
     if (section === "all" || section === "writes") await writesSection();
     // The scale options are read by bench-scale.ts (parseArgs ignores the ones it does not know).
