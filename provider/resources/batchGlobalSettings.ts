@@ -7,8 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, batchNameField, kindField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
@@ -138,14 +137,9 @@ async function write(ctx: Context, v: BatchGlobalSettingsInputs): Promise<void> 
 // ---------------------------------------------------------------- resource
 export type BatchGlobalSettingsArgs = ArgsOf<BatchGlobalSettingsInputs>;
 
-export class BatchGlobalSettings extends pulumi.dynamic.Resource {
+export class BatchGlobalSettings extends ModelResource {
     constructor(name: string, args: BatchGlobalSettingsArgs, opts?: pulumi.CustomResourceOptions) {
-        const restore = leanStacks();
-        try {
-            super(shimFor("BatchGlobalSettings"), name, batchGlobalSettingsModel.props(args), opts, "cloudiway", "BatchGlobalSettings");
-        } finally {
-            restore();
-        }
+        super("BatchGlobalSettings", name, batchGlobalSettingsModel.props(args), opts);
     }
 }
 export interface BatchGlobalSettings extends ResourceOutputs<BatchGlobalSettingsInputs> {}

@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, batchNameField, deletionPolicyField, kindField } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -129,14 +128,9 @@ async function placeUser(ctx: Context, kind: Kind, tag: string, batchName: strin
 // ---------------------------------------------------------------- resource
 export type BatchMembershipArgs = ArgsOf<BatchMembershipInputs>;
 
-export class BatchMembership extends pulumi.dynamic.Resource {
+export class BatchMembership extends ModelResource {
     constructor(name: string, args: BatchMembershipArgs, opts?: pulumi.CustomResourceOptions) {
-        const restore = leanStacks();
-        try {
-            super(shimFor("BatchMembership"), name, batchMembershipModel.props(args), opts, "cloudiway", "BatchMembership");
-        } finally {
-            restore();
-        }
+        super("BatchMembership", name, batchMembershipModel.props(args), opts);
     }
 }
 export interface BatchMembership extends ResourceOutputs<BatchMembershipInputs> {}

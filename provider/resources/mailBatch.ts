@@ -3,8 +3,7 @@
  * name replaces the batch. Top to bottom: schema, provider methods, resource class.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, leanStacks } from "../runtime/model";
+import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
 import { adoptField, batchNameField, kindField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { allUsers, batchNames, usersInBatch } from "../campaign/lookups";
@@ -99,14 +98,9 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
 // ---------------------------------------------------------------- resource
 export type MailBatchArgs = ArgsOf<MailBatchInputs>;
 
-export class MailBatch extends pulumi.dynamic.Resource {
+export class MailBatch extends ModelResource {
     constructor(name: string, args: MailBatchArgs, opts?: pulumi.CustomResourceOptions) {
-        const restore = leanStacks();
-        try {
-            super(shimFor("MailBatch"), name, mailBatchModel.props(args), opts, "cloudiway", "MailBatch");
-        } finally {
-            restore();
-        }
+        super("MailBatch", name, mailBatchModel.props(args), opts);
     }
 }
 export interface MailBatch extends ResourceOutputs<MailBatchInputs> {}

@@ -4,8 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, leanStacks, strictObject } from "../runtime/model";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, ModelResource, strictObject } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -311,14 +310,9 @@ async function observe(ctx: Context, kind: Kind, tag: string, inputs: MailUserIn
 // ---------------------------------------------------------------- resource
 export type MailUserArgs = ArgsOf<MailUserInputs>;
 
-export class MailUser extends pulumi.dynamic.Resource {
+export class MailUser extends ModelResource {
     constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        const restore = leanStacks();
-        try {
-            super(shimFor("MailUser"), name, mailUserModel.props(args), opts, "cloudiway", "MailUser");
-        } finally {
-            restore();
-        }
+        super("MailUser", name, mailUserModel.props(args), opts);
     }
 }
 export interface MailUser extends ResourceOutputs<MailUserOutputs> {}

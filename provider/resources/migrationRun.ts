@@ -15,8 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { randomUUID } from "crypto";
 import { z } from "zod";
-import { shimFor } from "../runtime/shim";
-import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, leanStacks, stackOf, strictObject } from "../runtime/model";
+import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, ModelResource, stackOf, strictObject } from "../runtime/model";
 import { Context, PartialFailure } from "../runtime/context";
 import { batchNameField, kindField, triggerField } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
@@ -420,7 +419,7 @@ export type MigrationRunArgs = Omit<ArgsOf<MigrationRunInputs>, "after"> & {
     after?: (MigrationRun | pulumi.Input<AfterRunData>)[];
 };
 
-export class MigrationRun extends pulumi.dynamic.Resource {
+export class MigrationRun extends ModelResource {
     constructor(name: string, args: MigrationRunArgs, opts?: pulumi.CustomResourceOptions) {
         const { after, ...rest } = args;
         const inputs = migrationRunModel.props(rest);
@@ -447,12 +446,7 @@ export class MigrationRun extends pulumi.dynamic.Resource {
                 options = { ...opts, dependsOn };
             }
         }
-        const restore = leanStacks();
-        try {
-            super(shimFor("MigrationRun"), name, inputs, options, "cloudiway", "MigrationRun");
-        } finally {
-            restore();
-        }
+        super("MigrationRun", name, inputs, options);
     }
 }
 export interface MigrationRun extends ResourceOutputs<MigrationRunOutputs> {}

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { FREE_TEXT_MAX, textProblem } from "../text";
 import type { Context } from "./context";
+import { shimFor } from "./shim";
 
 /** During preview, inputs that are not known yet reach check/diff as this string. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as const;
@@ -294,3 +295,18 @@ export function leanStacks(): () => void {
 }
 /** Frames kept for a resource's recorded stack trace: the resource classes' own and the program's first few. */
 const LEAN_FRAMES = 12;
+
+/**
+ * The base of the five resource classes: registers `type` through the serialized shim (shim.ts),
+ * with lean stack traces (leanStacks). The type token is `pulumi-nodejs:dynamic/cloudiway:<type>`.
+ */
+export abstract class ModelResource extends pulumi.dynamic.Resource {
+    protected constructor(type: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        const restore = leanStacks();
+        try {
+            super(shimFor(type), name, props, opts, "cloudiway", type);
+        } finally {
+            restore();
+        }
+    }
+}
