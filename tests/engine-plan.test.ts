@@ -88,7 +88,7 @@ users:
         const r = await s.cli(["up", "--yes"], true);
         assert.notStrictEqual(r.code, 0);
         const text = r.stdout + r.stderr;
-        assert.match(text, /bad\.yaml:5: targetEmail "ann-at-t" is not an email address/);
+        assert.match(text, /bad\.yaml:5: targetEmail must be an email address/);
         assert.match(text, /bad\.yaml:7: batch "W7" is referenced but not declared/);
         assert.match(text, /bad\.yaml:7: unknown source connector "Gmial"/);
         assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
