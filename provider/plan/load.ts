@@ -25,8 +25,11 @@ import { issueMessage, strictObject } from "../runtime/model";
 export type { Kind };
 
 // ---------------------------------------------------------------- the plan's shape, from the resources' fields
-/** YAML writes `trigger: 2` or `name: 2024` as numbers: a text field takes them as their text. */
-const text = <T extends z.ZodType>(field: T) => z.preprocess((v) => (typeof v === "number" ? String(v) : v), field);
+/**
+ * A plan's text values are trimmed (as plans always were: a quoted `" 1"` trigger is `1`), and YAML
+ * writes `trigger: 2` or `name: 2024` as numbers: a text field takes them as their text.
+ */
+const text = <T extends z.ZodType>(field: T) => z.preprocess((v) => (typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : v), field);
 /** A list that YAML may leave empty (`runs:`). */
 const list = <T extends z.ZodType>(item: T) => z.array(item, { error: "must be a list" }).nullish();
 const pick = <S extends z.ZodRawShape, K extends keyof S & string>(shape: S, keys: readonly K[]) =>
