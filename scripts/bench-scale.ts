@@ -122,7 +122,7 @@ const round = (n: number, d = 1) => Number(n.toFixed(d));
  * batches with their settings, users, one membership each. `renamed`: every 10th user gets lastName
  * "Renamed" (the 10% update).
  */
-const PROGRAM = `const fs = require("fs");
+export const PROGRAM = `const fs = require("fs");
 const cw = require("pulumi-cloudiway");
 const spec = JSON.parse(fs.readFileSync(process.env.BENCH_SPEC, "utf8"));
 const batches = [];

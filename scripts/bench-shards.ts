@@ -97,6 +97,8 @@ export interface CaseResult {
     emulatorCpuSeconds: number;
     /** Users and batches in the tenant afterwards. */
     tenant: { users: number; batches: number };
+    /** The whole machine during the case (/proc/stat): CPU seconds busy, and cores busy on average (busy / wall). */
+    machine?: { busyCpuSeconds: number; coresBusy: number };
 }
 
 export interface Check { check: string; met: boolean; figures: string }
@@ -110,6 +112,14 @@ export interface ShardsResult {
 }
 
 const round = (n: number, d = 1) => Number(n.toFixed(d));
+
+/** CPU seconds the whole machine has been busy since boot (/proc/stat: every state but idle and iowait). */
+export function machineBusySeconds(stat = fs.readFileSync("/proc/stat", "utf8")): number {
+    const f = (/^cpu\s+(.*)$/m.exec(stat)?.[1] ?? "").trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = [0, 1, 2, 5, 6, 7].reduce((n, i) => n + (f[i] || 0), 0);
+    return busy / 100; // USER_HZ
+}
 
 // ---------------------------------------------------------------- the plan
 const batchName = (b: number) => `Shard bench ${String(b + 1).padStart(4, "0")}`;
@@ -264,13 +274,17 @@ class Rig {
         const s = await this.control.state();
         return { users: s.mail.users.length, batches: s.mail.batches.length };
     }
-    /** Times `f` (stats reset first): requests from the emulator, its CPU from this process. */
-    async measured<T>(f: () => Promise<T>): Promise<{ value: T; stats: StatsView; emulatorCpuSeconds: number }> {
+    /** Times `f` (stats reset first): requests from the emulator, its CPU from this process, the machine's busy CPU. */
+    async measured<T>(f: () => Promise<T>): Promise<{ value: T; stats: StatsView; emulatorCpuSeconds: number; machine: { busyCpuSeconds: number; coresBusy: number } }> {
         await this.control.resetStats();
         const cpu0 = process.cpuUsage();
+        const busy0 = machineBusySeconds();
+        const t0 = Date.now();
         const value = await f();
         const cpu = process.cpuUsage(cpu0);
-        return { value, stats: await this.control.stats(), emulatorCpuSeconds: round((cpu.user + cpu.system) / 1e6) };
+        const busy = machineBusySeconds() - busy0;
+        const machine = { busyCpuSeconds: round(busy), coresBusy: round(busy / ((Date.now() - t0) / 1000), 2) };
+        return { value, stats: await this.control.stats(), emulatorCpuSeconds: round((cpu.user + cpu.system) / 1e6), machine };
     }
 }
 
@@ -291,7 +305,7 @@ async function oneStack(rig: Rig, batches: ReturnType<typeof planBatches>, log: 
         name: "one-stack", label: `(1) one stack, ${users} users`, command: `pulumi ${args.join(" ")}`,
         wallSeconds: round(m.value.seconds, 2), requests: m.stats.total, mutating: m.stats.mutating, byCall: m.stats.byCall,
         ups: [{ stack: "one", seconds: round(m.value.seconds, 2), users, batches: batches.length, roles: ups.get("one") ?? {} }],
-        emulatorCpuSeconds: m.emulatorCpuSeconds, tenant: await rig.tenant(),
+        emulatorCpuSeconds: m.emulatorCpuSeconds, tenant: await rig.tenant(), machine: m.machine,
     };
 }
 
@@ -329,7 +343,7 @@ async function sharded(rig: Rig, plan: string, jobs: number, name: string, label
             cpuSeconds: round(driver?.cpuSeconds ?? 0, 2), peakRssMb: driver?.peakMb ?? 0,
             pulumiCommands: pulumiCommands.length, pulumiCpuSeconds: round(pulumiCommands.reduce((n, x) => n + x.cpuSeconds, 0), 2),
         },
-        emulatorCpuSeconds: m.emulatorCpuSeconds, tenant: await rig.tenant(),
+        emulatorCpuSeconds: m.emulatorCpuSeconds, tenant: await rig.tenant(), machine: m.machine,
     };
 }
 
@@ -432,7 +446,15 @@ export function shardsTables(r: ShardsResult): string {
         const parts = [`emulator ${c.emulatorCpuSeconds.toFixed(1)} s CPU (in the bench process)`];
         if (c.initSeconds !== undefined) parts.unshift(`shards --init ${c.initSeconds.toFixed(1)} s (not in the wall time)`);
         if (c.driver) parts.push(`up --all-shards itself (node) ${c.driver.cpuSeconds.toFixed(1)} s CPU / ${c.driver.peakRssMb} MB`, `${c.driver.pulumiCommands} other pulumi commands it ran ${c.driver.pulumiCpuSeconds.toFixed(1)} s CPU`);
+        if (c.machine) parts.push(`the machine ${c.machine.busyCpuSeconds.toFixed(0)} CPU s busy, ${c.machine.coresBusy.toFixed(2)} of ${r.cores} cores on average`);
         lines.push(`${c.label}: ${parts.join("; ")}`);
+    }
+    // What bounds --jobs N: the CPU the whole case needs, over the cores (no schedule runs it faster).
+    const [, j1, j2] = r.cases;
+    if (j1?.machine && j2?.machine) {
+        const floor = j2.machine.busyCpuSeconds / r.cores;
+        lines.push("", `bound: --jobs ${j2.jobs} needed ${j2.machine.busyCpuSeconds.toFixed(0)} CPU s; on ${r.cores} cores no schedule takes less than ${floor.toFixed(0)} s, ` +
+            `so --jobs ${j2.jobs} can be at most ${(j1.wallSeconds / floor).toFixed(2)}x faster than --jobs ${j1.jobs} (${j1.wallSeconds.toFixed(0)} s at ${j1.machine.coresBusy.toFixed(2)} cores busy)`);
     }
     lines.push("", "checks:");
     for (const c of r.checks) lines.push(`  ${c.met ? "met   " : "MISSED"}  ${c.check}: ${c.figures}`);

@@ -8,7 +8,9 @@
  *    script and a no-op dynamic-resource stack, per size and latency, and the scale targets met or missed;
  *  - shards (scripts/bench-shards.ts; only with --section shards, not in "all": 20,000 users by
  *    default): one stack of a shard's size next to the whole plan as shards, up --all-shards
- *    --jobs 1 and --jobs 2, per process CPU and peak RSS, and its checks met or missed.
+ *    --jobs 1 and --jobs 2, per process CPU and peak RSS, and its checks met or missed;
+ *  - memory (scripts/bench-memory.ts; only with --section memory): one 5,000-user stack's up,
+ *    no-op preview and refreshes, peak RSS and CPU per process, for each variant of the environment.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -18,13 +20,15 @@ import { EmulatorControl, startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { SCALE_USAGE, runScale, writeResult } from "./bench-scale";
 import { SHARDS_USAGE, runShardsBench } from "./bench-shards";
+import { MEMORY_USAGE, runMemoryBench } from "./bench-memory";
 
-const USAGE = `Usage: npm run bench [-- --section all|client|writes|scale|shards] [options]
-("all" is client, writes and scale; shards runs only when named)
+const USAGE = `Usage: npm run bench [-- --section all|client|writes|scale|shards|memory] [options]
+("all" is client, writes and scale; shards and memory run only when named)
 client section: --client-users 200 --seconds 3 --client-latency-ms 0
 writes section: --write-users 5000
 ${SCALE_USAGE}
-${SHARDS_USAGE}`;
+${SHARDS_USAGE}
+${MEMORY_USAGE}`;
 
 interface Row { section: string; case: string; requests: number; seconds: number; rps: number; p50ms: number; p99ms: number }
 
@@ -58,9 +62,11 @@ async function main() {
     }
     const i = process.argv.indexOf("--section");
     const section = i >= 0 ? process.argv[i + 1] : "all";
-    if (!["all", "client", "writes", "scale", "shards"].includes(section)) throw new Error(`--section must be all, client, writes, scale or shards\n${USAGE}`);
+    if (!["all", "client", "writes", "scale", "shards", "memory"].includes(section)) throw new Error(`--section must be all, client, writes, scale, shards or memory\n${USAGE}`);
     // The shards options are read by bench-shards.ts (everything but --section).
-    if (section === "shards") return runShardsBench(process.argv.slice(2).filter((a, j, all) => a !== "--section" && all[j - 1] !== "--section"));
+    const own = process.argv.slice(2).filter((a, j, all) => a !== "--section" && all[j - 1] !== "--section");
+    if (section === "shards") return runShardsBench(own);
+    if (section === "memory") return runMemoryBench(own);
     if (section === "all" || section === "client") await clientSection();
     if (section === "all" || section === "writes") await writesSection();
     // The scale options are read by bench-scale.ts (parseArgs ignores the ones it does not know).

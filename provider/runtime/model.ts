@@ -9,6 +9,7 @@ import { z } from "zod";
 import { FREE_TEXT_MAX, textProblem } from "../text";
 import type { Context } from "./context";
 import { shimFor } from "./shim";
+import { processHeap } from "./heap";
 
 /** During preview, inputs that are not known yet reach check/diff as this string. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as const;
@@ -302,6 +303,7 @@ const LEAN_FRAMES = 12;
  */
 export abstract class ModelResource extends pulumi.dynamic.Resource {
     protected constructor(type: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+        processHeap.count(); // a large plan's program bounds its heap's growth (heap.ts)
         const restore = leanStacks();
         try {
             super(shimFor(type), name, props, opts, "cloudiway", type);
