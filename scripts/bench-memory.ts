@@ -22,12 +22,16 @@ export const MEMORY_USAGE = `memory section options:
   --parallel 64              the engine's --parallel
   --variants "CLOUDIWAY_HEAP_GROWTH=0" ""
                              one environment per variant (K=V, space-separated; "" is the default)
-  --rounds 1                 times each variant runs, in turn`;
+  --rounds 1                 times each variant runs, in turn
+  --phases up,preview,refresh,refresh-settled
+                             the phases run (up always runs: the others need its stack)`;
 
 interface PhaseFigures { phase: string; seconds: number; code: number; peakRssMb: Record<string, number>; cpuSeconds: Record<string, number> }
 interface VariantRun { variant: string; round: number; phases: PhaseFigures[] }
 export interface MemoryResult { at: string; node: string; cores: number; options: MemoryOptions; runs: VariantRun[] }
-interface MemoryOptions { users: number; latencyMs: number; parallel: number; variants: string[]; rounds: number }
+interface MemoryOptions { users: number; latencyMs: number; parallel: number; variants: string[]; rounds: number; phases: string[] }
+/** up, then a no-op preview, then two refreshes (mid-migration, then after the passes ended); --phases picks a prefix of them. */
+const PHASES = ["up", "preview", "refresh", "refresh-settled"] as const;
 
 function options(argv: string[]): MemoryOptions {
     const i = argv.indexOf("--variants");
@@ -40,13 +44,18 @@ function options(argv: string[]): MemoryOptions {
         if (!Number.isInteger(v) || v < 0) throw new Error(`--${k}: expected a whole number (got "${a[k]}")`);
         return v;
     };
-    for (const v of variants) {
-        for (const kv of v.split(" ").filter(Boolean)) if (!/^[A-Z_][A-Z0-9_]*=/.test(kv)) throw new Error(`--variants: "${kv}" is not NAME=value`);
-    }
-    return { users: num("users", 5000), latencyMs: num("latency-ms", 0), parallel: num("parallel", 64), variants: variants.length ? variants : ["CLOUDIWAY_HEAP_GROWTH=0", ""], rounds: num("rounds", 1) };
+    for (const v of variants) if (v.trim() && !/^[A-Z_][A-Z0-9_]*=/.test(v.trim())) throw new Error(`--variants: "${v}" is not NAME=value ...`);
+    const phases = (a.phases ?? PHASES.join(",")).split(",").map((x) => x.trim());
+    for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: "${p}" is not one of ${PHASES.join(", ")}`);
+    return { users: num("users", 5000), latencyMs: num("latency-ms", 0), parallel: num("parallel", 64), variants: variants.length ? variants : ["CLOUDIWAY_HEAP_GROWTH=0", ""], rounds: num("rounds", 1), phases };
 }
 
-const envOf = (variant: string): NodeJS.ProcessEnv => Object.fromEntries(variant.split(" ").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+/** A variant's environment: `NAME=value` pairs; a value runs up to the next ` NAME=` (so `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=/tmp/p` is one). */
+export function envOf(variant: string): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {};
+    for (const m of variant.trim().matchAll(/([A-Z_][A-Z0-9_]*)=(.*?)(?=\s+[A-Z_][A-Z0-9_]*=|\s*$)/g)) env[m[1]] = m[2];
+    return env;
+}
 
 export async function memoryBench(o: MemoryOptions, log: (s: string) => void = () => undefined): Promise<MemoryResult> {
     const emu = await startEmulator({ port: 0, quiet: true, transitionMs: 3_600_000 });
@@ -82,13 +91,18 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
                     if (r.code !== 0) throw new Error(`${name} failed (${r.code}): ${r.stderr.slice(-1000)}`);
                     run.phases.push({ phase: name, seconds: Math.round((Date.now() - t0) / 10) / 100, code: r.code, peakRssMb: s?.peakMb ?? {}, cpuSeconds: s?.cpuSeconds() ?? {} });
                 };
+                const want = (p: (typeof PHASES)[number]) => o.phases.includes(p);
                 await phase("up", ["up", "--yes", "--skip-preview", ...par]);
-                await phase("no-op preview", ["preview", ...par]);
-                await Promise.all(Array.from({ length: batches }, (_, b) => client.startBatch("mail", `Scale ${b}`)));
-                await control.tick();
-                await phase("refresh (mid-migration)", ["refresh", "--yes", ...par]);
-                while ((await control.tick()).busy) { /* the passes end */ }
-                await phase("refresh --skip-preview (passes ended)", ["refresh", "--yes", "--skip-preview", ...par]);
+                if (want("preview")) await phase("no-op preview", ["preview", ...par]);
+                if (want("refresh") || want("refresh-settled")) {
+                    await Promise.all(Array.from({ length: batches }, (_, b) => client.startBatch("mail", `Scale ${b}`)));
+                    await control.tick();
+                }
+                if (want("refresh")) await phase("refresh (mid-migration)", ["refresh", "--yes", ...par]);
+                if (want("refresh-settled")) {
+                    while ((await control.tick()).busy) { /* the passes end */ }
+                    await phase("refresh --skip-preview (passes ended)", ["refresh", "--yes", "--skip-preview", ...par]);
+                }
                 await stack.remove();
                 await stack.dispose();
             }

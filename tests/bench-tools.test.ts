@@ -1,0 +1,41 @@
+/**
+ * The bench's own readings, which the notes and the README quote: the machine's busy CPU from
+ * /proc/stat, a variant's environment, and the CPU profile buckets.
+ */
+import * as assert from "assert";
+import { machineBusySeconds } from "../scripts/bench-shards";
+import { envOf } from "../scripts/bench-memory";
+import { summarize } from "../scripts/cpu-profile-summary";
+
+describe("bench readings", () => {
+    it("machine busy CPU: every /proc/stat state but idle and iowait, in seconds (USER_HZ 100)", () => {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        const stat = "cpu  1000 200 300 5000 700 10 20 30 999 999\ncpu0 1 1 1 1 1 1 1 1 0 0\n";
+        assert.strictEqual(machineBusySeconds(stat), (1000 + 200 + 300 + 10 + 20 + 30) / 100);
+        assert.ok(machineBusySeconds() > 0);
+    });
+
+    it("a variant's environment: NAME=value pairs, a value with spaces runs to the next NAME=", () => {
+        assert.deepStrictEqual(envOf("NODE_OPTIONS=--cpu-prof --cpu-prof-dir=/tmp/p CLOUDIWAY_HEAP_GROWTH=0"),
+            { NODE_OPTIONS: "--cpu-prof --cpu-prof-dir=/tmp/p", CLOUDIWAY_HEAP_GROWTH: "0" });
+        assert.deepStrictEqual(envOf(""), {});
+        assert.deepStrictEqual(envOf("CLOUDIWAY_HEAP_GROWTH="), { CLOUDIWAY_HEAP_GROWTH: "" });
+    });
+
+    it("a CPU profile's self time by origin, and the process told by the code it ran", () => {
+        const frame = (functionName: string, url: string) => ({ functionName, url });
+        const s = summarize({
+            nodes: [
+                { id: 1, callFrame: frame("(root)", "") },
+                { id: 2, callFrame: frame("main", "file:///x/node_modules/@pulumi/pulumi/cmd/run/run.js") },
+                { id: 3, callFrame: frame("(garbage collector)", "") },
+                { id: 4, callFrame: frame("check", "/repo/dist/provider/runtime/model.js") },
+                { id: 5, callFrame: frame("serialize", "/x/node_modules/google-protobuf/google-protobuf.js") },
+            ],
+            samples: [2, 3, 3, 4, 5], timeDeltas: [1e6, 2e6, 1e6, 5e5, 25e4], startTime: 0, endTime: 0,
+        });
+        assert.strictEqual(s.role, "program");
+        assert.deepStrictEqual(s.buckets, { "@pulumi/pulumi": 1, "garbage collector": 3, "this package": 0.5, "google-protobuf": 0.25 });
+        assert.strictEqual(s.totalSeconds, 4.75);
+    });
+});
