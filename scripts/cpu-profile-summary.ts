@@ -50,15 +50,26 @@ export function summarize(p: CpuProfile): { role: string; totalSeconds: number; 
     return { role: roleOf(p), totalSeconds: total, buckets };
 }
 
+/** Files named `<pid>-<n>.cpuprofile` (a process that writes its profile in pieces) are one process. */
 function main(args: string[]) {
     const files = args.flatMap((a) => (fs.statSync(a).isDirectory() ? fs.readdirSync(a).filter((f) => f.endsWith(".cpuprofile")).sort().map((f) => path.join(a, f)) : [a]));
     if (!files.length) throw new Error("no .cpuprofile files given");
-    for (const file of files) {
-        const s = summarize(JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile);
-        const busy = s.totalSeconds - (s.buckets.idle ?? 0);
-        console.log(`\n${path.basename(file)}: ${s.role}, ${s.totalSeconds.toFixed(1)} s profiled, ${busy.toFixed(1)} s not idle`);
-        for (const [b, sec] of Object.entries(s.buckets).sort((x, y) => y[1] - x[1])) {
-            if (b === "idle") continue;
+    const groups = new Map<string, string[]>();
+    for (const f of files) {
+        const key = /^(\d+)-\d+\.cpuprofile$/.exec(path.basename(f))?.[1] ?? f;
+        groups.set(key, [...(groups.get(key) ?? []), f]);
+    }
+    const firstSeen = (fs_: string[]) => Math.min(...fs_.map((f) => fs.statSync(f).mtimeMs));
+    for (const [key, fs_] of [...groups].sort((a, b) => firstSeen(a[1]) - firstSeen(b[1]))) {
+        const parts = fs_.map((f) => summarize(JSON.parse(fs.readFileSync(f, "utf8")) as CpuProfile));
+        const role = parts.find((x) => x.role !== "other")?.role ?? "other";
+        const buckets: Record<string, number> = {};
+        for (const x of parts) for (const [b, v] of Object.entries(x.buckets)) buckets[b] = (buckets[b] ?? 0) + v;
+        const total = parts.reduce((n, x) => n + x.totalSeconds, 0);
+        const busy = total - (buckets.idle ?? 0);
+        console.log(`\n${key} (${fs_.length} file(s), first at ${new Date(firstSeen(fs_)).toISOString().slice(11, 19)}): ${role}, ${total.toFixed(1)} s profiled, ${busy.toFixed(1)} s not idle`);
+        for (const [b, sec] of Object.entries(buckets).sort((x, y) => y[1] - x[1])) {
+            if (b === "idle" || sec < 0.05) continue;
             console.log(`  ${b.padEnd(24)} ${sec.toFixed(1).padStart(7)} s  ${((100 * sec) / Math.max(busy, 1e-9)).toFixed(1).padStart(5)}%`);
         }
     }
