@@ -50,7 +50,7 @@ function options(argv: string[]): MemoryOptions {
     return { users: num("users", 5000), latencyMs: num("latency-ms", 0), parallel: num("parallel", 64), variants: variants.length ? variants : ["CLOUDIWAY_HEAP_GROWTH=0", ""], rounds: num("rounds", 1), phases };
 }
 
-/** A variant's environment: `NAME=value` pairs; a value runs up to the next ` NAME=` (so `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=/tmp/p` is one). */
+/** A variant's environment: `NAME=value` pairs; a value runs up to the next ` NAME=` (so `NODE_OPTIONS=--max-old-space-size=1024 --max-semi-space-size=64` is one). */
 export function envOf(variant: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const m of variant.trim().matchAll(/([A-Z_][A-Z0-9_]*)=(.*?)(?=\s+[A-Z_][A-Z0-9_]*=|\s*$)/g)) env[m[1]] = m[2];

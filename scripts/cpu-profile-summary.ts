@@ -1,7 +1,7 @@
 /**
  * `node dist/scripts/cpu-profile-summary.js <dir-or-files...>`: where the CPU of Pulumi's processes
- * goes. Reads V8 CPU profiles (`.cpuprofile`, written by `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=<dir>`,
- * e.g. through `npm run bench:memory -- --variants "NODE_OPTIONS=--cpu-prof --cpu-prof-dir=/tmp/prof"`)
+ * goes. Reads V8 CPU profiles (`.cpuprofile`, e.g. written by cpu-profile-hook.ts in every Node.js
+ * process of a bench run; `<pid>-<n>.cpuprofile` pieces of one process are added up)
  * and prints, per process (the program or the dynamic provider, told by the code it ran), the self
  * time by where the code comes from: @pulumi/pulumi, gRPC, protobuf, this package, undici, zod, Node.js
  * itself, V8's garbage collector, and the rest. Figures only (a profile to read, not a test).
