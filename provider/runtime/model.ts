@@ -285,10 +285,7 @@ export function leanStacks(): () => void {
     const limit = Error.stackTraceLimit;
     const prepare = Error.prepareStackTrace;
     Error.stackTraceLimit = 0; // debuggablePromise's traces (Resource.callsites sets its own limit)
-    Error.prepareStackTrace = (err, frames) => {
-        const head = err instanceof Error ? `${err.name}: ${err.message}` : "Error";
-        return [head, ...frames.slice(0, LEAN_FRAMES).map((f) => `    at ${f.toString()}`)].join("\n");
-    };
+    Error.prepareStackTrace = plainTrace;
     return () => {
         Error.stackTraceLimit = limit;
         Error.prepareStackTrace = prepare;
@@ -297,6 +294,30 @@ export function leanStacks(): () => void {
 /** Frames kept for a resource's recorded stack trace: the resource classes' own and the program's first few. */
 const LEAN_FRAMES = 12;
 
+/** V8's own text of a trace (no source maps), LEAN_FRAMES frames. */
+function plainTrace(err: unknown, frames: NodeJS.CallSite[]): string {
+    const head = !(err instanceof Error) ? "Error" : err.message ? `${err.name}: ${err.message}` : err.name;
+    return [head, ...frames.slice(0, LEAN_FRAMES).map((f) => `    at ${f.toString()}`)].join("\n");
+}
+
+let promiseTracesLean = false;
+/**
+ * The rest of @pulumi/pulumi's per-promise traces: after a resource registers, its serialization, its
+ * RPC and every `pulumi.log` call make promises whose trace (debuggablePromise, kept for the report
+ * of leaked promises) source-map-support formats through the source maps, outside any constructor
+ * leanStacks covers. A CPU profile of a shard's program (README, "Shards") still spent 8% there.
+ * Once a program has registered resources of this package, a trace taken by debuggablePromise is
+ * V8's own text (as in leanStacks); every other error keeps the program's formatter and its
+ * source-mapped trace. Installed once per process, over the formatter in place then (none: nothing to do).
+ */
+export function leanPromiseTraces(): void {
+    if (promiseTracesLean) return;
+    promiseTracesLean = true;
+    const prepare = Error.prepareStackTrace;
+    if (!prepare) return; // V8's own text already: nothing to save
+    Error.prepareStackTrace = (err, frames) => (frames[0]?.getFunctionName() === "debuggablePromise" ? plainTrace(err, frames) : prepare(err, frames));
+}
+
 /**
  * The base of the five resource classes: registers `type` through the serialized shim (shim.ts),
  * with lean stack traces (leanStacks). The type token is `pulumi-nodejs:dynamic/cloudiway:<type>`.
@@ -304,6 +325,7 @@ const LEAN_FRAMES = 12;
 export abstract class ModelResource extends pulumi.dynamic.Resource {
     protected constructor(type: string, name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
         processHeap.count(); // a large plan's program bounds its heap's growth (heap.ts)
+        leanPromiseTraces();
         const restore = leanStacks();
         try {
             super(shimFor(type), name, props, opts, "cloudiway", type);
