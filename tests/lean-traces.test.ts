@@ -13,6 +13,7 @@ describe("lean promise traces", () => {
         let formatted = 0;
         Error.prepareStackTrace = (err: Error) => { formatted++; return `formatted: ${err.message}`; };
         leanPromiseTraces();
+        leanPromiseTraces(); // at every resource: installed once over a formatter
         // The shape of @pulumi/pulumi's runtime/debuggable.js: the Error is made in debuggablePromise itself.
         function debuggablePromise(): string | undefined { return new Error().stack; }
         const trace = debuggablePromise();

@@ -300,7 +300,8 @@ function plainTrace(err: unknown, frames: NodeJS.CallSite[]): string {
     return [head, ...frames.slice(0, LEAN_FRAMES).map((f) => `    at ${f.toString()}`)].join("\n");
 }
 
-let promiseTracesLean = false;
+/** Marks the formatter leanPromiseTraces installed. */
+const LEAN_WRAPPER = Symbol("cloudiway.leanPromiseTraces");
 /**
  * The rest of @pulumi/pulumi's per-promise traces: after a resource registers, its serialization, its
  * RPC and every `pulumi.log` call make promises whose trace (debuggablePromise, kept for the report
@@ -308,14 +309,16 @@ let promiseTracesLean = false;
  * leanStacks covers. A CPU profile of a shard's program (README, "Shards") still spent 8% there.
  * Once a program has registered resources of this package, a trace taken by debuggablePromise is
  * V8's own text (as in leanStacks); every other error keeps the program's formatter and its
- * source-mapped trace. Installed once per process, over the formatter in place then (none: nothing to do).
+ * source-mapped trace. Installed over the formatter in place (none: nothing to do), unless it is already
+ * this one: called at every resource, it costs a property read.
  */
 export function leanPromiseTraces(): void {
-    if (promiseTracesLean) return;
-    promiseTracesLean = true;
     const prepare = Error.prepareStackTrace;
-    if (!prepare) return; // V8's own text already: nothing to save
-    Error.prepareStackTrace = (err, frames) => (frames[0]?.getFunctionName() === "debuggablePromise" ? plainTrace(err, frames) : prepare(err, frames));
+    if (!prepare || prepare === plainTrace || (prepare as { [LEAN_WRAPPER]?: true })[LEAN_WRAPPER]) return;
+    Error.prepareStackTrace = Object.assign(
+        (err: Error, frames: NodeJS.CallSite[]) => (frames[0]?.getFunctionName() === "debuggablePromise" ? plainTrace(err, frames) : prepare(err, frames)),
+        { [LEAN_WRAPPER]: true as const },
+    );
 }
 
 /**
