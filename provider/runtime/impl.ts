@@ -75,10 +75,12 @@ export function contextFor(lookup: ConfigLookup): Context {
     return ctx;
 }
 
-/** Counts a call toward the heap bound (heap.ts); always true, so it chains in front of a call. */
-function counted(): true {
-    processHeap.count();
-    return true;
+/** A provider method that first counts its call toward the heap bound of a large stack's provider (heap.ts). */
+function counted<A extends unknown[], R>(method: (...args: A) => R): (...args: A) => R {
+    return (...args: A) => {
+        processHeap.count();
+        return method(...args);
+    };
 }
 
 /** The engine's property bags are objects; anything else is taken as empty. */
@@ -155,11 +157,10 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
             throw e;
         }
     };
-    // Each call the engine makes counts toward the heap bound of a large stack's provider (heap.ts).
-    target.check = (olds: unknown, news: unknown) => counted() && impl.check(ctx, olds === undefined || olds === null ? undefined : record(olds), news);
-    target.diff = (id: string, olds: unknown, news: unknown) => { counted(); held(olds); return impl.diff(ctx, id, record(olds), record(news)); };
-    target.create = (inputs: unknown) => counted() && journaled(inputs, () => impl.create(ctx, record(inputs))).then((r) => withStack(inputs, r), partial(inputs));
-    target.read = (id: string, props: unknown) => { counted(); held(props); return impl.read(ctx, id, record(props)); };
-    target.update = (id: string, olds: unknown, news: unknown) => counted() && impl.update(ctx, id, record(olds), record(news)).then((r) => withStack(news, r), partial(news));
-    target.delete = async (id: string, props: unknown) => { counted(); await impl.delete(ctx, id, record(props)); held(props); };
+    target.check = counted((olds: unknown, news: unknown) => impl.check(ctx, olds === undefined || olds === null ? undefined : record(olds), news));
+    target.diff = counted((id: string, olds: unknown, news: unknown) => { held(olds); return impl.diff(ctx, id, record(olds), record(news)); });
+    target.create = counted((inputs: unknown) => journaled(inputs, () => impl.create(ctx, record(inputs))).then((r) => withStack(inputs, r), partial(inputs)));
+    target.read = counted((id: string, props: unknown) => { held(props); return impl.read(ctx, id, record(props)); });
+    target.update = counted((id: string, olds: unknown, news: unknown) => impl.update(ctx, id, record(olds), record(news)).then((r) => withStack(news, r), partial(news)));
+    target.delete = counted(async (id: string, props: unknown) => { await impl.delete(ctx, id, record(props)); held(props); });
 }
