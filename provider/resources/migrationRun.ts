@@ -26,6 +26,7 @@ import { Judgement, judgeGate, observeTarget } from "../campaign/gates";
 import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
 import { naturalKey } from "../runtime/journal";
+import { operatorVerdict, RunRecord, RunRecordUnreadable } from "../campaign/runJournal";
 
 // ---------------------------------------------------------------- schema
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions", "retry"] as const;
@@ -250,6 +251,7 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
     const retrigger = !prior || prior.trigger !== v.trigger;
     const was: RunPhase = retrigger ? "deferred" : phaseOf(prior);
     let outs: MigrationRunOutputs;
+    let sentNow = false;
     if (was === "deferred") {
         const wait = deferral(v);
         if (wait) {
@@ -259,7 +261,14 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
                 ...(wait.until ? { deferredUntil: wait.until } : {}), ...(wait.waitingFor ? { waitingFor: wait.waitingFor } : {}),
             };
         }
-        outs = { ...v, ...(await perform(ctx, v)), phase: "sent" };
+        try {
+            outs = { ...v, ...(await perform(ctx, v, label)), phase: "sent" };
+        } catch (e) {
+            if (!(e instanceof SentThenFailed)) throw e;
+            throw new PartialFailure(`${label}: sent to Cloudiway at ${e.result.performedAt} (${e.result.answer}), but ${e.message}. ` +
+                "The run is kept in the state as sent: the next up does not send it again", id, { ...v, ...e.result, phase: "sent" });
+        }
+        sentNow = true;
     } else {
         // Sent before: keep what the send answered and the last look; drop what no longer applies.
         const { deferredUntil: _d, waitingFor: _w, ...rest } = prior!;
@@ -273,7 +282,14 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
     }
     if (outs.phase === "done") return outs;
     const sentAt = Date.parse(outs.performedAt ?? "") || Date.now();
-    const j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt, ctx.settings.waitPollSeconds * 1000);
+    let j: Judgement;
+    try {
+        j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt, ctx.settings.waitPollSeconds * 1000);
+    } catch (e) {
+        // Sent by this call: the state must keep it as sent, whatever the look at its gate met.
+        if (sentNow) throw new PartialFailure(`${label}: sent to Cloudiway at ${outs.performedAt} (${outs.answer}), but its gate could not be judged: ${(e as Error).message}. The run is kept in the state as sent; the next up judges it again`, id, outs);
+        throw e;
+    }
     outs = { ...outs, ...judged(j) };
     if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed, or retry the failed users, and the next up judges it again`, id, outs);
     return outs;
@@ -291,45 +307,105 @@ function forgetHeld(ctx: Context, props: Partial<MigrationRunOutputs>): void {
 }
 
 /**
+ * The vendor accepted the action, then something failed (its record could not be written): the run
+ * was sent. reconcile turns it into a PartialFailure, so the engine keeps the run as sent.
+ */
+class SentThenFailed extends Error {
+    constructor(readonly result: RunResult, why: string) { super(why); this.name = "SentThenFailed"; }
+}
+
+/** A refusal before anything was sent: what could not be read or done, and how to go on. */
+function notSent(label: string, why: string, record?: { name: string; where: string; action: string }): Error {
+    const how = record
+        ? ` The record is left as it is. Check whether Cloudiway received this ${record.action} (its portal, or the users' statuses and pass history); ` +
+          `if it did, run up again with CLOUDIWAY_RUN_RECORDS=${record.name}=sent; if it did not, with CLOUDIWAY_RUN_RECORDS=${record.name}=unsent ` +
+          `(records under ${record.where}).`
+        : " Fix what is named and run up again.";
+    return new Error(`${label}: nothing was sent: ${why}.${how}`);
+}
+
+const operatorAnswer = (): RunResult => ({ performedAt: new Date().toISOString(), answer: "marked as sent by the operator (CLOUDIWAY_RUN_RECORDS)" });
+
+/**
  * Sends the action at most once per (stack, target, action, trigger), on any runner:
  *  1. the run journal (runJournal.ts, kept in the stack's own store and on this machine): a send
  *     that got an answer is not sent again (its answer is returned); one cut off between sending and
  *     the answer counts as sent when the vendor shows it (a user of the target running the action,
- *     or a pass that started after the intent);
+ *     or a pass that started after the intent), is sent again only when the vendor's facts show it
+ *     never arrived (a migrate whose users had no pass since), and is otherwise refused until the
+ *     operator says (CLOUDIWAY_RUN_RECORDS);
  *  2. before any first send, Cloudiway itself: while the same action is under way for a user of the
  *     target, it is not sent again.
+ * It fails closed: evidence that cannot be read refuses the send ("nothing was sent", and how to go
+ * on); after the vendor accepted the action, a failure throws SentThenFailed (the run was sent).
  */
-async function perform(ctx: Context, v: MigrationRunInputs): Promise<RunResult> {
+async function perform(ctx: Context, v: MigrationRunInputs, label: string): Promise<RunResult> {
     const kind = kindOf(v);
     const key = naturalKey("MigrationRun", v)!;
     const journal = ctx.runs?.(stackOf(v));
-    const prior = await journal?.begin(key);
+    const record = journal && { name: journal.recordName(key), where: journal.where, action: v.action };
+    let prior: RunRecord | undefined;
+    try {
+        prior = await journal?.begin(key);
+    } catch (e) {
+        const verdict = e instanceof RunRecordUnreadable ? operatorVerdict(e.record) : undefined;
+        if (!journal || !verdict) throw notSent(label, (e as Error).message, e instanceof RunRecordUnreadable ? record : undefined);
+        try { prior = await journal.settle(key, verdict, operatorAnswer()); } catch (w) { throw notSent(label, (w as Error).message); }
+        if (verdict === "unsent") prior = undefined; // the operator's fresh intent is this attempt's
+    }
+    if (journal && prior && !prior.outs) {
+        // An attempt cut off between its send and its answer, unless the operator said what happened.
+        const verdict = operatorVerdict(record!.name);
+        if (verdict) {
+            try { prior = await journal.settle(key, verdict, operatorAnswer()); } catch (w) { throw notSent(label, (w as Error).message); }
+            if (verdict === "unsent") prior = undefined;
+        }
+    }
     const earlier = prior?.outs;
     if (earlier && typeof earlier.performedAt === "string" && earlier.performedAt && typeof earlier.answer === "string") {
         return { performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}) };
     }
-    if (v.action !== "retry") { // a retry starts only users in an error status: it cannot double a start
-        const seen = await seenByVendor(ctx, kind, v, prior ? Date.parse(prior.startedAt) : undefined);
-        if (seen) {
-            const r = { performedAt: prior?.startedAt ?? new Date().toISOString(), answer: `not sent again: ${seen}` };
-            await journal?.answered(key, r);
-            return r;
+    const startedAt = prior?.startedAt ?? new Date().toISOString();
+    try {
+        if (v.action !== "retry") { // a retry starts only users in an error status: it cannot double a start
+            const since = prior ? Date.parse(prior.startedAt) : undefined;
+            const facts = await seenByVendor(ctx, kind, v, since);
+            if (facts.seen) {
+                const r = { performedAt: prior?.startedAt ?? new Date().toISOString(), answer: `not sent again: ${facts.seen}` };
+                await journal?.answered(key, startedAt, r);
+                return r;
+            }
+            if (prior && !facts.conclusive) {
+                throw notSent(label, `an earlier attempt (${prior.startedAt}) was cut off before its answer, and Cloudiway's facts cannot tell ` +
+                    `whether it arrived (nothing of ${v.action} is under way now)`, record);
+            }
         }
+    } catch (e) {
+        if (!prior) await journal?.refused(key, undefined).catch(() => undefined); // this attempt's intent goes: nothing was sent
+        throw /nothing was sent/.test((e as Error).message) ? e : notSent(label, (e as Error).message);
     }
     let r: RunResult;
     try {
         r = await send(ctx, kind, v);
     } catch (e) {
         // Refused outright: nothing happened, the intent goes. An unknown outcome keeps it (the vendor decides next time).
-        if (e instanceof CloudiwayApiError || !(e instanceof CloudiwayError)) await journal?.refused(key, prior);
+        if (e instanceof CloudiwayApiError || !(e instanceof CloudiwayError)) await journal?.refused(key, prior).catch(() => undefined);
         throw e;
     }
-    await journal?.answered(key, r);
+    try {
+        await journal?.answered(key, startedAt, r);
+    } catch (e) {
+        throw new SentThenFailed(r, `its record could not be written after several tries (${(e as Error).message})`);
+    }
     return r;
 }
 
-/** What shows that the action already reached Cloudiway (see perform), or undefined. */
-async function seenByVendor(ctx: Context, kind: Kind, v: MigrationRunInputs, since?: number): Promise<string | undefined> {
+/**
+ * What shows that the action already reached Cloudiway (see perform): `seen` says what, and
+ * `conclusive` whether, when nothing shows, the facts prove it never arrived (a migrate of users
+ * whose pass history has no pass since the attempt; an audit, stop or permissions leaves no dated trace).
+ */
+async function seenByVendor(ctx: Context, kind: Kind, v: MigrationRunInputs, since?: number): Promise<{ seen?: string; conclusive: boolean }> {
     const tags = v.batchName ? await usersInBatch(ctx, kind, v.batchName) : v.migrationTag ? [v.migrationTag] : [];
     const running = UNDER_WAY[v.action === "retry" ? "migrate" : v.action];
     const underWay: string[] = [];
@@ -338,15 +414,16 @@ async function seenByVendor(ctx: Context, kind: Kind, v: MigrationRunInputs, sin
         if (u?.status && running.has(statusName(u.status))) underWay.push(`${u.sourceEmail} ${statusName(u.status)}`);
     }
     underWay.sort();
-    if (underWay.length) return `${v.action} is under way (${underWay.length} of ${tags.length}: ${underWay.slice(0, 3).join(", ")}${underWay.length > 3 ? ", ..." : ""})`;
+    if (underWay.length) return { conclusive: true, seen: `${v.action} is under way (${underWay.length} of ${tags.length}: ${underWay.slice(0, 3).join(", ")}${underWay.length > 3 ? ", ..." : ""})` };
     if (since !== undefined && v.action === "migrate") {
         for (const tag of tags) {
             const passes = await ctx.client().getMailHistory(kind, tag);
             const started = passes.find((p) => Date.parse(p.startIso) >= since - CLOCK_SLACK_MS);
-            if (started) return `a pass started at ${started.startIso} after the interrupted attempt of ${new Date(since).toISOString()}`;
+            if (started) return { conclusive: true, seen: `a pass started at ${started.startIso} after the interrupted attempt of ${new Date(since).toISOString()}` };
         }
+        return { conclusive: tags.length > 0 };
     }
-    return undefined;
+    return { conclusive: since === undefined };
 }
 
 async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<RunResult> {
