@@ -232,6 +232,17 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const preview = await p.cli(["up", "--all-shards", "--preview"]);
         assert.strictEqual(preview.code, 0, preview.out);
         assert.match(preview.out, /preview finished in [\d.]+ s: no changes/);
+
+        // Wave C grows past --max-users: --init again keeps every batch in its stack and rewrites no stack's list.
+        const files = () => assignment.stacks.map((s) => fs.readFileSync(path.join(p.dir, `Pulumi.${s}.yaml`), "utf8"));
+        const before = files();
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan().replace(user("c3"), ["c3", "c4", "c5", "c6"].map(user).join("\n")));
+        const again2 = await p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init", "--json"]);
+        assert.strictEqual(again2.code, 0, again2.out);
+        const kept = JSON.parse(again2.stdout) as { shards: { stack: string; batches: string[] }[]; moves: unknown[] };
+        assert.deepStrictEqual([kept.shards.map((s) => [s.stack, s.batches]), kept.moves], [[["t-shard-1", ["Wave A"]], ["t-shard-2", ["Wave B"]], ["t-shard-3", ["Wave C"]]], []]);
+        assert.match(again2.out, /batch "Wave C" has 6 users, more than --max-users 5: it stays in stack t-shard-3/);
+        assert.deepStrictEqual(files(), before, "no stack's list rewritten");
     });
 
     it("a change to one wave: shards --changed-since lists only its shard, and up --all-shards --preview --stacks previews only it", async () => {

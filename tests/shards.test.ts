@@ -6,6 +6,7 @@
  * that names another shard's batch (data entries of MigrationRunArgs.after).
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -192,6 +193,30 @@ describe("shards: existing shards stay where they are; only --rebalance moves a 
         assert.match(text, /2 batch\(es\) move \(not applied: add --init\):/);
         assert.match(text, /batch "W2" \(2000 users, runs: migrate\): shard-1 -> shard-2/);
         assert.match(text, /new resources in another stack with another journal scope\. The moved batch's runs will be\s+sent again/);
+    });
+
+    it("the command: after one batch grew, shards --max-users keeps every batch in its stack (as Pulumi.<stack>.yaml says); --rebalance prints the moves", () => {
+        const users = (names: string[]) => ["    users:", ...names.map((n) => user(n))];
+        const plan = [
+            "defaults: { sourceConnectorName: Gmail, targetConnectorName: Office 365 }", "batches:",
+            "  - name: W1", ...users(["a1", "a2", "a3", "a4", "a5", "a6"]),
+            "  - name: W2", "    runs: [{ action: migrate, trigger: \"1\" }]", ...users(["b1", "b2"]),
+            "  - name: W3", ...users(["c1"]), "",
+        ].join("\n");
+        write("cli/Pulumi.yaml", "name: cloudiway-migration\nruntime: nodejs\n");
+        write("cli/Pulumi.s-1.yaml", "config:\n  cloudiway-migration:batches: '[\"W1\", \"W2\"]'\n");
+        write("cli/Pulumi.s-2.yaml", "config:\n  cloudiway-migration:batches: '[\"W3\"]'\n");
+        write("cli/plan.yaml", plan);
+        const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, "..", "cli", "index.js"), "shards", "plan.yaml", "--max-users", "5", ...args], { cwd: path.join(tmp, "cli"), encoding: "utf8" });
+        const kept = cli("--json");
+        assert.strictEqual(kept.status, 0, kept.stderr);
+        const out = JSON.parse(kept.stdout) as { shards: { stack: string; batches: string[] }[]; moves: unknown[] };
+        assert.deepStrictEqual([out.shards.map((x) => [x.stack, x.batches]), out.moves], [[["s-1", ["W1", "W2"]], ["s-2", ["W3"]]], []]);
+        assert.match(kept.stderr, /warning: batch "W1" has 6 users, more than --max-users 5: it stays in stack s-1/);
+        const moved = cli("--rebalance");
+        assert.strictEqual(moved.status, 0, moved.stderr);
+        assert.match(moved.stdout, /1 batch\(es\) move \(not applied: add --init\):\n {2}batch "W2" \(2 users, runs: migrate\): s-1 -> s-2\n/);
+        assert.match(moved.stdout, /The moved batch's runs will be\s+sent again/);
     });
 });
 
