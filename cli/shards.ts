@@ -115,7 +115,7 @@ export async function main(argv: string[]): Promise<void> {
 /** The moves of a rebalance, and what they mean for the moved batches' runs. */
 export function moves(a: Placement, applied: boolean): string {
     if (!a.moves.length) return "";
-    const lines = a.moves.map((m) => `  batch "${m.batch}" (${m.users} users${m.runs.length ? `, runs: ${m.runs.join(", ")}` : ", no runs"}): ${m.from} -> ${m.to}`);
+    const lines = a.moves.map((m) => `  ${m.batch.startsWith("(") ? m.batch.slice(1, -1) : `batch "${m.batch}"`} (${m.users} users${m.runs.length ? `, runs: ${m.runs.join(", ")}` : ", no runs"}): ${m.from} -> ${m.to}`);
     return `\n${a.moves.length} batch(es) move${applied ? "" : " (not applied: add --init)"}:\n${lines.join("\n")}\n${MOVE_CONSEQUENCES.join("\n")}\n`;
 }
 

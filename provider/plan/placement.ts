@@ -60,7 +60,11 @@ export function placeShards(plan: Pick<Plan, "batches" | "users">, maxUsers: num
     const names = new Set(specs.map((s) => s.stack));
     let next = 1;
     const newName = () => { while (names.has(`${prefix}shard-${next}`)) next++; const n = `${prefix}shard-${next}`; names.add(n); return n; };
-    const runsOf = (batch: string) => plan.batches.find((b) => b.name === batch)?.runs.map((r) => r.action) ?? [];
+    const runsOf = (batch: string) => {
+        const own = plan.batches.find((b) => b.name === batch)?.runs.map((r) => r.action) ?? [];
+        const perUser = plan.users.filter((u) => u.batch === batch).reduce((n, u) => n + (u.runs?.length ?? 0), 0);
+        return perUser ? [...own, `${perUser} user run(s)`] : own;
+    };
 
     if (opts.rebalance) {
         // Each packed shard takes the name of the stack that holds most of its users now (largest overlap first).
@@ -89,6 +93,7 @@ export function placeShards(plan: Pick<Plan, "batches" | "users">, maxUsers: num
                 const from = ownerOf.get(b);
                 if (from && from !== s.stack) moves.push({ batch: b, from, to: s.stack, users: size.get(b) ?? 0, runs: runsOf(b) });
             }
+            if (s.unbatched && looseOwner && looseOwner !== s.stack) moves.push({ batch: "(users with no batch)", from: looseOwner, to: s.stack, users: loose, runs: [] });
         }
         const changed = shards.filter((s) => {
             const was = specs.find((x) => x.stack === s.stack);
