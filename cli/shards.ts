@@ -1,9 +1,11 @@
 /**
- * `cloudiway-migration shards <plan> --max-users N [--prefix P] [--init] [--json]`: whole batches
- * to as few shards (stacks of the root project) as fit; `--init` creates the stacks and sets their
- * `cloudiway-migration:batches` (and `unbatched`, `planFile`).
+ * `cloudiway-migration shards <plan> --max-users N [--prefix P] [--init] [--rebalance] [--json]`:
+ * whole batches to as few shards (stacks of the root project) as fit; existing shards keep their
+ * batches and only new batches are placed (placement.ts), `--rebalance` packs again and lists the
+ * moves; `--init` creates the stacks and sets their `cloudiway-migration:batches` (and `unbatched`, `planFile`).
  * `cloudiway-migration shards <plan> --changed-since <git-ref> [--json]`: the shards whose batches a
- * change of the plan file (or of the CSVs it names) touches, for a pull request's preview.
+ * change of the plan file (or of the CSVs it names) touches, for a pull request's preview; every
+ * shard when a plan-wide key or a project file changed.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -12,10 +14,11 @@ import * as path from "path";
 import { parse } from "yaml";
 import { Plan, PlanError, loadPlan } from "../provider/plan";
 import {
-    Assignment, BATCHES_KEY, PLAN_FILE_KEY, UNBATCHED_KEY, ShardSpec, assignShards, changedBatches, matchesAny, readShardSpecs, selectShard, shardConfig,
+    Assignment, BATCHES_KEY, PLAN_FILE_KEY, UNBATCHED_KEY, ShardSpec, changedBatches, changedPlanKeys, matchesAny, projectFilesIn, readShardSpecs, selectShard, shardConfig,
 } from "../provider/plan/shards";
+import { MOVE_CONSEQUENCES, Placement, placeShards } from "../provider/plan/placement";
 
-export const HELP = `Usage: cloudiway-migration shards <plan> --max-users <n> [--prefix <p>] [--init] [--json] [--cwd <project dir>]
+export const HELP = `Usage: cloudiway-migration shards <plan> --max-users <n> [--prefix <p>] [--init] [--rebalance] [--json] [--cwd <project dir>]
        cloudiway-migration shards <plan> --changed-since <git ref> [--json] [--cwd <project dir>]
        cloudiway-migration shards <plan> --list [--json] [--cwd <project dir>]
 
@@ -25,16 +28,29 @@ stack config cloudiway-migration:batches (README, "Large plans" > "Shards").
   --max-users <n>        users per shard at most; whole batches are packed into as few shards as fit
                          (first-fit decreasing). A batch larger than <n> gets a shard of its own (a
                          warning). The users with no batch go to one shard (cloudiway-migration:unbatched).
-  --prefix <p>           stack names <p>shard-1, <p>shard-2, ... (default none)
+                         Shards stay where they are: a batch that a stack config file already names stays
+                         in that stack (one that grew past <n> too: a warning); only new batches are
+                         placed, first into existing shards with room, then into new shards.
+  --prefix <p>           names of new stacks: <p>shard-1, <p>shard-2, ... (default none)
   --init                 create those stacks in the project (or select them if they exist) and set their
                          cloudiway-migration:batches, cloudiway-migration:unbatched and
-                         cloudiway-migration:planFile (the plan's path from the project directory)
+                         cloudiway-migration:planFile (the plan's path from the project directory);
+                         stacks whose batches do not change are left as they are
+  --rebalance            pack the whole plan again and move batches between stacks (the only way to move
+                         one): prints each move (batch, from stack, to stack) and what it means for its
+                         runs (new resources in another stack with another journal scope: sent again).
+                         Without --init it only prints; nothing asks for confirmation
   --json                 print the assignment as JSON, for a CI matrix: {"stacks": [...], "shards": [{stack,
-                         batches, users, unbatched}], "warnings": [...]}
+                         batches, users, unbatched}], "warnings": [...], "moves": [{batch, from, to, users, runs}]}
   --changed-since <ref>  instead: diff the plan file and the CSVs it names against <ref> (e.g.
                          origin/main) and list the shards, as their stack config files in the project
-                         say, whose batches changed (a stack config file that changed counts too).
-                         --json: {"since", "batches", "unbatched", "stacks", "shards": [{stack, batches}]}
+                         say, whose batches changed (a stack config file that changed counts too). Every
+                         shard is listed when a plan-wide key changed (a top-level key other than batches,
+                         users and csv: kind, adoptExisting, defaults, ...) or a project file did
+                         (Pulumi.yaml, its main, the .ts/.js next to it, tsconfig.json, policy*.json,
+                         policy/, package.json and package-lock.json there or above).
+                         --json: {"since", "batches", "unbatched", "planWide", "projectFiles", "stacks",
+                         "shards": [{stack, batches}], "notes"}
   --list                 instead: the project's shards as its stack config files say, with the plan's
                          batches each deploys and their users. --json: {"stacks", "shards": [{stack,
                          patterns, unbatched, batches, users}], "problems"} (a batch in no shard's list...)
@@ -44,10 +60,10 @@ The shards' lists are read from the project's stack config files, Pulumi.<stack>
 Pulumi.yaml. The Pulumi CLI, the backend and the passphrase come from the environment, as for pulumi.
 `;
 
-interface Options { plan: string; maxUsers?: number; prefix: string; init: boolean; json: boolean; list: boolean; cwd: string; changedSince?: string }
+interface Options { plan: string; maxUsers?: number; prefix: string; init: boolean; rebalance: boolean; json: boolean; list: boolean; cwd: string; changedSince?: string }
 
 function options(argv: string[]): Options | undefined {
-    const o: Partial<Options> & { prefix: string; init: boolean; json: boolean; list: boolean } = { prefix: "", init: false, json: false, list: false };
+    const o: Partial<Options> & { prefix: string; init: boolean; rebalance: boolean; json: boolean; list: boolean } = { prefix: "", init: false, rebalance: false, json: false, list: false };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
@@ -57,6 +73,7 @@ function options(argv: string[]): Options | undefined {
         const a = argv[i];
         if (a === "--help" || a === "-h") return undefined;
         else if (a === "--init") o.init = true;
+        else if (a === "--rebalance") o.rebalance = true;
         else if (a === "--json") o.json = true;
         else if (a === "--list") o.list = true;
         else if (a === "--max-users") o.maxUsers = Number(value(i++, a));
@@ -83,14 +100,23 @@ export async function main(argv: string[]): Promise<void> {
     const plan = readPlan(path.resolve(o.plan));
     if (o.changedSince !== undefined) return changed(o, plan, o.changedSince);
     if (o.list) return list(o, plan);
-    const a = assignShards(plan, o.maxUsers!, o.prefix);
+    const a = placeShards(plan, o.maxUsers!, readShardSpecs(o.cwd), { prefix: o.prefix, rebalance: o.rebalance });
     for (const w of a.warnings) process.stderr.write(`warning: ${w}\n`);
     if (o.init) await init(o, a);
     if (o.json) {
-        process.stdout.write(`${JSON.stringify({ maxUsers: a.maxUsers, stacks: a.shards.map((s) => s.stack), shards: a.shards, warnings: a.warnings }, null, 2)}\n`);
+        const shards = a.shards.map(({ stack, batches, users, unbatched }) => ({ stack, batches, users, unbatched }));
+        process.stdout.write(`${JSON.stringify({ maxUsers: a.maxUsers, stacks: shards.map((s) => s.stack), shards, warnings: a.warnings, moves: a.moves }, null, 2)}\n`);
+        if (a.moves.length) process.stderr.write(`${MOVE_CONSEQUENCES.join("\n")}\n`);
     } else {
-        process.stdout.write(table(a));
+        process.stdout.write(table(a) + moves(a, o.init));
     }
+}
+
+/** The moves of a rebalance, and what they mean for the moved batches' runs. */
+export function moves(a: Placement, applied: boolean): string {
+    if (!a.moves.length) return "";
+    const lines = a.moves.map((m) => `  ${m.batch.startsWith("(") ? m.batch.slice(1, -1) : `batch "${m.batch}"`} (${m.users} users${m.runs.length ? `, runs: ${m.runs.join(", ")}` : ", no runs"}): ${m.from} -> ${m.to}`);
+    return `\n${a.moves.length} batch(es) move${applied ? "" : " (not applied: add --init)"}:\n${lines.join("\n")}\n${MOVE_CONSEQUENCES.join("\n")}\n`;
 }
 
 export function table(a: Assignment): string {
@@ -103,13 +129,15 @@ export function table(a: Assignment): string {
 }
 
 /** Creates (or selects) each shard's stack, one at a time (pulumi/pulumi#8186), and sets its config. */
-async function init(o: Options, a: Assignment): Promise<void> {
+async function init(o: Options, a: Placement): Promise<void> {
     if (!fs.existsSync(path.join(o.cwd, "Pulumi.yaml"))) throw new Error(`--init: ${o.cwd} is not a Pulumi project (no Pulumi.yaml); give --cwd`);
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const ws = await LocalWorkspace.create({ workDir: o.cwd });
     const existing = new Set((await ws.listStacks()).map((s) => s.name));
     const planFile = path.relative(o.cwd, path.resolve(o.plan)).split(path.sep).join("/");
+    const changed = new Set(a.changed);
     for (const s of a.shards) {
+        if (existing.has(s.stack) && !changed.has(s.stack)) { process.stderr.write(`kept stack ${s.stack}: unchanged\n`); continue; }
         if (existing.has(s.stack)) await ws.selectStack(s.stack); else await ws.createStack(s.stack);
         const config = shardConfig(s, planFile);
         await ws.setAllConfig(s.stack, Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v }])));
@@ -184,9 +212,14 @@ export function planAt(ref: string, file: string): { plan?: Plan; note?: string 
     }
 }
 
-/** The shards (as the project's stack config files say) whose batches changed since `ref`. */
+/**
+ * The shards (as the project's stack config files say) whose batches changed since `ref`; every
+ * shard when a plan-wide key of the plan file or a project file changed (shards.ts, changedPlanKeys
+ * and projectFilesIn).
+ */
 export function changedShards(projectDir: string, planFile: string, ref: string): {
-    since: string; batches: string[]; unbatched: boolean; stacks: string[]; shards: { stack: string; batches: string[] }[]; notes: string[];
+    since: string; batches: string[]; unbatched: boolean; planWide: string[]; projectFiles: string[];
+    stacks: string[]; shards: { stack: string; batches: string[] }[]; notes: string[];
 } {
     const now = readPlan(planFile);
     const { plan: before, note } = planAt(ref, planFile);
@@ -195,14 +228,25 @@ export function changedShards(projectDir: string, planFile: string, ref: string)
     const shards: ShardSpec[] = readShardSpecs(projectDir);
     if (!shards.length) throw new Error(`no stack of ${projectDir} sets ${BATCHES_KEY} (run shards --init first)`);
     const top = git(projectDir, ["rev-parse", "--show-toplevel"]).trim();
+    const toTop = (f: string) => path.relative(top, f).split(path.sep).join("/");
+    // Plan-wide: a top-level key of the plan other than its batches and users; a project file.
+    const was = before && !/\.csv$/i.test(planFile) ? gitShow(top, ref, toTop(planFile)) : undefined;
+    const planWide = was === undefined ? [] : changedPlanKeys(was, fs.readFileSync(planFile, "utf8"));
+    if (planWide.length) notes.push(`plan-wide key(s) of ${path.basename(planFile)} changed since ${ref} (${planWide.join(", ")}): every shard is listed`);
+    let main: string | undefined;
+    try { main = (parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as { main?: unknown } | null)?.main as string | undefined; } catch { main = undefined; }
+    const changedFiles = git(top, ["diff", "--name-only", "--no-renames", ref, "--"]).split("\n").filter((l) => l !== "");
+    const projectFiles = projectFilesIn(changedFiles, toTop(projectDir) === "" ? "" : toTop(projectDir), typeof main === "string" ? main : undefined);
+    if (projectFiles.length) notes.push(`project file(s) changed since ${ref} (${projectFiles.join(", ")}): every shard is listed`);
+    const everyShard = planWide.length > 0 || projectFiles.length > 0;
     const out = shards.map((s) => {
         const batches = [...diff.batches].filter((b) => matchesAny(s.patterns, b));
         const rel = path.relative(top, path.join(projectDir, s.where)).split(path.sep).join("/");
         const configChanged = gitShow(top, ref, rel) !== fs.readFileSync(path.join(projectDir, s.where), "utf8");
         if (configChanged) notes.push(`${s.where} changed since ${ref}`);
-        return { stack: s.stack, batches, touched: batches.length > 0 || (diff.unbatched && s.unbatched) || configChanged };
+        return { stack: s.stack, batches, touched: everyShard || batches.length > 0 || (diff.unbatched && s.unbatched) || configChanged };
     }).filter((s) => s.touched).map(({ stack, batches }) => ({ stack, batches }));
-    return { since: ref, batches: [...diff.batches].sort(), unbatched: diff.unbatched, stacks: out.map((s) => s.stack), shards: out, notes };
+    return { since: ref, batches: [...diff.batches].sort(), unbatched: diff.unbatched, planWide, projectFiles, stacks: out.map((s) => s.stack), shards: out, notes };
 }
 
 function changed(o: Options, _plan: Plan, ref: string): void {

@@ -3,8 +3,9 @@
  * project (name cloudiway-migration, the program dist/index.js), each deploying the batches its
  * cloudiway-migration:batches names.
  *  - A cross-shard gate: wave 2 (shard B) `after: Wave 1` (shard A) is deferred until A's run is
- *    done, read through A's exported `batches`, then sent exactly once; a batch in no shard's list
- *    fails preview as file:line.
+ *    done, read through A's exported `batches`, then sent exactly once; when both waves get a new
+ *    trigger and B runs first, B waits for A's new pass (A's "done" of the old one does not count);
+ *    a batch in no shard's list fails preview as file:line.
  *  - `shards --init` then `up --all-shards --jobs 2`: every user exists once; a second run changes nothing.
  *  - A change to one wave (in git) lists only that wave's shard, and only it is previewed.
  *  - A shard whose up is killed (SIGKILL of its `pulumi`) fails the command, named; the others finish;
@@ -152,9 +153,28 @@ describe("@engine shards: one plan as stacks side by side", function () {
         await p.must(p.up("shard-b"));
         await p.must(p.up("shard-a"));
         assert.deepStrictEqual([await starts("Wave 1"), await starts("Wave 2")], [1, 1], "nothing sent twice");
+        const exported = ((await p.outputs("shard-a")).batches as Record<string, { runs: Record<string, string>[] }>)["Wave 1"].runs[0];
+        assert.deepStrictEqual([exported.trigger, typeof exported.performedAt], ["1", "string"], "the export carries the run's trigger and performedAt");
+
+        // A merge gives both waves a new trigger; B (a matrix may run it first) must not take A's "done" of the old pass.
+        for (let i = 0; i < 6; i++) await control().tick();
+        const plan2 = plan.replace(/trigger: "1"/g, 'trigger: "2"');
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), plan2);
+        out = await p.must(p.up("shard-b"));
+        assert.match(out, /waiting for shard-a\/run:Wave 1:migrate: its stack reported phase done for trigger "1", not for the declared trigger "2"/);
+        assert.strictEqual(await p.phase("shard-b", "run:Wave 2:migrate"), "deferred");
+        assert.deepStrictEqual([await starts("Wave 1"), await starts("Wave 2")], [1, 1], "B defers its new pass");
+        await p.must(p.up("shard-a"));
+        out = await p.must(p.up("shard-b"));
+        assert.match(out, /waiting for shard-a\/run:Wave 1:migrate: 0 of 2 done/);
+        assert.deepStrictEqual([await starts("Wave 1"), await starts("Wave 2")], [2, 1], "A's new pass sent; B's still deferred");
+        for (let i = 0; i < 6; i++) await control().tick();
+        await p.must(p.up("shard-a"));
+        await p.must(p.up("shard-b"));
+        assert.deepStrictEqual([await starts("Wave 1"), await starts("Wave 2")], [2, 2], "B's new pass goes once A's new pass is done");
 
         // A batch in no shard's list: preview fails naming it as file:line, and applies nothing.
-        fs.writeFileSync(path.join(p.dir, "plan.yaml"), `${plan}  - name: Wave 3\n    users:\n${user("fay")}\n`);
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), `${plan2}  - name: Wave 3\n    users:\n${user("fay")}\n`);
         const bad = await p.pulumi(["preview", "--stack", "shard-b"]);
         assert.notStrictEqual(bad.code, 0);
         assert.match(bad.out, /plan\.yaml:13: batch "Wave 3" is in no shard's cloudiway-migration:batches \(shard-a: "Wave 1"; shard-b: "Wave 2"\)/);
@@ -212,6 +232,17 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const preview = await p.cli(["up", "--all-shards", "--preview"]);
         assert.strictEqual(preview.code, 0, preview.out);
         assert.match(preview.out, /preview finished in [\d.]+ s: no changes/);
+
+        // Wave C grows past --max-users: --init again keeps every batch in its stack and rewrites no stack's list.
+        const files = () => assignment.stacks.map((s) => fs.readFileSync(path.join(p.dir, `Pulumi.${s}.yaml`), "utf8"));
+        const before = files();
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan().replace(user("c3"), ["c3", "c4", "c5", "c6"].map(user).join("\n")));
+        const again2 = await p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init", "--json"]);
+        assert.strictEqual(again2.code, 0, again2.out);
+        const kept = JSON.parse(again2.stdout) as { shards: { stack: string; batches: string[] }[]; moves: unknown[] };
+        assert.deepStrictEqual([kept.shards.map((s) => [s.stack, s.batches]), kept.moves], [[["t-shard-1", ["Wave A"]], ["t-shard-2", ["Wave B"]], ["t-shard-3", ["Wave C"]]], []]);
+        assert.match(again2.out, /batch "Wave C" has 6 users, more than --max-users 5: it stays in stack t-shard-3/);
+        assert.deepStrictEqual(files(), before, "no stack's list rewritten");
     });
 
     it("a change to one wave: shards --changed-since lists only its shard, and up --all-shards --preview --stacks previews only it", async () => {

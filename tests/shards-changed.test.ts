@@ -2,7 +2,7 @@
  * `cloudiway-migration shards <plan> --changed-since <ref>` in a git repository (no engine): a
  * change to one wave lists only that wave's shard; a change to a CSV the plan names lists the shards
  * of the batches its rows are in; a shard whose stack config file changed is listed; a plan that did
- * not exist at the ref lists every shard.
+ * not exist at the ref lists every shard, and so does a plan-wide key or a project file that changed.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -37,6 +37,9 @@ describe("shards --changed-since: the shards a change touches", () => {
         write("Pulumi.s-1.yaml", "config:\n  cloudiway-migration:batches: '[\"Wave 1\"]'\n");
         write("Pulumi.s-2.yaml", "config:\n  cloudiway-migration:batches: '[\"Wave 2\"]'\n");
         write("Pulumi.s-3.yaml", "config:\n  cloudiway-migration:batches: Wave 3*\n");
+        write("index.ts", "export = require(\"pulumi-cloudiway/plan\").planProgram();\n");
+        write("README.md", "notes\n");
+        fs.writeFileSync(path.join(repo, "package.json"), "{\"name\": \"m\"}\n");
         git("init", "-q", "-b", "main");
         git("-c", "user.name=t", "-c", "user.email=t@x", "add", "-A");
         git("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base");
@@ -62,6 +65,34 @@ describe("shards --changed-since: the shards a change touches", () => {
         git("checkout", "-q", "--", ".");
         write("users.csv", CSV.replace("Gus,X", "Gus,Z"));
         assert.deepStrictEqual(changedShards(dir, path.join(dir, "plan.yaml"), "main").stacks, ["s-3"]);
+    });
+
+    it("a plan-wide key that changed (kind, adoptExisting, defaults) lists every shard, saying why", () => {
+        write("plan.yaml", `kind: archive\n${PLAN}`);
+        const r = changedShards(dir, path.join(dir, "plan.yaml"), "main");
+        assert.deepStrictEqual([r.stacks, r.planWide, r.batches], [["s-1", "s-2", "s-3"], ["kind"], []]);
+        assert.match(r.notes.join("\n"), /plan-wide key\(s\) of plan\.yaml changed since main \(kind\): every shard is listed/);
+        write("plan.yaml", PLAN.replace("targetConnectorName: Office 365", "targetConnectorName: Office 365 B"));
+        assert.deepStrictEqual(changedShards(dir, path.join(dir, "plan.yaml"), "main").planWide, ["defaults"]);
+        write("plan.yaml", `adoptExisting: true\n${PLAN}`);
+        assert.deepStrictEqual(changedShards(dir, path.join(dir, "plan.yaml"), "main").stacks, ["s-1", "s-2", "s-3"]);
+    });
+
+    it("a project file that changed (Pulumi.yaml, the program, the policy config, package.json above) lists every shard; a README does not", () => {
+        for (const [file, text] of [["Pulumi.yaml", "name: cloudiway-migration\nruntime: nodejs\nmain: index.ts\n"], ["index.ts", "// changed\n"], ["policy.json", "{}\n"]]) {
+            git("checkout", "-q", "--", ".");
+            write(file, text);
+            if (file === "policy.json") git("add", "migration/policy.json");
+            const r = changedShards(dir, path.join(dir, "plan.yaml"), "main");
+            assert.deepStrictEqual([r.stacks, r.projectFiles], [["s-1", "s-2", "s-3"], [`migration/${file}`]], file);
+            if (file === "policy.json") { git("rm", "-q", "--cached", "migration/policy.json"); fs.rmSync(path.join(dir, file)); }
+        }
+        git("checkout", "-q", "--", ".");
+        fs.writeFileSync(path.join(repo, "package.json"), "{\"name\": \"m\", \"dependencies\": {\"pulumi-cloudiway\": \"2.0.0\"}}\n");
+        assert.deepStrictEqual(changedShards(dir, path.join(dir, "plan.yaml"), "main").projectFiles, ["package.json"]);
+        git("checkout", "-q", "--", ".");
+        write("README.md", "other notes\n");
+        assert.deepStrictEqual(changedShards(dir, path.join(dir, "plan.yaml"), "main").stacks, []);
     });
 
     it("a shard whose stack config file changed is listed; a plan not at the ref lists every shard", () => {

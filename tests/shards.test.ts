@@ -6,11 +6,15 @@
  * that names another shard's batch (data entries of MigrationRunArgs.after).
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlan } from "../provider/plan";
+import { afterPending } from "../provider/resources/migrationRun";
+import { placeShards } from "../provider/plan/placement";
+import { moves } from "../cli/shards";
 import {
     ShardSpec, assignShards, changedBatches, globToRegExp, literalPattern, matchesAny, parseBatchList, readShardSpecs, selectShard, shardConfig,
 } from "../provider/plan/shards";
@@ -152,6 +156,70 @@ describe("shards: assignment (first-fit decreasing, whole batches)", () => {
     });
 });
 
+describe("shards: existing shards stay where they are; only --rebalance moves a batch", () => {
+    const mk = (sizes: Record<string, number>, loose = 0) => ({
+        batches: Object.keys(sizes).map((name) => ({ name, runs: name === "W2" ? [{ action: "migrate", trigger: "1" }] : [], where: "p:1" })),
+        users: [...Object.entries(sizes).flatMap(([b, n]) => Array.from({ length: n }, () => ({ batch: b }))), ...Array.from({ length: loose }, () => ({ batch: undefined }))],
+    }) as unknown as Parameters<typeof placeShards>[0];
+    const spec = (stack: string, patterns: string[], unbatched = false): ShardSpec => ({ stack, patterns, unbatched, where: `Pulumi.${stack}.yaml` });
+    // As `shards --max-users 5000` split it first: shard-1 W1+W2 (3000+2000), shard-2 W3+W4 (2500+1500) and the users with no batch.
+    const existing = [spec("shard-1", ["W1", "W2"]), spec("shard-2", ["W3", "W4"], true)];
+
+    it("a batch that grew past --max-users stays, with a warning; nothing moves; a new batch goes first-fit into a shard with room, then a new shard", () => {
+        const grown = mk({ W1: 5200, W2: 2000, W3: 2500, W4: 1500, W5: 900, W6: 1200 }, 100);
+        const a = placeShards(grown, 5000, existing, { prefix: "" });
+        assert.deepStrictEqual(a.shards.map((s) => [s.stack, s.batches, s.users, s.unbatched]), [
+            ["shard-1", ["W1", "W2"], 7200, false],
+            ["shard-2", ["W3", "W4", "W5"], 5000, true],
+            ["shard-3", ["W6"], 1200, false],
+        ]);
+        assert.deepStrictEqual(a.moves, []);
+        assert.deepStrictEqual(a.changed.sort(), ["shard-2", "shard-3"], "shard-1 is not rewritten");
+        assert.match(a.warnings.join("\n"), /batch "W1" has 5200 users, more than --max-users 5000: it stays in stack shard-1 \(only --rebalance moves a batch\)/);
+        assert.match(a.warnings.join("\n"), /stack shard-1 holds 7200 users/);
+        // The lists --init writes: an existing shard keeps its own patterns (globs too) and gains the new names.
+        const globbed = placeShards(mk({ "W1": 10, "W2a": 10, "W2b": 10 }), 50, [spec("g", ["W1", "W2*"])]);
+        assert.deepStrictEqual([globbed.shards.map((s) => [s.stack, s.batches]), globbed.changed], [[["g", ["W1", "W2a", "W2b"]]], []]);
+        assert.deepStrictEqual(shardConfig(a.shards[1])["cloudiway-migration:batches"], JSON.stringify(["W3", "W4", "W5"]));
+        assert.deepStrictEqual(moves(a, true), "");
+    });
+
+    it("--rebalance packs again, keeps each shard's name where most of its users are, and says what moves and what it means for the runs", () => {
+        const grown = mk({ W1: 5200, W2: 2000, W3: 2500, W4: 1500 }, 100);
+        const a = placeShards(grown, 5000, existing, { rebalance: true });
+        assert.deepStrictEqual(a.shards.map((s) => [s.stack, s.batches]), [["shard-1", ["W1"]], ["shard-2", ["W2", "W3"]], ["shard-3", ["W4"]]]);
+        assert.deepStrictEqual(a.moves.map((m) => [m.batch, m.from, m.to]), [["W2", "shard-1", "shard-2"], ["W4", "shard-2", "shard-3"]]);
+        const text = moves(a, false);
+        assert.match(text, /2 batch\(es\) move \(not applied: add --init\):/);
+        assert.match(text, /batch "W2" \(2000 users, runs: migrate\): shard-1 -> shard-2/);
+        assert.match(text, /new resources in another stack with another journal scope\. The moved batch's runs will be\s+sent again/);
+    });
+
+    it("the command: after one batch grew, shards --max-users keeps every batch in its stack (as Pulumi.<stack>.yaml says); --rebalance prints the moves", () => {
+        const users = (names: string[]) => ["    users:", ...names.map((n) => user(n))];
+        const plan = [
+            "defaults: { sourceConnectorName: Gmail, targetConnectorName: Office 365 }", "batches:",
+            "  - name: W1", ...users(["a1", "a2", "a3", "a4", "a5", "a6"]),
+            "  - name: W2", "    runs: [{ action: migrate, trigger: \"1\" }]", ...users(["b1", "b2"]),
+            "  - name: W3", ...users(["c1"]), "",
+        ].join("\n");
+        write("cli/Pulumi.yaml", "name: cloudiway-migration\nruntime: nodejs\n");
+        write("cli/Pulumi.s-1.yaml", "config:\n  cloudiway-migration:batches: '[\"W1\", \"W2\"]'\n");
+        write("cli/Pulumi.s-2.yaml", "config:\n  cloudiway-migration:batches: '[\"W3\"]'\n");
+        write("cli/plan.yaml", plan);
+        const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, "..", "cli", "index.js"), "shards", "plan.yaml", "--max-users", "5", ...args], { cwd: path.join(tmp, "cli"), encoding: "utf8" });
+        const kept = cli("--json");
+        assert.strictEqual(kept.status, 0, kept.stderr);
+        const out = JSON.parse(kept.stdout) as { shards: { stack: string; batches: string[] }[]; moves: unknown[] };
+        assert.deepStrictEqual([out.shards.map((x) => [x.stack, x.batches]), out.moves], [[["s-1", ["W1", "W2"]], ["s-2", ["W3"]]], []]);
+        assert.match(kept.stderr, /warning: batch "W1" has 6 users, more than --max-users 5: it stays in stack s-1/);
+        const moved = cli("--rebalance");
+        assert.strictEqual(moved.status, 0, moved.stderr);
+        assert.match(moved.stdout, /1 batch\(es\) move \(not applied: add --init\):\n {2}batch "W2" \(2 users, runs: migrate\): s-1 -> s-2\n/);
+        assert.match(moved.stdout, /The moved batch's runs will be\s+sent again/);
+    });
+});
+
 describe("shards: the batches a change touches", () => {
     const base = loadPlan(write("base.yaml", PLAN));
     it("a user changed in one wave touches that wave only; a move touches both; a run's trigger its batch; a loose user the unbatched shard", () => {
@@ -165,6 +233,18 @@ describe("shards: the batches a change touches", () => {
         const loose = loadPlan(write("loose.yaml", PLAN.replace("firstName: gus, lastName: X", "firstName: gus, lastName: Z")));
         assert.deepStrictEqual([[...changedBatches(base, loose).batches], changedBatches(base, loose).unbatched], [[], true]);
         assert.deepStrictEqual([...changedBatches(base, base).batches], []);
+    });
+});
+
+describe("shards: a run of another shard is done only for the trigger the plan declares", () => {
+    const run = "a/run:Wave 1:migrate";
+    it("done for the declared trigger is done; done of another trigger, or with no trigger reported, is not (fail closed)", () => {
+        assert.strictEqual(afterPending({ run, phase: "done", trigger: "2", declaredTrigger: "2" }), undefined);
+        assert.match(afterPending({ run, phase: "done", trigger: "1", declaredTrigger: "2" }) ?? "", /reported phase done for trigger "1", not for the declared trigger "2"/);
+        assert.match(afterPending({ run, phase: "done", declaredTrigger: "2" }) ?? "", /reported phase done with no trigger \(an export of an older version\).*run that stack's up with this version first/);
+        assert.match(afterPending({ run, phase: "waiting", progress: "1 of 2 done", trigger: "2", declaredTrigger: "2" }) ?? "", /^1 of 2 done$/);
+        assert.strictEqual(afterPending({ run, declaredTrigger: "2" }), "not recorded yet");
+        assert.strictEqual(afterPending({ run, phase: "done" }), undefined, "no declared trigger (a local run, or data without one): the phase alone");
     });
 });
 

@@ -10,7 +10,8 @@
  * are read from the project's stack config files (Pulumi.<stack>.yaml): a batch in no list (or in
  * two) fails preview as file:line. A run `after:` a batch of another shard reads that shard's
  * exported `batches` output through a StackReference. Every stack exports, per batch it deploys,
- * its runs' phases: `batches: { "<batch>": { runs: [{ run, phase, progress }] } }`.
+ * its runs' phases: `batches: { "<batch>": { runs: [{ run, phase, progress, trigger, performedAt }] } }`.
+ * Such a run counts as done only for the trigger this plan declares for it (MigrationRun's afterPending).
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,7 +22,7 @@ import { PlanError, loadPlan } from "./load";
 import { isTrue, parseBatchList, readShardSpecs, selectShard } from "./shards";
 
 /** One batch's runs as a stack exports them (and another shard reads them). */
-interface ExportedBatch { runs: { run: string; phase?: string; progress?: string }[] }
+interface ExportedBatch { runs: { run: string; phase?: string; progress?: string; trigger?: string; performedAt?: string }[] }
 
 /** Reported, then exit 32 ("failed, and said why"): the engine stops and registers nothing. */
 async function fail(message: string): Promise<never> {
@@ -90,22 +91,28 @@ export async function planProgram(opts: PlanProgramOptions = {}): Promise<Record
             }
             return out;
         };
-        // A batch of another shard: its runs (as the plan declares them), each with the phase that shard exported (none yet: not done).
+        // A batch of another shard: its runs (as the plan declares them, with their triggers), each with the phase and
+        // trigger that shard exported (none yet, or another trigger: not done).
         externalAfter = (batch) => {
             const other = sel.stackOf.get(batch)!;
             const runs = whole.batches.find((b) => b.name === batch)?.runs ?? [];
             return runs.map((r) => exportedBy(other).apply((all): AfterRunData => {
                 const name = `run:${batch}:${r.action}`;
                 const e = Object.prototype.hasOwnProperty.call(all, batch) ? all[batch]?.runs?.find((x) => x.run === name) : undefined;
-                return { run: `${other}/${name}`, ...(e?.phase ? { phase: e.phase } : {}), ...(e?.progress ? { progress: e.progress } : {}) };
+                return {
+                    run: `${other}/${name}`, declaredTrigger: r.trigger,
+                    ...(e?.phase ? { phase: e.phase } : {}), ...(e?.progress ? { progress: e.progress } : {}),
+                    ...(typeof e?.trigger === "string" ? { trigger: e.trigger } : {}),
+                };
             }));
         };
     }
     const deployed = new MigrationPlan("plan", { plan: deploy, ...(externalAfter ? { externalAfter } : {}) });
     const batches: Record<string, pulumi.Output<ExportedBatch>> = {};
     for (const [name, runs] of Object.entries(deployed.batchRuns)) {
-        batches[name] = pulumi.all(runs.map((r) => pulumi.all([r.urn, r.phase, r.progress]).apply(([urn, phase, progress]) => ({
+        batches[name] = pulumi.all(runs.map((r) => pulumi.all([r.urn, r.phase, r.progress, r.trigger, r.performedAt]).apply(([urn, phase, progress, trigger, performedAt]) => ({
             run: urn.split("::").pop() ?? urn, ...(phase ? { phase } : {}), ...(progress ? { progress } : {}),
+            ...(trigger ? { trigger } : {}), ...(performedAt ? { performedAt } : {}),
         })))).apply((list) => ({ runs: list }));
     }
     return { planFile: path.relative(root, file), summary: deployed.summary, batches };

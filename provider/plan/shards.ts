@@ -201,10 +201,13 @@ export function usersPerBatch(plan: Pick<Plan, "users">): Map<string, number> {
     return size;
 }
 
-/** The stack config of a shard, as `shards --init` sets it: its batches as a JSON list of exact names. */
-export function shardConfig(s: Shard, planFile?: string): Record<string, string> {
+/**
+ * The stack config of a shard, as `shards --init` sets it: its batches as a JSON list of exact names
+ * (or the patterns it keeps: an existing shard's own list, with the new batches' names added).
+ */
+export function shardConfig(s: Shard & { patterns?: string[] }, planFile?: string): Record<string, string> {
     return {
-        [BATCHES_KEY]: JSON.stringify(s.batches.map(literalPattern)),
+        [BATCHES_KEY]: JSON.stringify(s.patterns ?? s.batches.map(literalPattern)),
         ...(s.unbatched ? { [UNBATCHED_KEY]: "true" } : {}),
         ...(planFile ? { [PLAN_FILE_KEY]: planFile } : {}),
     };
@@ -237,4 +240,52 @@ export function changedBatches(before: Plan | undefined, after: Plan): { batches
     }
     for (const o of before.users) if (!seen.has(o.sourceEmail)) touch(o.batch);
     return { batches, unbatched };
+}
+
+// ---------------------------------------------------------------- what concerns every shard
+/** Top-level keys of a plan file whose change is compared batch by batch (changedBatches), not plan-wide. */
+const PER_BATCH_KEYS = new Set(["batches", "users", "csv"]);
+
+/**
+ * The top-level keys of a YAML plan that differ between two texts, other than `batches`, `users` and
+ * `csv` (whose users and batches changedBatches compares): `kind`, `adoptExisting`, `defaults`, the
+ * connectors... A change to one concerns every shard. A text that does not parse counts as changed.
+ */
+export function changedPlanKeys(before: string, after: string): string[] {
+    const top = (text: string): Record<string, unknown> | undefined => {
+        try {
+            const d: unknown = parse(text);
+            return d === null || d === undefined ? {} : typeof d === "object" && !Array.isArray(d) ? (d as Record<string, unknown>) : undefined;
+        } catch { return undefined; }
+    };
+    const a = top(before), b = top(after);
+    if (!a || !b) return ["(the plan file as a whole: it does not parse as a YAML mapping)"];
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].filter((k) => !PER_BATCH_KEYS.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
+const PACKAGE_FILES = new Set(["package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"]);
+
+/**
+ * Of `changed` (paths relative to the repository's top, "/"-separated), the project files whose change
+ * concerns every shard of the project in `projectRel` (relative to the top, "" for the top itself):
+ * Pulumi.yaml, the program (Pulumi.yaml's `main`, and the .ts/.js files next to Pulumi.yaml),
+ * tsconfig.json, the policy config (policy*.json) and a `policy/` folder there, and the package files
+ * (package.json, package-lock.json, ...) there or in a folder above it (the installed package).
+ */
+export function projectFilesIn(changed: readonly string[], projectRel: string, main?: string): string[] {
+    const dir = projectRel.replace(/\/+$/, "");
+    const inDir = (p: string, d: string) => (d === "" ? true : p === d || p.startsWith(`${d}/`));
+    const mainPath = main ? path.posix.normalize(path.posix.join(dir, main)).replace(/\/+$/, "") : undefined;
+    return changed.filter((p) => {
+        const parent = path.posix.dirname(p) === "." ? "" : path.posix.dirname(p);
+        const base = path.posix.basename(p);
+        if (PACKAGE_FILES.has(base) && inDir(dir, parent)) return true; // the project's folder or one above it
+        if (mainPath && inDir(p, mainPath)) return true;
+        if (!inDir(p, dir)) return false;
+        const rest = dir === "" ? p : p.slice(dir.length + 1);
+        if (rest.startsWith("policy/")) return true;
+        if (rest.includes("/")) return false;
+        return /^Pulumi\.ya?ml$/.test(rest) || rest === "tsconfig.json" || /^policy.*\.json$/i.test(rest) || /\.(ts|js|mjs|cjs)$/.test(rest);
+    });
 }

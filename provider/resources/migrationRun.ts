@@ -47,12 +47,18 @@ export const waitForField = strictObject({
     blockMinutes: minutes("blockMinutes").min(0, { message: "blockMinutes must be 0 or more" }).optional(),
 }, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }").optional();
 
-/** The runs this one waits for, as data: their names, phases and progress (the class makes it from `after`). */
+/**
+ * The runs this one waits for, as data: their names, phases and progress (the class makes it from
+ * `after`); for a run of another stack also the trigger it reported and the trigger declared for it
+ * (see afterPending).
+ */
 const AFTER_SHAPE = "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])";
 const afterField = z.array(strictObject({
     run: z.string({ error: "run must be a string (the name of a MigrationRun)" }),
     phase: z.string({ error: "phase must be a string" }).optional(),
     progress: z.string().optional(),
+    trigger: z.string({ error: "trigger must be a string" }).optional(),
+    declaredTrigger: z.string({ error: "declaredTrigger must be a string" }).optional(),
 }, AFTER_SHAPE), { error: AFTER_SHAPE }).optional();
 
 export const migrationRunModel = defineModel({
@@ -208,10 +214,10 @@ function deferral(v: Partial<Record<keyof MigrationRunInputs, unknown>>): { mess
         return { message: `deferred until ${v.notBefore}`, until: v.notBefore };
     }
     if (Array.isArray(v.after)) {
-        const pending = (v.after as AfterRun[]).filter((a) => a.phase !== "done");
+        const pending = (v.after as AfterRun[]).flatMap((a) => { const why = afterPending(a); return why ? [{ run: a.run, why }] : []; });
         if (pending.length) {
             return {
-                message: pending.map((a) => `waiting for ${a.run}: ${afterState(a)}`).join("; "),
+                message: pending.map((a) => `waiting for ${a.run}: ${a.why}`).join("; "),
                 waitingFor: pending.map((a) => a.run),
             };
         }
@@ -229,9 +235,22 @@ export function updateMaySend(olds: Partial<MigrationRunOutputs>, news: Partial<
     return phaseOf(olds) === "deferred" && !deferral(news);
 }
 
-/** "4 of 6 done (SUCCESS 4, WORKING 2)", "failed, 5 of 6 done (...)", "deferred", ... */
-function afterState(a: AfterRun): string {
+/**
+ * Why a run of `after` is not done (undefined: it is). Done is phase `done`, and, when a trigger is
+ * declared for it (a run of another stack: the plan's trigger), for that trigger: a `done` of an
+ * earlier pass, or a report without a trigger, is not done. E.g. "4 of 6 done (SUCCESS 4, WORKING 2)".
+ */
+export function afterPending(a: AfterRun): string | undefined {
+    if (a.declaredTrigger !== undefined && a.phase !== undefined) {
+        if (a.trigger === undefined) {
+            return `its stack reported phase ${a.phase} with no trigger (an export of an older version), so it does not show the pass of trigger "${a.declaredTrigger}"; run that stack's up with this version first`;
+        }
+        if (a.trigger !== a.declaredTrigger) {
+            return `its stack reported phase ${a.phase} for trigger "${a.trigger}", not for the declared trigger "${a.declaredTrigger}" (that pass is not recorded there yet)`;
+        }
+    }
     switch (a.phase) {
+        case "done": return undefined;
         case "waiting": return a.progress ?? "not looked at yet";
         case "failed": return `its gate failed (${a.progress ?? "no look recorded"})`;
         case "sent": return "sent without waitFor, so it is never done; give it waitFor";
@@ -483,7 +502,11 @@ function permissionsOneAtATime(ctx: Context, kind: Kind, batchName: string): Pro
 
 // ---------------------------------------------------------------- resource
 /** A run this one waits for, given as data (e.g. read from another stack's outputs): its name, phase and progress. */
-export interface AfterRunData { run: string; phase?: string; progress?: string }
+export interface AfterRunData {
+    run: string; phase?: string; progress?: string;
+    /** The trigger the phase is for (as the run's stack reported it), and the trigger declared for the run: when declaredTrigger is given, done needs both equal. */
+    trigger?: string; declaredTrigger?: string;
+}
 
 export type MigrationRunArgs = Omit<ArgsOf<MigrationRunInputs>, "after"> & {
     /**
@@ -509,10 +532,9 @@ export class MigrationRun extends ModelResource {
                     ? pulumi.all([(r as MigrationRun).urn, (r as MigrationRun).phase, (r as MigrationRun).progress])
                         .apply(([urn, phase, progress]) => ({ run: urn.split("::").pop() ?? urn, phase, progress }))
                     : pulumi.output(r as pulumi.Input<AfterRunData>);
-                return fields.apply(({ run, phase, progress }) => {
-                    const a: AfterRun = { run };
-                    if (phase !== undefined && phase !== null) a.phase = phase;
-                    if (progress !== undefined && progress !== null) a.progress = progress;
+                return fields.apply((f: AfterRunData) => {
+                    const a: AfterRun = { run: f.run };
+                    for (const k of ["phase", "progress", "trigger", "declaredTrigger"] as const) if (f[k] !== undefined && f[k] !== null) a[k] = f[k];
                     return a;
                 });
             }));
