@@ -152,6 +152,9 @@ export class BoundedCredential implements TokenCredential {
     }
 }
 
+/** One Azure AD credential per process: its tokens are cached, and a failure is waited for once. */
+let identity: BoundedCredential | undefined;
+
 export interface AzureChoice {
     kind: StoreKind;
     store?: AzureBlobStore;
@@ -221,7 +224,10 @@ export function azureStoreFor(url: URL, prefix: string, env: NodeJS.ProcessEnv, 
     const hint = identityHint(env);
     if (!hint) return { kind: "none", problem: `no storage key, SAS token or Azure AD identity for the account ${account}` };
     const b = sdk();
-    const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
-    const cred = new BoundedCredential(new DefaultAzureCredential({ processTimeoutInMs: TOKEN_TIMEOUT_MS }), TOKEN_TIMEOUT_MS, onTokenFailure);
+    if (!identity) {
+        const { DefaultAzureCredential } = require("@azure/identity") as typeof import("@azure/identity");
+        identity = new BoundedCredential(new DefaultAzureCredential({ processTimeoutInMs: TOKEN_TIMEOUT_MS }), TOKEN_TIMEOUT_MS, onTokenFailure);
+    }
+    const cred = identity;
     return { kind: "azblob-identity", store: new AzureBlobStore(new b.ContainerClient(containerUrl, cred, opts), container, fullPrefix, "azblob-identity", service, secrets) };
 }
