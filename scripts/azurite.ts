@@ -3,14 +3,15 @@
  * that holds Pulumi state in the tests and the bench: `pulumi login azblob://<container>?localemu=true&…`,
  * as a CI runner keeps its state in a storage account. Started on a free port, with its data in a
  * temporary folder; `backendUrl(container)` creates the container (Pulumi's azblob backend does not)
- * and returns the URL; `env` carries the account and key gocloud reads.
+ * and returns the URL; `env` carries the account and key gocloud reads, `sasEnv(container)` the
+ * account and a SAS token of that container instead (no key).
  */
 import { ChildProcess, spawn } from "child_process";
-import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { ContainerClient, ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from "@azure/storage-blob";
 
 /** Azurite's well-known development account (public, documented by Microsoft: not a secret). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -26,6 +27,10 @@ export interface Azurite {
     backendUrl(container: string): Promise<string>;
     /** The blob names in a container (to look at what Pulumi wrote). */
     list(container: string): Promise<string[]>;
+    /** A SAS token for one container (made with the account key, valid a day; default permissions read, add, create, write, delete, list). */
+    sasToken(container: string, permissions?: string): string;
+    /** AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_SAS_TOKEN for one container: no key, as a runner given only a SAS. */
+    sasEnv(container: string): Record<string, string>;
     close(): Promise<void>;
 }
 
@@ -42,22 +47,9 @@ function azuriteBin(): string {
     return require.resolve("azurite/dist/src/blob/main.js");
 }
 
-/** A request to the blob service signed with the account's Shared Key (the one call we need: create container, list). */
-async function signed(a: { port: number; account: string; key: string }, method: string, resource: string, query: Record<string, string>): Promise<Response> {
-    const date = new Date().toUTCString();
-    const version = "2021-08-06";
-    const canonicalHeaders = `x-ms-date:${date}\nx-ms-version:${version}\n`;
-    const canonicalQuery = Object.keys(query).sort().map((k) => `\n${k.toLowerCase()}:${query[k]}`).join("");
-    // Emulator (path-style) addresses repeat the account: /account/account/container.
-    const canonicalResource = `/${a.account}/${a.account}/${resource}${canonicalQuery}`;
-    const contentLength = ""; // a zero Content-Length is signed as empty (versions since 2015-02-21)
-    const toSign = [method, "", "", contentLength, "", "", "", "", "", "", "", "", canonicalHeaders + canonicalResource].join("\n");
-    const signature = createHmac("sha256", Buffer.from(a.key, "base64")).update(toSign, "utf8").digest("base64");
-    const qs = new URLSearchParams(query).toString();
-    return fetch(`http://127.0.0.1:${a.port}/${a.account}/${resource}${qs ? `?${qs}` : ""}`, {
-        method,
-        headers: { "x-ms-date": date, "x-ms-version": version, authorization: `SharedKey ${a.account}:${signature}`},
-    });
+/** A client of a container of the emulator, with the account's key. */
+function containerClient(a: { port: number; account: string; key: string }, container: string): ContainerClient {
+    return new ContainerClient(`http://127.0.0.1:${a.port}/${a.account}/${container}`, new StorageSharedKeyCredential(a.account, a.key));
 }
 
 export async function startAzurite(opts: { quiet?: boolean } = {}): Promise<Azurite> {
@@ -76,23 +68,29 @@ export async function startAzurite(opts: { quiet?: boolean } = {}): Promise<Azur
     if (!opts.quiet) child.stdout!.pipe(process.stderr);
     const a = { port, account: AZURITE_ACCOUNT, key: AZURITE_KEY };
     const made = new Set<string>();
+    const sasToken = (container: string, permissions = "racwdl") => generateBlobSASQueryParameters({
+        containerName: container, permissions: ContainerSASPermissions.parse(permissions),
+        startsOn: new Date(Date.now() - 5 * 60_000), expiresOn: new Date(Date.now() + 24 * 3600_000),
+    }, new StorageSharedKeyCredential(a.account, a.key)).toString();
     return {
         ...a,
         env: { AZURE_STORAGE_ACCOUNT: AZURITE_ACCOUNT, AZURE_STORAGE_KEY: AZURITE_KEY },
         async backendUrl(container: string) {
             if (!/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/.test(container)) throw new Error(`azurite: bad container name ${container}`);
             if (!made.has(container)) {
-                const r = await signed(a, "PUT", container, { restype: "container" });
-                if (r.status !== 201 && r.status !== 409) throw new Error(`azurite: create container ${container}: ${r.status} ${await r.text()}`);
+                await containerClient(a, container).createIfNotExists();
                 made.add(container);
             }
             return `azblob://${container}?localemu=true&domain=127.0.0.1:${port}&protocol=http`;
         },
         async list(container: string) {
-            const r = await signed(a, "GET", container, { comp: "list", restype: "container" });
-            const xml = await r.text();
-            if (r.status !== 200) throw new Error(`azurite: list ${container}: ${r.status} ${xml}`);
-            return [...xml.matchAll(/<Name>([^<]*)<\/Name>/g)].map((m) => m[1]);
+            const names: string[] = [];
+            for await (const b of containerClient(a, container).listBlobsFlat()) names.push(b.name);
+            return names;
+        },
+        sasToken,
+        sasEnv(container: string) {
+            return { AZURE_STORAGE_ACCOUNT: AZURITE_ACCOUNT, AZURE_STORAGE_SAS_TOKEN: sasToken(container) };
         },
         async close() {
             if (child.exitCode === null) {

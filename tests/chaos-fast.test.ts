@@ -12,13 +12,19 @@
  *    membership and every batch's settings as declared, and each run's action was sent once;
  *  - nothing of the killed run lingers: its language host, program and dynamic provider exit within
  *    seconds of the engine's death (only the `pulumi` process is killed);
+ *  - with only a SAS token for the state's container (no key), a fresh runner after a killed up and
+ *    ended passes sends nothing again; a provider with no usable credential for the store says so
+ *    once in the up's output;
  *  - a 500-user fast-mode up with 20% injected faults and 100 ms latency converges in one run.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { startEmulator } from "../emulator";
 import { prng } from "../emulator/control";
 import { Azurite, startAzurite } from "../scripts/azurite";
-import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
+import { TestStack, changes, disposeStackAfterEach, engineBinDir, skipIfEngineOptedOut, tenantUser } from "./helpers/engine";
 import { control, Emu, emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
 import { killEngineWhen } from "./helpers/processes";
 
@@ -164,6 +170,68 @@ describe("@engine chaos in fast mode (PULUMI_SKIP_CHECKPOINTS): kills recover on
             console.log(log.map((l) => `      ${l}`).join("\n"));
             assert.ok(log.filter((l) => /SIGKILL/.test(l)).length >= 8, "the kills landed during the up");
         } finally {
+            await emu.close();
+        }
+    });
+
+    /**
+     * A runner given only a SAS token for the state's container (no AZURE_STORAGE_KEY anywhere): the
+     * engine keeps the state with it, the provider the run journal beside it. An up killed right
+     * after the run's start reached Cloudiway, the passes then ended, and a fresh runner (new
+     * PULUMI_HOME, so a new local journal) recovers: the start is not sent again.
+     */
+    it("SAS token only: a fresh runner after a killed fast-mode up and ended passes sends nothing again", async () => {
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true }); // passes advance on tick only
+        try {
+            const t: Tenant = { users: 6, batches: 2, prefix: "Sas", runs: [0, 1] };
+            const sas = { ...azurite!.sasEnv("fast-sas"), AZURE_STORAGE_KEY: undefined, AZURE_STORAGE_CONNECTION_STRING: undefined };
+            stack = await TestStack.create({ name: "fast-sas", apiUrl: emu.url, backendUrl: await azurite!.backendUrl("fast-sas"), env: { ...FAST, ...sas } });
+            stack.setSpec(spec(t));
+            const started = async () => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok).length;
+            const k = await killEngineWhen(stack, async () => (await started()) >= 1, PARALLEL);
+            assert.ok(k.killed, "killed during the up, after a run's start was sent");
+            assert.ok((await azurite!.list("fast-sas")).some((b) => b.startsWith(".pulumi-cloudiway/")), "the send's record is a blob beside the state, written with the SAS token");
+            for (let i = 0; i < 10; i++) await control(emu).tick(); // the passes end: Cloudiway shows nothing under way
+            await stack.freshRunner();
+            stack.env = { ...stack.env, CLOUDIWAY_ADOPT_EXISTING: "true" };
+            let r = await stack.cli(["up", "--yes", "--skip-preview", ...PARALLEL], true);
+            if (r.code !== 0 && /locked/.test(r.stdout + r.stderr)) {
+                await stack.cli(["cancel", "--yes"]);
+                r = await stack.cli(["up", "--yes", "--skip-preview", ...PARALLEL], true);
+            }
+            assert.strictEqual(r.code, 0, `the recovery up: ${r.stdout}\n${r.stderr}`);
+            assert.doesNotMatch(r.stdout + r.stderr, /run journal cannot be kept/, "the SAS token is a usable credential");
+            await assertConverged(emu.baseUrl, t, "SAS-only fresh runner"); // each run's start sent once
+        } finally {
+            await emu.close();
+        }
+    });
+
+    /**
+     * The engine reaches the state (its key), but the provider process finds no usable credential (a
+     * wrapper of the dynamic provider's shim removes the storage variables from its environment, as
+     * when the engine uses a credential the provider cannot): the up goes on, and its output says
+     * once what to set.
+     */
+    it("no usable credentials for the store: the engine's output carries the warning, once per command", async () => {
+        const emu: Emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        const wrap = fs.mkdtempSync(path.join(os.tmpdir(), "cw-noazure-"));
+        try {
+            const shim = path.join(wrap, "pulumi-resource-pulumi-nodejs");
+            fs.writeFileSync(shim, `#!/bin/sh\nunset AZURE_STORAGE_KEY AZURE_STORAGE_SAS_TOKEN\nexec ${JSON.stringify(path.join(engineBinDir(), "pulumi-resource-pulumi-nodejs"))} "$@"\n`, { mode: 0o755 });
+            stack = await TestStack.create({ name: "fast-nocreds", apiUrl: emu.url, backendUrl: await azurite!.backendUrl("fast-nocreds"), env: { ...FAST, ...azurite!.env } });
+            stack.env = { ...stack.env, PATH: `${wrap}${path.delimiter}${stack.env.PATH}` };
+            stack.setSpec(spec({ users: 2, batches: 1, prefix: "NoCreds", runs: [0] }));
+            const r = await stack.cli(["up", "--yes", ...PARALLEL], true); // with its preview: two provider processes
+            const out = r.stdout + r.stderr;
+            assert.strictEqual(r.code, 0, out);
+            // Listed once among the diagnostics (the progress display shows it as it comes, too).
+            const said = out.match(/^\s+warning: the run journal cannot be kept beside the state in azblob:\/\/fast-nocreds: /gm) ?? [];
+            assert.strictEqual(said.length, 1, `the warning, once:\n${out}`);
+            assert.match(out, /AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN/);
+            assert.ok(!out.includes(azurite!.key), "no key in the output");
+        } finally {
+            fs.rmSync(wrap, { recursive: true, force: true });
             await emu.close();
         }
     });

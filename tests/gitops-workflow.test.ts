@@ -122,6 +122,25 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         }
     });
 
+    it("gives every step that opens the state what its store needs (the run journal is kept beside the state with the same credential): the account, and Azure AD by OIDC or the SAS token", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        assert.strictEqual(wf.env.AZURE_STORAGE_ACCOUNT, "${{ vars.AZURE_STORAGE_ACCOUNT }}");
+        let opened = 0;
+        for (const [name, job] of Object.entries(wf.jobs)) {
+            job.steps.forEach((step, i) => {
+                if (!/^\s*(pulumi (preview|up|cancel)|npx --no -- cloudiway-migration drift)\b/m.test(step.run ?? "")) return;
+                opened++;
+                const what = `job ${name}: "${step.name ?? step.run}"`;
+                assert.strictEqual(step.env?.AZURE_STORAGE_SAS_TOKEN, "${{ secrets.AZURE_STORAGE_SAS_TOKEN }}", `${what}: the SAS token, when one is set`);
+                const login = job.steps.slice(0, i).find((s) => s.uses?.startsWith("azure/login@"));
+                assert.ok(login, `${what}: azure/login (OIDC) before it`);
+                assert.deepStrictEqual(login!.with, { "client-id": "${{ vars.AZURE_CLIENT_ID }}", "tenant-id": "${{ vars.AZURE_TENANT_ID }}", "allow-no-subscriptions": true }, `${what}: OIDC, no secret`);
+                assert.strictEqual(job.permissions?.["id-token"], "write", `${what}: the job may ask for an OIDC token`);
+            });
+        }
+        assert.strictEqual(opened, 5, "preview, what the guardrails refused, cancel, up, drift");
+    });
+
     it("runs the shards as a matrix, one runner each; a pull request previews only the shards its change touches", () => {
         const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
         const list = wf.jobs.shards.steps.find((s) => /cloudiway-migration shards plan\.yaml --list --json/.test(s.run ?? ""));

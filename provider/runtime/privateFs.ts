@@ -73,6 +73,31 @@ export function readPrivate(file: string): string | undefined {
     }
 }
 
+/**
+ * Like readPrivate, for evidence that must fail closed: undefined only when the file does not
+ * exist; a file that cannot be read or trusted (a link, another user's, writable by others, an
+ * I/O error) throws, saying why.
+ */
+export function readOwnFile(file: string): string | undefined {
+    let fd: number;
+    try {
+        fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return undefined;
+        throw new Error(code === "ELOOP" ? "is a symbolic link" : `cannot be opened (${code ?? (e as Error).message})`);
+    }
+    try {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) throw new Error("is not a regular file");
+        if (uid() >= 0 && st.uid !== uid()) throw new Error(`is owned by uid ${st.uid}, not ${uid()}`);
+        if ((st.mode & 0o022) !== 0) throw new Error(`has mode ${(st.mode & 0o777).toString(8)} (writable by others)`);
+        return fs.readFileSync(fd, "utf8");
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
 /** The names in a private folder (none when it is not one). */
 export function listPrivate(dir: string): string[] {
     if (distrust(dir) !== undefined) return [];

@@ -5,23 +5,50 @@
  * runner), after the passes ended, when Cloudiway no longer shows the action under way. The run
  * journal (runJournal.ts) therefore writes its records where every runner of the stack reads:
  *  - `file://<dir>` backends: `<dir>/.pulumi-cloudiway/` (a private 0700 folder, files 0600);
- *  - `azblob://<container>` backends: blobs under `.pulumi-cloudiway/` in that container, signed
- *    with the account key the engine uses (AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY), Azurite's
- *    `localemu`, `domain` and `protocol` URL parameters honoured;
+ *  - `azblob://<container>[/<path>]` backends: blobs under `[<path>/].pulumi-cloudiway/` in that
+ *    container, with the credentials the engine takes (azureBlobStore.ts: key, SAS token,
+ *    connection string, or Azure AD through DefaultAzureCredential);
  *  - any other backend (Pulumi Cloud, s3://, gs://): no shared store; the journal stays on the
  *    machine (under PULUMI_HOME) and the vendor is asked, as the README says.
- * The backend is PULUMI_BACKEND_URL, or the one `pulumi login` recorded in PULUMI_HOME.
+ * The backend is the engine's: PULUMI_BACKEND_URL, else `backend.url` of the program's Pulumi.yaml
+ * (the provider process runs in the program's folder), else the one `pulumi login` recorded in
+ * PULUMI_HOME, else Pulumi Cloud. When the backend's store cannot be used (an azblob backend
+ * without usable credentials), or the backend has none, the engine's output says so once per
+ * command (a warning naming what to set; a note of what holds there).
  */
-import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
+import { parse } from "yaml";
+import { AZURE_CREDENTIALS_HELP, azureStoreFor } from "./azureBlobStore";
+import { info, warn } from "./engineLog";
+import { distrust, listPrivate, privateDir, readOwnFile, sha, writePrivate } from "./privateFs";
+import { STAT, procStat } from "./procStat";
 
-/** A flat set of small named records. */
+export { AzureBlobStore } from "./azureBlobStore";
+
+/** How the records of a stack are kept: which store, and with which credential. */
+export type StoreKind = "file" | "azblob-key" | "azblob-sas" | "azblob-connection-string" | "azblob-identity" | "none";
+
+/**
+ * A flat set of small named records.
+ *
+ * Contract, which every store honours and the run journal relies on to fail closed:
+ *  - `get` returns undefined ONLY for a definite absence: no such file (or no such folder), or the
+ *    service's 404 BlobNotFound / ContainerNotFound. Any other failure (a refused or broken
+ *    connection, a timeout, 403, another status, a folder or file that is not this user's own,
+ *    no Azure AD token) THROWS;
+ *  - `put`, `remove` and `list` throw on any failure (`remove` of a missing record succeeds; `list`
+ *    of a missing folder or container prefix is empty);
+ *  - a thrown Error's message says where (`where`, and the service address) and what failed (the
+ *    operation, the record's name, the status and code); it never carries a credential: account
+ *    keys, SAS signatures (`sig=`), connection strings and tokens are redacted.
+ */
 export interface RecordStore {
     /** Where, for messages: "file:///x/.pulumi-cloudiway" or "azblob://c/.pulumi-cloudiway". */
     readonly where: string;
+    /** Which kind of store and credential (see StoreKind); stores made elsewhere (tests) may leave it out. */
+    readonly kind?: StoreKind;
     get(name: string): Promise<string | undefined>;
     put(name: string, text: string): Promise<void>;
     remove(name: string): Promise<void>;
@@ -29,108 +56,175 @@ export interface RecordStore {
 }
 
 export class DirStore implements RecordStore {
+    readonly kind = "file" as const;
     constructor(readonly dir: string) {}
     get where() { return `file://${this.dir}`; }
-    async get(name: string) { return readPrivate(path.join(this.dir, name)); }
-    async put(name: string, text: string) {
-        if (!privateDir(this.dir)) throw new Error(`${this.dir} is not a private folder of this user`);
-        writePrivate(path.join(this.dir, name), text);
+    /** The folder's state: absent (nothing was written), or an Error when it is not this user's private folder. */
+    private check(what: string): "absent" | "ok" {
+        const why = distrust(this.dir);
+        if (why === "missing") return "absent";
+        if (why) throw new Error(`${this.where}: ${what}: the folder ${why} (it must be this user's own, mode 700)`);
+        return "ok";
     }
-    async remove(name: string) { fs.rmSync(path.join(this.dir, name), { force: true }); }
-    async list() { return listPrivate(this.dir).filter((n) => !n.endsWith(".tmp")); }
-}
-
-/** Blobs of an Azure Storage container, with Shared Key requests (no SDK: four calls). */
-export class AzureBlobStore implements RecordStore {
-    private readonly base: string;
-    private readonly canonicalBase: string;
-    constructor(private readonly container: string, private readonly prefix: string, private readonly account: string, private readonly key: string, opts: { domain?: string; protocol?: string; localemu?: boolean }) {
-        const protocol = opts.protocol === "http" ? "http" : "https";
-        if (opts.localemu) {
-            // Emulator (path-style) addresses: http://domain/account/container; signed as /account/account/container.
-            this.base = `${protocol}://${opts.domain ?? "127.0.0.1:10000"}/${account}/${container}`;
-            this.canonicalBase = `/${account}/${account}/${container}`;
-        } else {
-            this.base = `${protocol}://${account}.${opts.domain ?? "blob.core.windows.net"}/${container}`;
-            this.canonicalBase = `/${account}/${container}`;
+    async get(name: string) {
+        if (this.check(`read ${name}`) === "absent") return undefined;
+        try {
+            return readOwnFile(path.join(this.dir, name));
+        } catch (e) {
+            throw new Error(`${this.where}: read ${name}: ${(e as Error).message}`);
         }
     }
-    get where() { return `azblob://${this.container}/${this.prefix}`; }
-
-    private async request(method: string, blob: string | undefined, query: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
-        const date = new Date().toUTCString();
-        const version = "2021-08-06";
-        const headers: Record<string, string> = { "x-ms-date": date, "x-ms-version": version };
-        const length = body === undefined ? "" : String(Buffer.byteLength(body));
-        const type = body === undefined ? "" : "application/json";
-        if (body !== undefined) { headers["x-ms-blob-type"] = "BlockBlob"; headers["content-type"] = type; }
-        const canonicalHeaders = Object.keys(headers).filter((h) => h.startsWith("x-ms-")).sort().map((h) => `${h}:${headers[h]}\n`).join("");
-        const canonicalQuery = Object.keys(query).sort().map((k) => `\n${k.toLowerCase()}:${query[k]}`).join("");
-        const resource = blob === undefined ? this.canonicalBase : `${this.canonicalBase}/${blob}`;
-        const toSign = [method, "", "", length === "0" ? "" : length, "", type, "", "", "", "", "", "", canonicalHeaders + resource + canonicalQuery].join("\n");
-        headers.authorization = `SharedKey ${this.account}:${createHmac("sha256", Buffer.from(this.key, "base64")).update(toSign, "utf8").digest("base64")}`;
-        const qs = new URLSearchParams(query).toString();
-        const url = `${blob === undefined ? this.base : `${this.base}/${blob.split("/").map(encodeURIComponent).join("/")}`}${qs ? `?${qs}` : ""}`;
-        const r = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
-        return { status: r.status, text: await r.text() };
-    }
-    private blob(name: string) { return `${this.prefix}/${name}`; }
-
-    async get(name: string) {
-        const r = await this.request("GET", this.blob(name), {});
-        if (r.status === 404) return undefined;
-        if (r.status !== 200) throw new Error(`${this.where}: read ${name}: HTTP ${r.status}`);
-        return r.text;
-    }
     async put(name: string, text: string) {
-        const r = await this.request("PUT", this.blob(name), {}, text);
-        if (r.status !== 201) throw new Error(`${this.where}: write ${name}: HTTP ${r.status}`);
+        if (!privateDir(this.dir)) throw new Error(`${this.where}: write ${name}: the folder ${distrust(this.dir) ?? "cannot be made"} (it must be this user's own, mode 700)`);
+        try {
+            writePrivate(path.join(this.dir, name), text);
+        } catch (e) {
+            throw new Error(`${this.where}: write ${name}: ${(e as Error).message}`);
+        }
     }
     async remove(name: string) {
-        const r = await this.request("DELETE", this.blob(name), {});
-        if (r.status !== 202 && r.status !== 404) throw new Error(`${this.where}: remove ${name}: HTTP ${r.status}`);
+        if (this.check(`remove ${name}`) === "absent") return;
+        fs.rmSync(path.join(this.dir, name), { force: true });
     }
     async list() {
-        const r = await this.request("GET", undefined, { comp: "list", restype: "container", prefix: `${this.prefix}/` });
-        if (r.status !== 200) throw new Error(`${this.where}: list: HTTP ${r.status}`);
-        return [...r.text.matchAll(/<Name>([^<]*)<\/Name>/g)].map((m) => m[1].slice(this.prefix.length + 1));
+        if (this.check("list") === "absent") return [];
+        return listPrivate(this.dir).filter((n) => !n.endsWith(".tmp"));
     }
 }
 
-/** The backend URL the engine uses: PULUMI_BACKEND_URL, else the one `pulumi login` recorded. */
-export function backendUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/** The nearest Pulumi.yaml (or Pulumi.yml) at or above `dir`. */
+function projectFile(dir: string): string | undefined {
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+        for (const f of ["Pulumi.yaml", "Pulumi.yml"]) if (fs.existsSync(path.join(d, f))) return path.join(d, f);
+        if (path.dirname(d) === d) return undefined;
+    }
+}
+
+/** `backend.url` of the project file at or above `cwd`, if it sets one. */
+export function projectBackendUrl(cwd: string = process.cwd()): string | undefined {
+    const file = projectFile(cwd);
+    if (!file) return undefined;
+    try {
+        const doc = parse(fs.readFileSync(file, "utf8")) as { backend?: { url?: unknown } } | null;
+        const url = doc?.backend?.url;
+        return typeof url === "string" && url ? url : undefined;
+    } catch {
+        return undefined; // the engine itself refuses a project file it cannot read
+    }
+}
+
+/**
+ * The backend URL the engine uses: PULUMI_BACKEND_URL, else Pulumi.yaml's `backend.url` (the
+ * program's, at or above `cwd`), else the one `pulumi login` recorded in PULUMI_HOME; undefined:
+ * none of these (the engine then uses Pulumi Cloud).
+ */
+export function backendUrl(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
     if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
+    const project = projectBackendUrl(cwd);
+    if (project) return project;
     const home = env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
     try {
         const creds = JSON.parse(fs.readFileSync(path.join(home, "credentials.json"), "utf8")) as { current?: unknown };
-        return typeof creds.current === "string" ? creds.current : undefined;
+        return typeof creds.current === "string" && creds.current ? creds.current : undefined;
     } catch {
         return undefined;
     }
 }
 
-/**
- * The shared store of a stack's records under `scope` (a folder-safe name), or undefined when the
- * backend has none we can write (see above).
- */
-export function stateStoreFor(scope: string, env: NodeJS.ProcessEnv = process.env): RecordStore | undefined {
-    const url = backendUrl(env);
-    if (!url) return undefined;
-    if (url.startsWith("file://")) {
-        let dir = url.slice("file://".length).split("?")[0];
-        if (dir === "~" || dir.startsWith("~/")) dir = path.join(os.homedir(), dir.slice(1));
-        return new DirStore(path.join(path.resolve(dir), ".pulumi-cloudiway", scope));
-    }
-    if (url.startsWith("azblob://")) {
+/** A backend URL for messages: scheme, host and path only (no query, no user info). */
+export function showBackend(url: string | undefined): string {
+    if (!url) return "Pulumi Cloud (no backend set: https://api.pulumi.com)";
+    try {
         const u = new URL(url);
-        const account = env.AZURE_STORAGE_ACCOUNT, key = env.AZURE_STORAGE_KEY;
-        if (!account || !key) return undefined;
-        return new AzureBlobStore(u.hostname, `.pulumi-cloudiway/${scope}`, account, key, {
-            domain: u.searchParams.get("domain") ?? undefined,
-            protocol: u.searchParams.get("protocol") ?? undefined,
-            localemu: u.searchParams.get("localemu") === "true",
-        });
+        return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+    } catch {
+        return url.split("?")[0];
     }
-    return undefined;
 }
 
+export interface StoreChoice {
+    /** The backend, as shown in messages (showBackend). */
+    backend: string;
+    kind: StoreKind;
+    store?: RecordStore;
+    /** What the engine's output should say once per command about this choice. */
+    note?: { severity: "warning" | "info"; message: string };
+}
+
+/** What a backend without a usable store means for the sends (the README's guarantee). */
+const LOCAL_ONLY = "a MigrationRun's sends are journaled on this machine only (under PULUMI_HOME): send-once rests on the stack's state " +
+    "and on Cloudiway's view of the target (an action still under way is not sent again), so a fresh runner that recovers a killed " +
+    "fast-mode up after the passes ended cannot see the send";
+
+/**
+ * Which store keeps the records of `scope` for this process's backend, and what to say about it.
+ * Pure but for reading the backend's settings; nothing is logged (stateStoreFor does that).
+ */
+export function chooseStateStore(scope: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd(), onTokenFailure?: (e: Error) => void): StoreChoice {
+    const url = backendUrl(env, cwd);
+    const backend = showBackend(url);
+    if (url?.startsWith("file://")) {
+        let dir = url.slice("file://".length).split("?")[0];
+        if (dir === "~" || dir.startsWith("~/")) dir = path.join(os.homedir(), dir.slice(1));
+        return { backend, kind: "file", store: new DirStore(path.join(path.resolve(cwd, dir), ".pulumi-cloudiway", scope)) };
+    }
+    if (url?.startsWith("azblob://")) {
+        let u: URL;
+        try { u = new URL(url); } catch { return { backend, kind: "none", note: { severity: "warning", message: `the backend ${backend} is not a URL: ${LOCAL_ONLY}` } }; }
+        const c = azureStoreFor(u, `.pulumi-cloudiway/${scope}`, env, onTokenFailure);
+        if (c.store) return { backend, kind: c.kind, store: c.store };
+        return {
+            backend, kind: "none",
+            note: { severity: "warning", message: `the run journal cannot be kept beside the state in ${backend}: ${c.problem}. Set ${AZURE_CREDENTIALS_HELP}. Until then ${LOCAL_ONLY}.` },
+        };
+    }
+    return { backend, kind: "none", note: { severity: "info", message: `the backend ${backend} has no store this provider can write: ${LOCAL_ONLY}. A file:// or azblob:// backend keeps the journal beside the state.` } };
+}
+
+/** Notes already given by this process. */
+const said = new Set<string>();
+
+/**
+ * Says `message` in the engine's output once per `pulumi` command: the provider processes of one
+ * command (its preview's and its update's) are children of the same `pulumi` process, so a marker
+ * named by that process (pid and start time) in a private folder tells the later ones it was said.
+ * Where that cannot be told, once per process. Returns whether it was said now.
+ */
+export function sayOncePerCommand(severity: "warning" | "info", message: string, base = path.join(os.tmpdir(), `pulumi-cloudiway-notes-${process.getuid?.() ?? "u"}`)): boolean {
+    const key = sha(message).slice(0, 24);
+    if (said.has(key)) return false;
+    said.add(key);
+    const started = procStat(process.ppid)?.[STAT.starttime];
+    if (started && privateDir(base)) {
+        for (const n of listPrivate(base)) {
+            const m = /^(\d+)-(\d+)-/.exec(n);
+            if (m && procStat(Number(m[1]))?.[STAT.starttime] !== m[2]) fs.rmSync(path.join(base, n), { force: true });
+        }
+        try {
+            fs.closeSync(fs.openSync(path.join(base, `${process.ppid}-${started}-${key}`), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+        }
+    }
+    void (severity === "warning" ? warn(message) : info(message)).catch(() => undefined);
+    return true;
+}
+
+/**
+ * The shared store of a stack's records under `scope` (a folder-safe name), or undefined when the
+ * backend has none we can use (see above; the engine's output then says why, once per command).
+ */
+export function stateStoreFor(scope: string, env: NodeJS.ProcessEnv = process.env): RecordStore | undefined {
+    const c = chooseStateStore(scope, env, process.cwd(), (e) => {
+        sayOncePerCommand("warning", `the run journal beside the state in ${showBackend(backendUrl(env))} cannot be used: ${e.message}. ` +
+            `Set ${AZURE_CREDENTIALS_HELP}. A send that cannot read or write its record there is refused.`);
+    });
+    if (c.note) sayOncePerCommand(c.note.severity, c.note.message);
+    return c.store;
+}
+
+/** The kind of store this process's backend gives the run journal (for messages and reports). */
+export function stateStoreKind(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): { backend: string; kind: StoreKind } {
+    const c = chooseStateStore("-", env, cwd);
+    return { backend: c.backend, kind: c.kind };
+}
