@@ -22,7 +22,8 @@ import { Kind, kindOf } from "../client/calls";
 import { batchNames, findUserRecord, usersInBatch } from "../campaign/lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
 import { info } from "../runtime/engineLog";
-import { Judgement, judgeGate, observeTarget } from "../campaign/gates";
+import { Judgement, judgeGate, observeTarget, overItemThreshold } from "../campaign/gates";
+import { itemFigure } from "../campaign/items";
 import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
 import { naturalKey } from "../runtime/journal";
@@ -44,7 +45,10 @@ export const waitForField = strictObject({
     timeoutMinutes: minutes("timeoutMinutes").positive({ message: "timeoutMinutes must be more than 0" }).optional(),
     /** How long one `up` may wait for the target to settle (default 0: look once, leave the rest to the next up). */
     blockMinutes: minutes("blockMinutes").min(0, { message: "blockMinutes must be 0 or more" }).optional(),
-}, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }").optional();
+    /** A user whose passes since the send failed more than this percent of the items they read counts as failed. */
+    maxItemFailurePercent: z.number({ error: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" })
+        .min(0, { message: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" }).max(100, { message: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" }).optional(),
+}, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0, maxItemFailurePercent?: 2 }").optional();
 
 /** The runs this one waits for, as data: their names, phases and progress (the class makes it from `after`). */
 const AFTER_SHAPE = "must be a list of { run, phase } (use MigrationRunArgs.after: [otherRun])";
@@ -97,6 +101,10 @@ export const migrationRunModel = defineModel({
         failedUsers: z.array(z.string()).optional(),
         /** A retry run: how many users (in an error status) it started again. */
         started: z.number().optional(),
+        /** A retry run: the migration tags it started again (its gate needs a new pass of these only). */
+        retried: z.array(z.string()).optional(),
+        /** A gated migrate or retry run: items of its target users' passes since the send (missing in older states). */
+        items: strictObject({ read: z.number(), success: z.number(), failure: z.number(), failurePercent: z.number() }, "must be { read, success, failure, failurePercent }").optional(),
     },
     // A new trigger sends the action again (update); a different target or action is another run (replace).
     replaces: ["batchName", "migrationTag", "action", "kind"],
@@ -148,7 +156,9 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
         const label = `MigrationRun ${describe(news)}`;
         if (olds.phase === undefined) return { ...d, changes: true, stables: [] }; // a state from before phases: its phase is recorded (nothing sent)
         if (phase === "waiting" || phase === "failed") {
-            await info(`${label}: ${phase === "failed" ? "its failed gate" : "the gate"} will be checked (last: ${olds.progress ?? "not looked at yet"})`);
+            const pct = (news.waitFor as { maxItemFailurePercent?: unknown } | undefined)?.maxItemFailurePercent;
+            const items = typeof pct === "number" ? `, at most ${pct}% of each user's items failed` : "";
+            await info(`${label}: ${phase === "failed" ? "its failed gate" : "the gate"} will be checked${items} (last: ${olds.progress ?? "not looked at yet"})`);
             return { ...d, changes: true, stables: [] };
         }
         if (phase === "sent" && news.waitFor !== undefined) return { ...d, changes: true, stables: [] };
@@ -190,7 +200,7 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
 /** Slack for clocks when a pass's start (the vendor's clock) is compared with our intent (ours). */
 const CLOCK_SLACK_MS = 5 * 60 * 1000;
 
-type RunResult = { performedAt: string; answer: string; started?: number };
+type RunResult = { performedAt: string; answer: string; started?: number; retried?: string[] };
 
 /** "(batch Wave 1, migrate, trigger 1)" */
 function describe(v: { batchName?: unknown; migrationTag?: unknown; action?: unknown; trigger?: unknown }): string {
@@ -272,15 +282,17 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
         return outs;
     }
     if (outs.phase === "done") return outs;
-    const sentAt = Date.parse(outs.performedAt ?? "") || Date.now();
-    const j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt, ctx.settings.waitPollSeconds * 1000);
+    // An unreadable send time shows no pass after the send: the gate stays shut (gates.ts).
+    const sentAt = Date.parse(outs.performedAt ?? "");
+    const j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt,
+        ctx.settings.waitPollSeconds * 1000, { action: v.action, ...(outs.retried ? { started: outs.retried } : {}) });
     outs = { ...outs, ...judged(j) };
-    if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed, or retry the failed users, and the next up judges it again`, id, outs);
+    if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed (or maxItemFailurePercent), or retry the failed users, and the next up judges it again`, id, outs);
     return outs;
 }
 
-function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | "finalStatuses" | "failedUsers"> {
-    return { phase: j.phase, progress: j.progress, finalStatuses: j.finalStatuses, failedUsers: j.failedUsers };
+function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | "finalStatuses" | "failedUsers" | "items"> {
+    return { phase: j.phase, progress: j.progress, finalStatuses: j.finalStatuses, failedUsers: j.failedUsers, ...(j.items ? { items: j.items } : {}) };
 }
 
 /** The engine holds this run as sent: its journal record (runJournal.ts) has served. */
@@ -306,7 +318,10 @@ async function perform(ctx: Context, v: MigrationRunInputs): Promise<RunResult> 
     const prior = await journal?.begin(key);
     const earlier = prior?.outs;
     if (earlier && typeof earlier.performedAt === "string" && earlier.performedAt && typeof earlier.answer === "string") {
-        return { performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}) };
+        return {
+            performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}),
+            ...(Array.isArray(earlier.retried) ? { retried: earlier.retried.map(String) } : {}),
+        };
     }
     if (v.action !== "retry") { // a retry starts only users in an error status: it cannot double a start
         const seen = await seenByVendor(ctx, kind, v, prior ? Date.parse(prior.startedAt) : undefined);
@@ -358,7 +373,7 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
             case "stop": answer = await client.stopBatch(kind, v.batchName); break;
             case "audit": answer = await client.auditBatch(kind, v.batchName); break;
             case "permissions": answer = await permissionsOneAtATime(ctx, kind, v.batchName); break;
-            case "retry": return retryFailed(ctx, kind, v.batchName);
+            case "retry": return retryFailed(ctx, kind, v.batchName, v.waitFor?.maxItemFailurePercent);
         }
     } else {
         const tag = v.migrationTag!;
@@ -374,16 +389,22 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
 
 /**
  * `retry`: starts again, one per-user start each, only the batch's users whose pass ended in an
- * error status (PASS_ERRORS in client/status.ts); users that succeeded or never started are not
- * touched. Idempotent by construction: a second attempt finds the started users no longer in error.
+ * error status (PASS_ERRORS in client/status.ts) and, with `waitFor.maxItemFailurePercent`, those
+ * whose last pass failed more than that percent of its items; users that succeeded or never started
+ * are not touched. Idempotent by construction: a second attempt finds the started users no longer
+ * in error (and their new pass under way).
  */
-async function retryFailed(ctx: Context, kind: Kind, batchName: string): Promise<RunResult> {
-    const failed = (await observeTarget(ctx, kind, { batchName })).filter((u) => PASS_ERRORS.has(u.status));
+async function retryFailed(ctx: Context, kind: Kind, batchName: string, maxItemFailurePercent?: number): Promise<RunResult> {
+    const users = await observeTarget(ctx, kind, { batchName });
+    const inError = users.filter((u) => PASS_ERRORS.has(u.status));
+    const onItems = maxItemFailurePercent === undefined ? [] : await overItemThreshold(ctx, kind, users, maxItemFailurePercent);
+    const failed = [...inError, ...onItems].sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
     for (const u of failed) await ctx.client().startUser(kind, u.tag);
-    const who = failed.map((u) => u.email);
+    const who = failed.map((u) => (u.items ? `${u.email} (${itemFigure(u.items)})` : u.email));
     return {
-        performedAt: new Date().toISOString(), started: failed.length,
-        answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}` : "no user of the batch is in an error status",
+        performedAt: new Date().toISOString(), started: failed.length, retried: failed.map((u) => u.tag),
+        answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}`
+            : `no user of the batch is in an error status${onItems.length || maxItemFailurePercent === undefined ? "" : ` or over ${maxItemFailurePercent}% of items failed`}`,
     };
 }
 

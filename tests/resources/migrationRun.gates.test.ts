@@ -107,8 +107,8 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             assert.strictEqual(outs.phase, "waiting");
             await passesEnd();
             const done = (await p.update(id, outs, w)).outs;
-            assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers, done.progress],
-                ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"], "3 of 3 done (ONERROR 1, SUCCESS 2)"]);
+            assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers], ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"]]);
+            assert.match(done.progress, /^3 of 3 done \(ONERROR 1, SUCCESS 2\); \d+ of \d+ items failed/);
             assert.strictEqual((await p.diff(id, done, w)).changes, false, "a done gate is not looked at again");
             assert.strictEqual(await startbatches(), 1);
         });
