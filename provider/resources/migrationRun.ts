@@ -138,6 +138,11 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
             }
             return [];
         });
+        // A field of the gate is named in full: "MigrationRun.waitFor.maxItemFailurePercent must be ...".
+        result.failures = result.failures.map((f) => (f.property !== "waitFor" ? f : {
+            property: f.property, reason: f.reason.replace(/^MigrationRun\.waitFor: /, "").split("; ")
+                .map((r) => (/^\w+ must/.test(r) ? `MigrationRun.waitFor.${r}` : `MigrationRun.waitFor: ${r}`)).join("; "),
+        }));
         // Said in preview too: a run that waits for its time or its predecessors sends nothing now.
         if (!result.failures.length) {
             const wait = deferral(result.inputs as Partial<MigrationRunInputs>);
@@ -404,7 +409,7 @@ async function retryFailed(ctx: Context, kind: Kind, batchName: string, maxItemF
     return {
         performedAt: new Date().toISOString(), started: failed.length, retried: failed.map((u) => u.tag),
         answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}`
-            : `no user of the batch is in an error status${onItems.length || maxItemFailurePercent === undefined ? "" : ` or over ${maxItemFailurePercent}% of items failed`}`,
+            : `no user of the batch is in an error status${maxItemFailurePercent === undefined ? "" : ` or over ${maxItemFailurePercent}% of items failed`}`,
     };
 }
 

@@ -162,7 +162,7 @@ describe("MigrationRun phases (provider methods)", function () {
         assert.deepStrictEqual(bad.failures.map((f: any) => f.property), ["after"]);
         assert.match(bad.failures[0].reason, /^MigrationRun\.after: must be a list of \{ run, phase \}/);
         const w = await p.check(undefined, gated({ blockMinutes: -1 }));
-        assert.match(w.failures[0].reason, /MigrationRun\.waitFor: .*blockMinutes must be 0 or more/);
+        assert.match(w.failures[0].reason, /MigrationRun\.waitFor\.blockMinutes must be 0 or more/);
     });
 
     it("states written before phases: a recorded gate is done, a recorded deferral stays deferred; the first up records the phase and sends nothing", async () => {
