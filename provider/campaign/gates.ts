@@ -14,7 +14,8 @@
  *
  * What shows the send reached a user (the API dates nothing but history passes):
  *  - migrate, retry: a pass in the user's history (2.8) that started after the send (less
- *    PASS_CLOCK_SLACK_MS for the vendor's clock). A user NOTSTARTED, or SUCCESS from an earlier
+ *    PASS_CLOCK_SLACK_MS for the vendor's clock), or ended after it (a pass under way at the send,
+ *    which the run found and did not send again). A user NOTSTARTED, or SUCCESS from an earlier
  *    pass, is not done; a pass whose date cannot be read shows nothing. A retry needs it only of
  *    the users it started. A user in an error status counts as failed whatever its dates.
  *  - audit: AUDIT_DONE (or AUDIT_ERROR); permissions: MAILPERMISSIONS_DONE (or _ERROR); stop: any
@@ -26,7 +27,7 @@ import type { HistoryPass, Kind } from "../client/calls";
 import { allUsers, usersInBatch } from "./lookups";
 import { endedBadly, isUnderWay, statusName } from "../client/status";
 import { info } from "../runtime/engineLog";
-import { ItemCounts, addItems, itemFigure, itemsOf, overThreshold, passStartMs } from "./items";
+import { ItemCounts, addItems, itemFigure, itemsOf, overThreshold, passEndMs, passStartMs } from "./items";
 
 export interface WaitFor { maxFailed?: number; timeoutMinutes?: number; blockMinutes?: number; maxItemFailurePercent?: number }
 
@@ -112,8 +113,8 @@ export async function observeSent(ctx: Context, kind: Kind, users: Observed[], s
         const needed = sent.action !== "retry" || (sent.started?.includes(u.tag) ?? false);
         const history = passes.get(u.tag);
         if (!history) return needed ? { ...u, shown: false, missing: "no pass since the send" } : { ...u, shown: true };
-        const since = history.filter((p) => passStartMs(p) >= sentAtMs - PASS_CLOCK_SLACK_MS);
-        const undated = history.filter((p) => Number.isNaN(passStartMs(p)));
+        const since = history.filter((p) => passStartMs(p) >= sentAtMs - PASS_CLOCK_SLACK_MS || passEndMs(p) >= sentAtMs);
+        const undated = history.filter((p) => Number.isNaN(passStartMs(p)) && Number.isNaN(passEndMs(p)));
         const items = itemsOf(since);
         if (since.length || !needed) return { ...u, shown: true, items };
         const missing = undated.length ? `no pass since the send whose date can be read (${JSON.stringify(undated[0].startDateTime)})` : "no pass since the send";

@@ -41,7 +41,12 @@ export function itemFigure(c: ItemCounts): string {
     return `${c.failure} of ${c.read} items failed (${c.failurePercent}%)`;
 }
 
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 /** A pass's start as epoch ms (its date as the API writes it, read into startIso), or NaN when it cannot be read. */
 export function passStartMs(p: HistoryPass): number {
-    return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(p.startIso) ? Date.parse(p.startIso) : NaN;
+    return ISO.test(p.startIso) ? Date.parse(p.startIso) : NaN;
+}
+/** A pass's end as epoch ms, or NaN when it cannot be read. */
+export function passEndMs(p: HistoryPass): number {
+    return ISO.test(p.endIso) ? Date.parse(p.endIso) : NaN;
 }

@@ -144,7 +144,7 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
         const later = Date.now();
         const [stale] = await observeSent(ctx, "mail", [{ tag: tags.ann, email: "ann@source.example", status: "SUCCESS" }], { action: "migrate" }, later, true);
         assert.deepStrictEqual([stale.shown, stale.missing], [false, "no pass since the send"]);
-        const undated = history.map((h) => ({ ...h, startDateTime: "yesterday", startIso: "yesterday" }));
+        const undated = history.map((h) => ({ ...h, startDateTime: "yesterday", startIso: "yesterday", endDateTime: "today", endIso: "today" }));
         const ctx2 = { ...ctx, client: () => ({ getMailHistory: async () => undated }) };
         const [bad] = await observeSent(ctx2, "mail", [{ tag: tags.ann, email: "ann@source.example", status: "SUCCESS" }], { action: "migrate" }, 0, true);
         assert.deepStrictEqual([bad.shown, bad.missing], [false, "no pass since the send whose date can be read (\"yesterday\")"]);
