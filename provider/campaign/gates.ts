@@ -101,17 +101,22 @@ export async function histories(ctx: Context, kind: Kind, users: Observed[], fre
     return out;
 }
 
-/** Adds to each user what shows the send reached it, and its items since the send (see the top of this file). */
-export async function observeSent(ctx: Context, kind: Kind, users: Observed[], sent: Sent, sentAtMs: number, fresh: boolean): Promise<Observed[]> {
+/**
+ * Adds to each user what shows the send reached it, and its items since the send (see the top of this
+ * file). Without `passes` (users still run, so the gate waits anyway) no history is read: a user
+ * NOTSTARTED is marked, the other settled ones are left unjudged (and no items are counted yet).
+ */
+export async function observeSent(ctx: Context, kind: Kind, users: Observed[], sent: Sent, sentAtMs: number, fresh: boolean, passes = true): Promise<Observed[]> {
     if (!PASS_ACTIONS.has(sent.action)) {
         const results = RESULT_STATUSES[sent.action];
         return users.map((u) => (!results || results.has(u.status) ? { ...u, shown: true } : { ...u, shown: false, missing: `no ${sent.action} result since the send` }));
     }
     const settled = users.filter((u) => !isUnderWay(u.status) && u.status !== "NOTSTARTED");
-    const passes = await histories(ctx, kind, settled, fresh);
+    const byTag = passes ? await histories(ctx, kind, settled, fresh) : undefined;
     return users.map((u) => {
         const needed = sent.action !== "retry" || (sent.started?.includes(u.tag) ?? false);
-        const history = passes.get(u.tag);
+        if (!byTag && u.status !== "NOTSTARTED") return u;
+        const history = byTag?.get(u.tag);
         if (!history) return needed ? { ...u, shown: false, missing: "no pass since the send" } : { ...u, shown: true };
         const since = history.filter((p) => passStartMs(p) >= sentAtMs - PASS_CLOCK_SLACK_MS || passEndMs(p) >= sentAtMs);
         const undated = history.filter((p) => Number.isNaN(passStartMs(p)) && Number.isNaN(passEndMs(p)));
@@ -174,8 +179,11 @@ export async function judgeGate(
     const blockUntil = Date.now() + (w.blockMinutes ?? 0) * 60_000;
     let last = "";
     for (let look = 0; ; look++) {
-        const users = await observeSent(ctx, kind, await observeTarget(ctx, kind, target, look > 0), sent, sentAtMs, look > 0);
-        const j = judgeOnce(users, w, label, Date.now() >= deadline);
+        const listed = await observeTarget(ctx, kind, target, look > 0);
+        const pastDeadline = Date.now() >= deadline;
+        // While users run (before the deadline) the gate waits whatever the histories say: one history call per user is saved for the look that judges.
+        const users = await observeSent(ctx, kind, listed, sent, sentAtMs, look > 0, pastDeadline || !listed.some((u) => isUnderWay(u.status)));
+        const j = judgeOnce(users, w, label, pastDeadline);
         const line = `${label}: ${j.progress}`;
         if (line !== last) { await info(line); last = line; }
         if (j.phase !== "waiting") return j;
