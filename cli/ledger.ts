@@ -20,6 +20,8 @@ export interface Observation {
     mailsTotal: number; mailsSuccess: number; mailsFailure: number;
     calendarsTotal: number; calendarsSuccess: number; calendarsFailure: number;
     contactsTotal: number; contactsSuccess: number; contactsFailure: number;
+    /** The last pass's items (mails + calendars + contacts) read and failed (0 in rows of older ledgers). */
+    itemsRead?: number; itemsFailure?: number;
     licensed: boolean;
 }
 export interface LedgerRow extends Observation { time: string }
@@ -27,9 +29,11 @@ export interface LedgerRow extends Observation { time: string }
 export const LEDGER_COLUMNS = [
     "time", "kind", "migrationTag", "sourceEmail", "batch", "status", "passes",
     "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure",
-    "contactsTotal", "contactsSuccess", "contactsFailure", "licensed",
+    "contactsTotal", "contactsSuccess", "contactsFailure", "licensed", "itemsRead", "itemsFailure",
 ] as const;
-const NUMBERS = new Set(["passes", "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure", "contactsTotal", "contactsSuccess", "contactsFailure"]);
+/** Columns added since the first ledgers: a ledger without them is read with 0 (and rows appended to it keep its header). */
+const LATER_COLUMNS = new Set<string>(["itemsRead", "itemsFailure"]);
+const NUMBERS = new Set(["passes", "mailsTotal", "mailsSuccess", "mailsFailure", "calendarsTotal", "calendarsSuccess", "calendarsFailure", "contactsTotal", "contactsSuccess", "contactsFailure", "itemsRead", "itemsFailure"]);
 
 /**
  * Formula injection (CSV injection): a spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`,
@@ -58,7 +62,7 @@ export function readLedgerChecked(file: string): LedgerRead {
     const records = parseCsv(fs.readFileSync(file, "utf8"));
     if (!records.length) return { rows: [], problems: [] };
     const head = records[0].cells.map((h) => h.trim());
-    const missing = LEDGER_COLUMNS.filter((c) => !head.includes(c));
+    const missing = LEDGER_COLUMNS.filter((c) => !head.includes(c) && !LATER_COLUMNS.has(c));
     if (missing.length) throw new Error(`${file}: not a ledger of this tool (missing columns ${missing.join(", ")})`);
     const rows: LedgerRow[] = [];
     const problems: string[] = [];
@@ -67,7 +71,7 @@ export function readLedgerChecked(file: string): LedgerRead {
         if (why) { problems.push(`${file}:${r.line}: ${why}; the row is left out`); continue; }
         const row: Record<string, unknown> = {};
         for (const h of LEDGER_COLUMNS) { // only the ledger's columns (an extra one is ignored)
-            const v = cellValue(r.cells[head.indexOf(h)]);
+            const v = head.includes(h) ? cellValue(r.cells[head.indexOf(h)]) : "0";
             row[h] = NUMBERS.has(h) ? Number(v) : h === "licensed" ? v === "true" : v;
         }
         rows.push(row as unknown as LedgerRow);
@@ -82,7 +86,7 @@ function rowProblem(head: string[], r: { cells: string[]; error?: string }): str
     if (cell("kind") !== "mail" && cell("kind") !== "archive") return "kind must be mail or archive";
     const time = cell("time");
     if (!/^\d{4}-\d{2}-\d{2}T/.test(time) || Number.isNaN(Date.parse(time))) return `time ${JSON.stringify(time)} is not an ISO date and time`;
-    for (const c of NUMBERS) if (!isCount(cell(c))) return `${c} ${JSON.stringify(cell(c))} is not a count`;
+    for (const c of NUMBERS) if (head.includes(c) && !isCount(cell(c))) return `${c} ${JSON.stringify(cell(c))} is not a count`;
     if (cell("licensed") !== "true" && cell("licensed") !== "false") return `licensed ${JSON.stringify(cell("licensed"))} is not true or false`;
     return undefined;
 }
@@ -92,22 +96,32 @@ export function readLedger(file: string): LedgerRow[] {
     return readLedgerChecked(file).rows;
 }
 
-const same = (a: Observation, b: Observation) => LEDGER_COLUMNS.every((c) => c === "time" || String(a[c as keyof Observation]) === String(b[c as keyof Observation]));
+type Column = (typeof LEDGER_COLUMNS)[number];
+/** A value of a row in a column (a count left out is 0). */
+const valueIn = (o: Partial<LedgerRow>, c: string) => o[c as Column] ?? (NUMBERS.has(c) ? 0 : "");
+const same = (a: Observation, b: Observation, columns: readonly string[]) =>
+    columns.every((c) => c === "time" || String(valueIn(a, c)) === String(valueIn(b, c)));
 
-/** The rows to add: users whose observation differs from their last row (or who have none). */
-export function changedRows(previous: LedgerRow[], now: Observation[], time: string): LedgerRow[] {
+/** The rows to add: users whose observation differs, in the ledger's `columns`, from their last row (or who have none). */
+export function changedRows(previous: LedgerRow[], now: Observation[], time: string, columns: readonly string[] = LEDGER_COLUMNS): LedgerRow[] {
     const last = new Map<string, LedgerRow>();
     for (const r of previous) last.set(`${r.kind}\n${r.migrationTag}`, r);
-    return now.filter((o) => { const l = last.get(`${o.kind}\n${o.migrationTag}`); return !l || !same(l, o); }).map((o) => ({ time, ...o }));
+    return now.filter((o) => { const l = last.get(`${o.kind}\n${o.migrationTag}`); return !l || !same(l, o, columns); }).map((o) => ({ time, ...o }));
 }
 
 /** Appends the changed rows (with a header if the file is new); the rows appended. */
 export function appendLedger(file: string, now: Observation[], time = new Date().toISOString()): LedgerRow[] {
-    const rows = changedRows(readLedger(file), now, time);
     const fresh = !fs.existsSync(file) || fs.statSync(file).size === 0;
-    const text = (fresh ? LEDGER_COLUMNS.join(",") + "\n" : "") + rows.map((r) => LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(",") + "\n").join("");
+    // An older ledger keeps its header: rows are compared and appended in its columns (the newer ones left out).
+    const columns: string[] = fresh ? [...LEDGER_COLUMNS] : headerOf(file);
+    const rows = changedRows(readLedger(file), now, time, columns);
+    const text = (fresh ? columns.join(",") + "\n" : "") + rows.map((r) => columns.map((c) => csvCell(valueIn(r, c))).join(",") + "\n").join("");
     if (text) fs.appendFileSync(file, text);
     return rows;
+}
+
+function headerOf(file: string): string[] {
+    return (parseCsv(fs.readFileSync(file, "utf8"))[0]?.cells ?? []).map((h) => h.trim());
 }
 
 /** Statuses that mean a user's migration is done for the chart (a pass ended well). */

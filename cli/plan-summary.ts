@@ -33,6 +33,16 @@ const opOf = (op: string) => (op === "create-replacement" || op === "delete-repl
 /** Every user value of the comment goes through the one escaping function (markdown.ts). */
 const esc = mdText;
 
+/** A run's gate in a few words: "at most 0 failed, items failed ≤ 2% per user, timeout 2880 min", or "none". */
+function gateOf(w: unknown): string {
+    if (typeof w !== "object" || w === null) return "none";
+    const g = w as Record<string, unknown>;
+    const num = (k: string) => (typeof g[k] === "number" ? g[k] : undefined);
+    return [`at most ${num("maxFailed") ?? 0} failed`,
+        ...(num("maxItemFailurePercent") !== undefined ? [`items failed ≤ ${num("maxItemFailurePercent")}% per user`] : []),
+        ...(num("timeoutMinutes") !== undefined ? [`timeout ${num("timeoutMinutes")} min`] : [])].join(", ");
+}
+
 /** The preview's JSON (parsed with zod at this boundary) as Markdown. */
 export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): string {
     const json = previewSchema.parse(raw ?? {});
@@ -45,7 +55,7 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
     lines.push("### Migration actions that will run (they cost licenses)", "");
     if (!runs.length) lines.push("None.", "");
     else {
-        lines.push("| run | action | target | trigger | why |", "|---|---|---|---|---|");
+        lines.push("| run | action | target | trigger | why | gate |", "|---|---|---|---|---|---|");
         const seen = new Set<string>();
         for (const s of runs) {
             if (seen.has(s.urn)) continue;
@@ -53,7 +63,7 @@ export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): 
             const n = s.newState?.inputs ?? {};
             const target = n.batchName ? `batch ${n.batchName}` : `user ${n.migrationTag ?? "(new user)"}`;
             const why = s.op === "create" ? "new run" : s.op === "update" ? `trigger ${s.oldState?.inputs?.trigger} → ${n.trigger}` : "replaced";
-            lines.push(`| ${esc(nameOf(s.urn))} | **${esc(n.action)}** | ${esc(target)} | ${esc(n.trigger)} | ${esc(why)} |`);
+            lines.push(`| ${esc(nameOf(s.urn))} | **${esc(n.action)}** | ${esc(target)} | ${esc(n.trigger)} | ${esc(why)} | ${esc(gateOf(n.waitFor))} |`);
         }
         lines.push("");
     }

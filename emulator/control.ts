@@ -4,6 +4,7 @@
  * an unknown one 404 `{ "error" }`. Control calls are not in the call log or the stats.
  */
 import { Clock } from "./clock";
+import { itemFailures, setItemFailures } from "./itemFailures";
 import { ControlError, FaultInjector } from "./faults";
 import { MAX_PASS_STEPS } from "./lifecycle";
 import { Incoming, Reply, json } from "./reply";
@@ -159,6 +160,11 @@ export const CONTROL_ROUTES: ControlRoute[] = [
     { method: "POST", path: "/lifecycle", summary: "set transitionMs (number >= 0, or \"manual\": only on tick) and passSteps (ticks a pass takes)", handle: setLifecycle },
     { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per kind", handle: (c) => c.store.outcomes() },
     { method: "POST", path: "/outcomes", summary: "make the next pass of named users end in ONERROR, STOP, ...: {kind?, users: {who: end}}", handle: setOutcomes },
+    { method: "GET", path: "/item-failures", summary: "the item failures set for next passes and not taken yet, per kind", handle: (c) => itemFailures(c.store.state) },
+    {
+        method: "POST", path: "/item-failures", summary: "make the next pass of named users fail items: {kind?, users: {who: {mails?, calendars?, contacts?: n | {failure, read?}} | null}}",
+        handle: async (c, body) => { const t = setItemFailures(c.store.state, body); await c.persist(); return t; },
+    },
 ];
 
 /** Serves one request under /_emulator. */

@@ -19,6 +19,7 @@ import type { Faults } from "./faults";
 import type { CallRecord } from "./stats";
 import type { Kind } from "./store";
 import type { PassEnd } from "./statuses";
+import type { ItemFailureTables, ItemFailuresRequest } from "./itemFailures";
 
 /** A control call refused by the emulator, or answered in a shape the client does not know. */
 export class ControlCallError extends Error {
@@ -103,6 +104,7 @@ const outbox = arrayOf(object({
 const lifecycle = object({ transitionMs: oneOf(num, literal("manual")), passSteps: num, busy: bool });
 const tick = object({ ok: literal(true), busy: bool });
 const outcomes = object({ mail: recordOf(str), archive: recordOf(str) });
+const itemFailureTables = object({ mail: recordOf(object({})), archive: recordOf(object({})) });
 const routes = arrayOf(object({ method: oneOf(literal("GET"), literal("POST")), path: str, summary: str }));
 
 /** The emulator's control API under `<baseUrl>/_emulator`. */
@@ -153,6 +155,17 @@ export class EmulatorControl {
     setOutcomes(users: Record<string, PassEnd | null>, kind?: Kind): Promise<OutcomesView> {
         const body: OutcomesRequest = kind ? { kind, users } : { users };
         return this.call("POST", "/outcomes", outcomes, body);
+    }
+
+    /** GET /_emulator/item-failures: the item failures set for next passes and not taken yet. */
+    itemFailures(): Promise<ItemFailureTables> { return this.call("GET", "/item-failures", itemFailureTables); }
+    /**
+     * POST /_emulator/item-failures: how many items of each kind (mails, calendars, contacts) the next
+     * pass of each named user fails (a number, or { failure, read? }); null clears. Answers them all.
+     */
+    setItemFailures(users: ItemFailuresRequest["users"], kind?: Kind): Promise<ItemFailureTables> {
+        const body: ItemFailuresRequest = kind ? { kind, users } : { users };
+        return this.call("POST", "/item-failures", itemFailureTables, body);
     }
 
     /** One control call: refused (not 200) or of the wrong shape, it throws a ControlCallError. */

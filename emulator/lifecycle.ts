@@ -9,6 +9,7 @@
 import { PassEnd, Status } from "./statuses";
 import type { Kind, State, User } from "./store";
 import type { UndoLog } from "./undo";
+import { applyItemFailures } from "./itemFailures";
 
 export const PERMISSION_STEPS: readonly Status[] = ["MAILPERMISSIONS_SCHEDULED", "MAILPERMISSIONS_WORKING", "MAILPERMISSIONS_DONE"];
 export const AUDIT_STEPS: readonly Status[] = ["AUDIT_WORKING", "AUDIT_DONE"];
@@ -173,7 +174,7 @@ export class Lifecycle {
     private recordPass(f: Kind, u: User, failed: boolean): void {
         const s = u.batchName ? this.host.state()[f].batches[u.batchName]?.settings : undefined;
         const now = new Date();
-        const pass = historyPass(u.migrationTag, u.history, u.migrated, s, failed, u.passStart ?? historyDate(now), now);
+        const pass = applyItemFailures(this.host.state(), f, u, historyPass(u.migrationTag, u.history, u.migrated, s, failed, u.passStart ?? historyDate(now), now), this.host.undo);
         u.migrated = { msg: u.migrated.msg + pass.msgSuccess, cal: u.migrated.cal + pass.calSuccess, con: u.migrated.con + pass.conSuccess };
         u.history.push(pass);
     }

@@ -29,6 +29,7 @@ export class DataFile {
                 mail: fam(s.mail, base.mail), archive: fam(s.archive, base.archive), connectors: s.connectors ?? base.connectors,
                 selfService: renamedKinds({ ...base.selfService, ...s.selfService, links: record(s.selfService?.links) }),
                 outcomes: { mail: record(s.outcomes?.mail), archive: record(s.outcomes?.archive) },
+                ...(s.itemFailures ? { itemFailures: { mail: record(s.itemFailures.mail), archive: record(s.itemFailures.archive) } } : {}),
             };
         } catch (e) {
             const err = e as NodeJS.ErrnoException;

@@ -19,6 +19,7 @@
  * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
+import type { ItemFailureTables } from "./itemFailures";
 import { AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
 import { PASS_ENDS, PassEnd, RUNNING } from "./statuses";
 import {
@@ -95,6 +96,8 @@ export interface State {
      * or source email (lower case). Taken when the pass starts.
      */
     outcomes: Record<Kind, Record<string, PassEnd>>;
+    /** Emulator only (POST /_emulator/item-failures, itemFailures.ts): items a user's next pass fails. */
+    itemFailures?: ItemFailureTables;
 }
 
 /**

@@ -219,7 +219,7 @@ export function gatedWaves(c: Change, cfg: GateConfig): Violation[] {
         out.push({
             urn: r.urn,
             message: `${runLabel(r.urn, r.props)} migrates ${n} users (more than ${min}) without waitFor: give it ` +
-                `waitFor: { timeoutMinutes, maxFailed } so the next wave waits for this one and its failures are counted.`,
+                `waitFor: { timeoutMinutes, maxFailed, maxItemFailurePercent } so the next wave waits for this one and its failures (and lost items) are counted.`,
         });
     }
     return out;

@@ -68,7 +68,9 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
     it("two gated waves as the scheduled workflow runs them: fresh runner per up, state on Azurite, fast mode, blockMinutes 0", async () => {
         const s = await newStack("campaign-runners", { azure: true });
         await control(emu).setOutcomes({ "cat@source.example": "ONERROR" }, "mail");
-        s.setSpec(waves({ maxFailed: 0, timeoutMinutes: 600 }));
+        // ben's pass ends SUCCESS but loses 3 of its 10 mails.
+        await control(emu).setItemFailures({ "ben@source.example": { mails: { failure: 3, read: 10 }, calendars: { failure: 0, read: 0 }, contacts: { failure: 0, read: 0 } } });
+        s.setSpec(waves({ maxFailed: 0, timeoutMinutes: 600, maxItemFailurePercent: 5 }));
         const up = async () => { await s.freshRunner(); return s.cli(["up", "--yes", "--skip-preview"], true); };
 
         // Up 1: everything made, wave 1 sent; the up does not wait for its passes.
@@ -82,7 +84,7 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
         // A preview on a pull request (another runner): the waiting gate will be checked.
         await s.freshRunner();
         const p = await s.preview();
-        assert.match(p.result.stdout + p.result.stderr, /MigrationRun \(batch Wave 1, migrate, trigger 1\): the gate will be checked/);
+        assert.match(p.result.stdout + p.result.stderr, /MigrationRun \(batch Wave 1, migrate, trigger 1\): the gate will be checked, at most 5% of each user's items failed/);
         assert.deepStrictEqual(changes(p.steps).filter((c) => c.name === "go1").map((c) => c.op), ["update"]);
 
         // Up 2, the passes under way: still waiting, nothing sent.
@@ -92,20 +94,23 @@ describe("@engine campaign: gates judged at each up, from any runner; retry of f
         assert.deepStrictEqual(await phases(s), ["waiting", "deferred"]);
         assert.match((await s.resources()).get("go1").outputs.progress, /^0 of 3 done \(WORKING 3\)$/);
 
-        // Up 3, the passes over, cat in error: the gate fails, naming cat; wave 2 is not sent. The run stays in the stack.
+        // Up 3, the passes over, cat in error, ben over 5% of items failed: the gate fails, naming both; wave 2 is not sent. The run stays in the stack.
         await ticks(5);
         r = await up();
         assert.notStrictEqual(r.code, 0, "a failed gate fails the up");
-        assert.match(r.stdout + r.stderr, /1 user\(s\) ended badly, more than maxFailed 0: cat@source\.example \(ONERROR\)/);
+        assert.match(r.stdout + r.stderr, /2 user\(s\) ended badly \(1 over waitFor\.maxItemFailurePercent 5\), more than maxFailed 0: ben@source\.example: 3 of 10 items failed \(30%\), cat@source\.example \(ONERROR\)/);
         assert.deepStrictEqual(await phases(s), ["failed", "deferred"], "the failed run is in the state (fast mode, fresh runner)");
+        const cat = usersOf(await emuState(emu.baseUrl)).find((u) => u.firstName === "cat")!.history[0];
+        const failedItems = (await s.resources()).get("go1").outputs.items;
+        assert.strictEqual(failedItems.failure, 3 + cat.msgFailure + cat.calFailure + cat.conFailure, "the state's items: ben's 3 and cat's");
         // Up 4, another runner: fails again, sends nothing again.
         r = await up();
         assert.notStrictEqual(r.code, 0);
         assert.match(r.stdout + r.stderr, /cat@source\.example \(ONERROR\)/);
         assert.deepStrictEqual([(await starts("Wave 1")).length, (await starts("Wave 2")).length], [1, 0], "wave 1 never sent again, wave 2 not sent");
 
-        // maxFailed 1: the next up finds the gate done and sends wave 2, once.
-        s.setSpec(waves({ maxFailed: 1, timeoutMinutes: 600 }));
+        // maxFailed 1 and 50% of items: the next up finds the gate done and sends wave 2, once.
+        s.setSpec(waves({ maxFailed: 1, timeoutMinutes: 600, maxItemFailurePercent: 50 }));
         r = await up();
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         assert.deepStrictEqual(await phases(s), ["done", "waiting"]);

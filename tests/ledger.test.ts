@@ -15,7 +15,7 @@ import { buildReport, renderHtml } from "../cli/report";
 import { appendLedger, progressOverTime, readLedger } from "../cli/ledger";
 import { REPO } from "./helpers/engine";
 import { launchChromium, outputDir, skipBrowserTests } from "./helpers/browser";
-import type { Emu } from "./helpers/emu";
+import { control, type Emu } from "./helpers/emu";
 
 describe("ledger: the history that outlives the vendor's purge", function () {
     this.timeout(120_000);
@@ -61,7 +61,7 @@ describe("ledger: the history that outlives the vendor's purge", function () {
         await observe("2026-11-30T12:00:00.000Z");
         const rows = readLedger(file);
         assert.strictEqual(rows.length, 6 + 1 + 3 + 3);
-        assert.strictEqual(fs.readFileSync(file, "utf8").split("\n")[0], "time,kind,migrationTag,sourceEmail,batch,status,passes,mailsTotal,mailsSuccess,mailsFailure,calendarsTotal,calendarsSuccess,calendarsFailure,contactsTotal,contactsSuccess,contactsFailure,licensed");
+        assert.strictEqual(fs.readFileSync(file, "utf8").split("\n")[0], "time,kind,migrationTag,sourceEmail,batch,status,passes,mailsTotal,mailsSuccess,mailsFailure,calendarsTotal,calendarsSuccess,calendarsFailure,contactsTotal,contactsSuccess,contactsFailure,licensed,itemsRead,itemsFailure");
         const series = progressOverTime(rows);
         assert.deepStrictEqual(series.map((s) => [s.batch, s.points.map((p) => p.done)]), [["Wave 1", [0, 1, 3, 3]], ["Wave 2", [0, 0, 0, 3]]]);
 
@@ -90,5 +90,28 @@ describe("ledger: the history that outlives the vendor's purge", function () {
         } finally {
             await browser.close();
         }
+    });
+
+    it("item counts: a pass that failed items gets a row with them; a ledger written before the item columns is still read and grows in its own columns", async () => {
+        const file = path.join(dir, "items.csv");
+        const observe = async (time: string) => appendLedger(file, (await buildReport(client, "mail")).users, time);
+        await observe("2026-12-01T08:00:00.000Z");
+        await control(emu).setItemFailures({ "l4@source.example": { mails: { failure: 3, read: 10 }, calendars: { failure: 0, read: 0 }, contacts: { failure: 0, read: 0 } } });
+        await client.startUser("mail", tags[4]);
+        const [row] = await observe("2026-12-01T09:00:00.000Z");
+        assert.deepStrictEqual([row.sourceEmail, row.itemsRead, row.itemsFailure, row.mailsFailure], ["l4@source.example", 10, 3, 3]);
+        assert.deepStrictEqual(readLedger(file).filter((r) => r.itemsFailure).map((r) => [r.sourceEmail, r.itemsRead, r.itemsFailure]), [["l4@source.example", 10, 3]]);
+
+        // An older ledger: the same rows without the two item columns.
+        const lines = fs.readFileSync(file, "utf8").trimEnd().split("\n").map((l) => l.split(",").slice(0, -2).join(","));
+        const old = path.join(dir, "old.csv");
+        fs.writeFileSync(old, lines.join("\n") + "\n");
+        const rows = readLedger(old);
+        assert.deepStrictEqual([rows.length, rows.every((r) => r.itemsRead === 0 && r.itemsFailure === 0)], [readLedger(file).length, true], "read, its item counts 0");
+        assert.deepStrictEqual(appendLedger(old, (await buildReport(client, "mail")).users, "2026-12-01T10:00:00.000Z"), [], "nothing changed in its columns: no row");
+        await client.startUser("mail", tags[5]);
+        assert.strictEqual(appendLedger(old, (await buildReport(client, "mail")).users, "2026-12-01T11:00:00.000Z").length, 1);
+        assert.strictEqual(fs.readFileSync(old, "utf8").split("\n")[0], lines[0], "its header kept");
+        assert.strictEqual(readLedger(old).length, rows.length + 1, "the row appended in its columns reads back");
     });
 });

@@ -18,13 +18,13 @@ describe("plan files: waitFor, notBefore, after", () => {
     it("reads a gate, a scheduled start and after:", () => {
         const plan = loadPlan(write([...head,
             "  - name: Wave 1",
-            "    runs: [{ action: migrate, trigger: \"1\", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0 } }, { action: retry, trigger: r1, waitFor: {} }]",
+            "    runs: [{ action: migrate, trigger: \"1\", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0, maxItemFailurePercent: 2 } }, { action: retry, trigger: r1, waitFor: { maxItemFailurePercent: 2 } }]",
             "  - name: Wave 2",
             "    runs: [{ action: migrate, trigger: \"1\", after: Wave 1, notBefore: \"2026-12-05T18:00:00+01:00\" }]",
         ]));
         assert.deepStrictEqual(plan.batches[0].runs.map(({ where, ...r }) => r), [
-            { action: "migrate", trigger: "1", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0 } },
-            { action: "retry", trigger: "r1", waitFor: {} },
+            { action: "migrate", trigger: "1", waitFor: { timeoutMinutes: 2880, maxFailed: 2, blockMinutes: 0, maxItemFailurePercent: 2 } },
+            { action: "retry", trigger: "r1", waitFor: { maxItemFailurePercent: 2 } },
         ]);
         assert.deepStrictEqual(plan.batches[1].runs.map(({ where, ...r }) => r), [{ action: "migrate", trigger: "1", after: "Wave 1", notBefore: "2026-12-05T18:00:00+01:00" }]);
     });
@@ -34,7 +34,7 @@ describe("plan files: waitFor, notBefore, after", () => {
             "  - name: Wave 1",
             "    runs:",
             "      - { action: migrate, trigger: \"1\", notBefore: \"2026-12-05T18:00:00\" }",
-            "      - { action: audit, trigger: \"1\", waitFor: { maxFailed: -1, blockMinutes: -5 } }",
+            "      - { action: audit, trigger: \"1\", waitFor: { maxFailed: -1, blockMinutes: -5, maxItemFailurePercent: 101 } }",
             "      - { action: stop, trigger: \"1\", after: Wave 9, waitFor: { timeoutMinutes: 0, every: 3 } }",
             "  - name: Wave 2",
             "    runs: [{ action: migrate, trigger: \"1\", after: Wave 3 }]",
@@ -46,6 +46,7 @@ describe("plan files: waitFor, notBefore, after", () => {
                 /plan\.yaml:5: notBefore must be an ISO 8601 instant with an offset/,
                 /plan\.yaml:6: waitFor\.maxFailed must be 0 or more/,
                 /plan\.yaml:6: waitFor\.blockMinutes must be 0 or more/,
+                /plan\.yaml:6: waitFor\.maxItemFailurePercent must be a number from 0 to 100/,
                 /plan\.yaml:7: waitFor\.timeoutMinutes must be more than 0/,
                 /plan\.yaml:7: after: batch "Wave 9" is not declared under batches:/,
                 /plan\.yaml:7: .*every/,

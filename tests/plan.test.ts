@@ -154,15 +154,15 @@ describe("plan-summary", () => {
             { op: "create", urn: dyn("MailUser", "user:new@s.example"), newState: { inputs: { sourceEmail: "new@s.example" } } },
             { op: "update", urn: dyn("BatchMembership", "membership:ann@s.example"), oldState: { inputs: { batchName: "Wave 1" } }, newState: { inputs: { batchName: "Wave 2" } } },
             { op: "update", urn: dyn("BatchGlobalSettings", "settings:Wave 2"), oldState: { inputs: { batchName: "Wave 2", fromDate: "2020-01-01", shouldMigrateTrash: false } }, newState: { inputs: { batchName: "Wave 2", fromDate: "2021-01-01", shouldMigrateTrash: true } } },
-            { op: "create", urn: dyn("MigrationRun", "run:Wave 2:migrate"), newState: { inputs: { batchName: "Wave 2", action: "migrate", trigger: "go" } } },
+            { op: "create", urn: dyn("MigrationRun", "run:Wave 2:migrate"), newState: { inputs: { batchName: "Wave 2", action: "migrate", trigger: "go", waitFor: { maxItemFailurePercent: 2, timeoutMinutes: 2880 } } } },
             { op: "update", urn: dyn("MigrationRun", "run:Wave 1:migrate"), oldState: { inputs: { trigger: "1" } }, newState: { inputs: { batchName: "Wave 1", action: "migrate", trigger: "2" } } },
         ],
     };
     it("lists runs first, counts per type, moves and settings field by field", () => {
         const md = summarizePreview(preview);
         assert.ok(md.indexOf("Migration actions that will run") < md.indexOf("Changes by resource type"));
-        assert.match(md, /\| run:Wave 2:migrate \| \*\*migrate\*\* \| batch Wave 2 \| go \| new run \|/);
-        assert.match(md, /\| run:Wave 1:migrate \| \*\*migrate\*\* \| batch Wave 1 \| 2 \| trigger 1 → 2 \|/);
+        assert.match(md, /\| run:Wave 2:migrate \| \*\*migrate\*\* \| batch Wave 2 \| go \| new run \| at most 0 failed, items failed ≤ 2% per user, timeout 2880 min \|/);
+        assert.match(md, /\| run:Wave 1:migrate \| \*\*migrate\*\* \| batch Wave 1 \| 2 \| trigger 1 → 2 \| none \|/);
         assert.match(md, /\| BatchMembership \| 0 \| 1 \| 0 \| 0 \|/);
         assert.match(md, /\| MailUser \| 1 \| 0 \| 0 \| 0 \|/);
         assert.match(md, /\| ann@s\.example \| Wave 1 \| Wave 2 \|/);

@@ -124,6 +124,8 @@ describe("policy rules (no engine)", () => {
             assert.match(v[0].message, /^MigrationRun go \(batch W, migrate, trigger 1\) migrates 3 users \(more than 2\) without waitFor/);
             assert.deepStrictEqual(gatedWaves(change([...members, run()], []), { minUsers: 3 }), []);
             assert.deepStrictEqual(gatedWaves(change([...members, run({ waitFor: { timeoutMinutes: 60 } })], []), { minUsers: 2 }), []);
+            assert.deepStrictEqual(gatedWaves(change([...members, run({ waitFor: { maxItemFailurePercent: 2 } })], []), { minUsers: 2 }), [], "a gate on items alone is a gate");
+            assert.match(v[0].message, /waitFor: \{ timeoutMinutes, maxFailed, maxItemFailurePercent \}/);
             assert.deepStrictEqual(gatedWaves(change([...members, run({ action: "audit" })], []), { minUsers: 2 }), [], "an audit is no wave");
         });
         it("a migrate run of a batch without BatchGlobalSettings is a violation naming run and batch; with them it passes", () => {

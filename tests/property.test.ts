@@ -228,7 +228,7 @@ describe("issue 18: property-based (fast-check)", function () {
                 const obs: Observation[] = rows.map(([batch, sourceEmail, status, tag], i) => ({
                     kind: i % 2 ? "archive" : "mail", migrationTag: `${i}:${tag}`, sourceEmail, batch, status, passes: i,
                     mailsTotal: 1, mailsSuccess: 1, mailsFailure: 0, calendarsTotal: 0, calendarsSuccess: 0, calendarsFailure: 0,
-                    contactsTotal: 0, contactsSuccess: 0, contactsFailure: 0, licensed: i % 2 === 0,
+                    contactsTotal: 0, contactsSuccess: 0, contactsFailure: 0, licensed: i % 2 === 0, itemsRead: 1, itemsFailure: 0,
                 }));
                 appendLedger(file, obs, "2026-11-30T08:00:00.000Z");
                 const read = readLedgerChecked(file);

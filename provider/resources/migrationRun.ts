@@ -22,7 +22,8 @@ import { Kind, kindOf } from "../client/calls";
 import { batchNames, findUserRecord, usersInBatch } from "../campaign/lookups";
 import { PASS_ERRORS, UNDER_WAY, statusName } from "../client/status";
 import { info } from "../runtime/engineLog";
-import { Judgement, judgeGate, observeTarget } from "../campaign/gates";
+import { Judgement, judgeGate, observeTarget, overItemThreshold } from "../campaign/gates";
+import { itemFigure } from "../campaign/items";
 import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
 import { naturalKey } from "../runtime/journal";
@@ -45,7 +46,10 @@ export const waitForField = strictObject({
     timeoutMinutes: minutes("timeoutMinutes").positive({ message: "timeoutMinutes must be more than 0" }).optional(),
     /** How long one `up` may wait for the target to settle (default 0: look once, leave the rest to the next up). */
     blockMinutes: minutes("blockMinutes").min(0, { message: "blockMinutes must be 0 or more" }).optional(),
-}, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0 }").optional();
+    /** A user whose passes since the send failed more than this percent of the items they read counts as failed. */
+    maxItemFailurePercent: z.number({ error: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" })
+        .min(0, { message: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" }).max(100, { message: "maxItemFailurePercent must be a number from 0 to 100 (a percent)" }).optional(),
+}, "must be an object like { maxFailed?: 0, timeoutMinutes?: 2880, blockMinutes?: 0, maxItemFailurePercent?: 2 }").optional();
 
 /**
  * The runs this one waits for, as data: their names, phases and progress (the class makes it from
@@ -104,6 +108,10 @@ export const migrationRunModel = defineModel({
         failedUsers: z.array(z.string()).optional(),
         /** A retry run: how many users (in an error status) it started again. */
         started: z.number().optional(),
+        /** A retry run: the migration tags it started again (its gate needs a new pass of these only). */
+        retried: z.array(z.string()).optional(),
+        /** A gated migrate or retry run: items of its target users' passes since the send (missing in older states). */
+        items: strictObject({ read: z.number(), success: z.number(), failure: z.number(), failurePercent: z.number() }, "must be { read, success, failure, failurePercent }").optional(),
     },
     // A new trigger sends the action again (update); a different target or action is another run (replace).
     replaces: ["batchName", "migrationTag", "action", "kind"],
@@ -137,6 +145,11 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
             }
             return [];
         });
+        // A field of the gate is named in full: "MigrationRun.waitFor.maxItemFailurePercent must be ...".
+        result.failures = result.failures.map((f) => (f.property !== "waitFor" ? f : {
+            property: f.property, reason: f.reason.replace(/^MigrationRun\.waitFor: /, "").split("; ")
+                .map((r) => (/^\w+ must/.test(r) ? `MigrationRun.waitFor.${r}` : `MigrationRun.waitFor: ${r}`)).join("; "),
+        }));
         // Said in preview too: a run that waits for its time or its predecessors sends nothing now.
         if (!result.failures.length) {
             const wait = deferral(result.inputs as Partial<MigrationRunInputs>);
@@ -155,7 +168,9 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
         const label = `MigrationRun ${describe(news)}`;
         if (olds.phase === undefined) return { ...d, changes: true, stables: [] }; // a state from before phases: its phase is recorded (nothing sent)
         if (phase === "waiting" || phase === "failed") {
-            await info(`${label}: ${phase === "failed" ? "its failed gate" : "the gate"} will be checked (last: ${olds.progress ?? "not looked at yet"})`);
+            const pct = (news.waitFor as { maxItemFailurePercent?: unknown } | undefined)?.maxItemFailurePercent;
+            const items = typeof pct === "number" ? `, at most ${pct}% of each user's items failed` : "";
+            await info(`${label}: ${phase === "failed" ? "its failed gate" : "the gate"} will be checked${items} (last: ${olds.progress ?? "not looked at yet"})`);
             return { ...d, changes: true, stables: [] };
         }
         if (phase === "sent" && news.waitFor !== undefined) return { ...d, changes: true, stables: [] };
@@ -197,7 +212,7 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
 /** Slack for clocks when a pass's start (the vendor's clock) is compared with our intent (ours). */
 const CLOCK_SLACK_MS = 5 * 60 * 1000;
 
-type RunResult = { performedAt: string; answer: string; started?: number };
+type RunResult = { performedAt: string; answer: string; started?: number; retried?: string[] };
 
 /** "(batch Wave 1, migrate, trigger 1)" */
 function describe(v: { batchName?: unknown; migrationTag?: unknown; action?: unknown; trigger?: unknown }): string {
@@ -300,22 +315,24 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
         return outs;
     }
     if (outs.phase === "done") return outs;
-    const sentAt = Date.parse(outs.performedAt ?? "") || Date.now();
+    // An unreadable send time shows no pass after the send: the gate stays shut (gates.ts).
+    const sentAt = Date.parse(outs.performedAt ?? "");
     let j: Judgement;
     try {
-        j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt, ctx.settings.waitPollSeconds * 1000);
+        j = await judgeGate(ctx, kindOf(v), label, v.batchName ? { batchName: v.batchName } : { tags: [v.migrationTag!] }, v.waitFor, sentAt,
+            ctx.settings.waitPollSeconds * 1000, { action: v.action, ...(outs.retried ? { started: outs.retried } : {}) });
     } catch (e) {
         // Sent by this call: the state must keep it as sent, whatever the look at its gate met.
         if (sentNow) throw new PartialFailure(`${label}: sent to Cloudiway at ${outs.performedAt} (${outs.answer}), but its gate could not be judged: ${(e as Error).message}. The run is kept in the state as sent; the next up judges it again`, id, outs);
         throw e;
     }
     outs = { ...outs, ...judged(j) };
-    if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed, or retry the failed users, and the next up judges it again`, id, outs);
+    if (j.phase === "failed") throw new PartialFailure(`${j.reason}. The run stays sent: raise waitFor.maxFailed (or maxItemFailurePercent), or retry the failed users, and the next up judges it again`, id, outs);
     return outs;
 }
 
-function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | "finalStatuses" | "failedUsers"> {
-    return { phase: j.phase, progress: j.progress, finalStatuses: j.finalStatuses, failedUsers: j.failedUsers };
+function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | "finalStatuses" | "failedUsers" | "items"> {
+    return { phase: j.phase, progress: j.progress, finalStatuses: j.finalStatuses, failedUsers: j.failedUsers, ...(j.items ? { items: j.items } : {}) };
 }
 
 /** The engine holds this run as sent: its journal record (runJournal.ts) has served. */
@@ -382,11 +399,18 @@ async function perform(ctx: Context, v: MigrationRunInputs, label: string): Prom
     }
     const earlier = prior?.outs;
     if (earlier && typeof earlier.performedAt === "string" && earlier.performedAt && typeof earlier.answer === "string") {
-        return { performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}) };
+        return {
+            performedAt: earlier.performedAt, answer: earlier.answer, ...(typeof earlier.started === "number" ? { started: earlier.started } : {}),
+            ...(Array.isArray(earlier.retried) ? { retried: earlier.retried.map(String) } : {}),
+        };
     }
     const startedAt = prior?.startedAt ?? new Date().toISOString();
     try {
-        if (v.action !== "retry") { // a retry starts only users in an error status: it cannot double a start
+        if (v.action === "retry" && prior) {
+            // A retry starts users in error (or over the items threshold): one cut off may have started some whose new pass ended so again.
+            throw notSent(label, `an earlier retry (${prior.startedAt}) was cut off before its answer; the users it started may have ended in error again, so Cloudiway's facts cannot tell`, record);
+        }
+        if (v.action !== "retry") {
             const since = prior ? Date.parse(prior.startedAt) : undefined;
             const facts = await seenByVendor(ctx, kind, v, since);
             if (facts.seen) {
@@ -454,7 +478,7 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
             case "stop": answer = await client.stopBatch(kind, v.batchName); break;
             case "audit": answer = await client.auditBatch(kind, v.batchName); break;
             case "permissions": answer = await permissionsOneAtATime(ctx, kind, v.batchName); break;
-            case "retry": return retryFailed(ctx, kind, v.batchName);
+            case "retry": return retryFailed(ctx, kind, v.batchName, v.waitFor?.maxItemFailurePercent);
         }
     } else {
         const tag = v.migrationTag!;
@@ -470,16 +494,22 @@ async function send(ctx: Context, kind: Kind, v: MigrationRunInputs): Promise<Ru
 
 /**
  * `retry`: starts again, one per-user start each, only the batch's users whose pass ended in an
- * error status (PASS_ERRORS in client/status.ts); users that succeeded or never started are not
- * touched. Idempotent by construction: a second attempt finds the started users no longer in error.
+ * error status (PASS_ERRORS in client/status.ts) and, with `waitFor.maxItemFailurePercent`, those
+ * whose last pass failed more than that percent of its items; users that succeeded or never started
+ * are not touched. Idempotent by construction: a second attempt finds the started users no longer
+ * in error (and their new pass under way).
  */
-async function retryFailed(ctx: Context, kind: Kind, batchName: string): Promise<RunResult> {
-    const failed = (await observeTarget(ctx, kind, { batchName })).filter((u) => PASS_ERRORS.has(u.status));
+async function retryFailed(ctx: Context, kind: Kind, batchName: string, maxItemFailurePercent?: number): Promise<RunResult> {
+    const users = await observeTarget(ctx, kind, { batchName });
+    const inError = users.filter((u) => PASS_ERRORS.has(u.status));
+    const onItems = maxItemFailurePercent === undefined ? [] : await overItemThreshold(ctx, kind, users, maxItemFailurePercent);
+    const failed = [...inError, ...onItems].sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
     for (const u of failed) await ctx.client().startUser(kind, u.tag);
-    const who = failed.map((u) => u.email);
+    const who = failed.map((u) => (u.items ? `${u.email} (${itemFigure(u.items)})` : u.email));
     return {
-        performedAt: new Date().toISOString(), started: failed.length,
-        answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}` : "no user of the batch is in an error status",
+        performedAt: new Date().toISOString(), started: failed.length, retried: failed.map((u) => u.tag),
+        answer: failed.length ? `started ${failed.length} user(s) in error again: ${who.join(", ")}`
+            : `no user of the batch is in an error status${maxItemFailurePercent === undefined ? "" : ` or over ${maxItemFailurePercent}% of items failed`}`,
     };
 }
 

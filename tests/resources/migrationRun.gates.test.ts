@@ -14,36 +14,9 @@ import { CloudiwayClient } from "../../provider/client";
 import { contextFor, install } from "../../provider/runtime/impl";
 import { Emu, control, emuCalls, emuResetStats, emuStats } from "../helpers/emu";
 import type { PassEnd } from "../../emulator/statuses";
+import { FakeClock } from "../helpers/fakeClock";
 
 type Provider = Record<"create" | "diff" | "update", (...a: any[]) => Promise<any>>;
-
-/**
- * A fake wall clock: `Date.now()` and `new Date()` run `offset` ms ahead of the real clock until
- * `restore()`. Timers are untouched (the emulator's passes are ticked by hand anyway).
- */
-class FakeClock {
-    private readonly RealDate = Date;
-    private offset = 0;
-    install(): void {
-        const Real = this.RealDate;
-        // eslint-disable-next-line @typescript-eslint/no-this-alias
-        const clock = this;
-        class Shifted extends Real {
-            constructor(...a: any[]) {
-                if (a.length === 0) super(Real.now() + clock.offset);
-                else super(...(a as [any]));
-            }
-            static now(): number { return Real.now() + clock.offset; }
-        }
-        (globalThis as any).Date = Shifted;
-    }
-    /** Moves the clock forward. */
-    advance(minutes: number): void { this.offset += minutes * 60_000; }
-    restore(): void {
-        (globalThis as any).Date = this.RealDate;
-        this.offset = 0;
-    }
-}
 
 describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider methods)", function () {
     this.timeout(60_000);
@@ -107,8 +80,8 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             assert.strictEqual(outs.phase, "waiting");
             await passesEnd();
             const done = (await p.update(id, outs, w)).outs;
-            assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers, done.progress],
-                ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"], "3 of 3 done (ONERROR 1, SUCCESS 2)"]);
+            assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers], ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"]]);
+            assert.match(done.progress, /^3 of 3 done \(ONERROR 1, SUCCESS 2\); \d+ of \d+ items failed/);
             assert.strictEqual((await p.diff(id, done, w)).changes, false, "a done gate is not looked at again");
             assert.strictEqual(await startbatches(), 1);
         });
