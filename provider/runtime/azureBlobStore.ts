@@ -19,7 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import type * as Blob from "@azure/storage-blob";
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
-import type { RecordStore, StoreKind } from "./stateStore";
+import type { RecordStore, StoreKind } from "./recordStore";
 
 /** The longest an Azure AD token may take (the credential chain can try several sources). */
 export const TOKEN_TIMEOUT_MS = 20_000;
