@@ -48,10 +48,10 @@ function ok(r: Run, what: string): Run {
 const npx = (dir: string, args: string[]) => run("npx", ["--no", "--", "cloudiway-migration", ...args], dir, 60 * 1000);
 
 let tmp: string | undefined;
-let installing: Promise<{ dir: string; files: string[] }> | undefined;
+let installing: Promise<{ dir: string; files: string[]; tarball: string }> | undefined;
 
-/** Packs and installs once per test run; resolves to the install folder and the tarball's file list. */
-function packedInstall(): Promise<{ dir: string; files: string[] }> {
+/** Packs and installs once per test run; resolves to the install folder, the tarball's file list and its path. */
+function packedInstall(): Promise<{ dir: string; files: string[]; tarball: string }> {
     installing ??= (async () => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-package-"));
         // --ignore-scripts: `prepare` would compile dist/ again; the test command has just done it.
@@ -62,7 +62,7 @@ function packedInstall(): Promise<{ dir: string; files: string[] }> {
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "cw-package-test", private: true }, null, 2));
         // --prefer-offline: the dependencies come from npm's cache (filled by this repository's `npm ci`) when they are there.
         ok(await run("npm", ["install", path.join(tmp, info.filename), "--prefer-offline", "--no-audit", "--no-fund"], dir), "npm install <tarball>");
-        return { dir, files: info.files.map((f) => f.path) };
+        return { dir, files: info.files.map((f) => f.path), tarball: path.join(tmp, info.filename) };
     })();
     return installing;
 }
@@ -144,6 +144,29 @@ describe("package: `npm pack` installed in a temp folder", function () {
             }
             assert.strictEqual(await exited, 0, "exits 0 on SIGTERM");
         });
+    });
+
+    it("a program on package-lock's @pulumi/pulumi that installs the package holds one copy of @pulumi/pulumi (the package takes a range)", async () => {
+        const { tarball } = await packedInstall();
+        const sdk = (JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as {
+            packages: Record<string, { version: string }>;
+        }).packages["node_modules/@pulumi/pulumi"].version;
+        const dir = path.join(tmp!, "program");
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "cw-one-sdk", private: true }, null, 2));
+        ok(await run("npm", ["install", `@pulumi/pulumi@${sdk}`, tarball, "--prefer-offline", "--no-audit", "--no-fund"], dir), "npm install");
+        const copies: string[] = [];
+        const walk = (d: string): void => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                if (!e.isDirectory()) continue;
+                const p = path.join(d, e.name);
+                if (p.endsWith(path.join("node_modules", "@pulumi", "pulumi"))) copies.push(path.relative(dir, p));
+                walk(p);
+            }
+        };
+        walk(path.join(dir, "node_modules"));
+        assert.deepStrictEqual(copies, [path.join("node_modules", "@pulumi", "pulumi")], "one copy of @pulumi/pulumi");
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, copies[0], "package.json"), "utf8")).version, sdk);
     });
 
     describe("@engine a Pulumi program in the install folder", function () {
