@@ -42,7 +42,10 @@ describe("@engine resources under the real Pulumi CLI", function () {
         assert.match(text, /adopt: true/);
         assert.match(text, /MailUser grace@source\.example -> grace@target\.example: a Cloudiway mail user with this source and target already exists/);
         assert.match(text, new RegExp(migrationTag), "the error names the existing user's tag");
-        assert.strictEqual((await emuStats(fx.emu.baseUrl)).byCall["POST /mailusers/create"] ?? 0, 0);
+        // The user's create is sent first and refused ("already exists"): nothing made or changed.
+        const refused = await emuStats(fx.emu.baseUrl);
+        assert.strictEqual(refused.mutating, 0, `nothing applied: ${JSON.stringify(refused.byCall)}`);
+        assert.strictEqual(usersOf(await emuState(fx.emu.baseUrl)).length, 1, "no second user");
 
         fx.s.setSpec(decl(true));
         await fx.s.up();

@@ -7,6 +7,7 @@
 import * as assert from "assert";
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { REPO } from "./helpers/engine";
@@ -51,17 +52,36 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         assert.strictEqual(r.out.trim(), "");
     });
 
-    it("installs the Pulumi CLI with pulumi/actions at @pulumi/pulumi's version; fast mode, --parallel 32 and recover kept", () => {
+    it("installs the Pulumi CLI with pulumi/actions at package-lock's @pulumi/pulumi and Node.js at the project's, both read in one step; fast mode, --parallel 32 and recover kept", () => {
         const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
         const sdk = (JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as {
             packages: Record<string, { version: string }>;
         }).packages["node_modules/@pulumi/pulumi"].version;
+        const node = (JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies.node;
+        // The one step that reads the versions, run as the runner would (from the repository's root).
+        const step = wf.jobs.shards.steps.find((s) => s.name === "versions");
+        assert.ok(step?.run, "the shards job reads the versions");
+        const outFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "gitops-versions-")), "output");
+        try {
+            execFileSync("bash", ["-euo", "pipefail", "-c", step!.run!], { cwd: REPO, env: { ...process.env, GITHUB_OUTPUT: outFile } });
+            const outputs = Object.fromEntries(fs.readFileSync(outFile, "utf8").trim().split("\n").map((l) => l.split("=") as [string, string]));
+            assert.deepStrictEqual(outputs, { node, pulumi: sdk });
+        } finally {
+            fs.rmSync(path.dirname(outFile), { recursive: true, force: true });
+        }
+        assert.strictEqual(wf.jobs.shards.outputs?.pulumi, "${{ steps.versions.outputs.pulumi }}");
+        assert.strictEqual(wf.jobs.shards.outputs?.node, "${{ steps.versions.outputs.node }}");
         for (const [name, job] of Object.entries(wf.jobs)) {
+            const setupNode = job.steps.filter((s) => s.uses?.startsWith("actions/setup-node@"));
+            assert.strictEqual(setupNode.length, 1, `job ${name} sets up Node.js`);
+            assert.strictEqual(String(setupNode[0].with?.["node-version"]),
+                name === "shards" ? "${{ steps.versions.outputs.node }}" : "${{ needs.shards.outputs.node }}", `job ${name}: the project's Node.js`);
             // A job that never opens a stack (the shards' list: files and git only) needs no CLI.
             if (!job.steps.some((s) => /^\s*(pulumi |npx --no -- cloudiway-migration (drift|report))/m.test(s.run ?? ""))) continue;
             const pulumi = job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"));
             assert.strictEqual(pulumi.length, 1, `job ${name} installs the CLI with pulumi/actions`);
-            assert.strictEqual(String(pulumi[0].with?.["pulumi-version"]), sdk, `job ${name}: the CLI at the SDK's version`);
+            assert.ok(([] as string[]).concat(job.needs ?? []).includes("shards"), `job ${name} needs the shards job's versions`);
+            assert.strictEqual(String(pulumi[0].with?.["pulumi-version"]), "${{ needs.shards.outputs.pulumi }}", `job ${name}: the CLI at package-lock's SDK version`);
             assert.ok(!job.steps.some((s) => s.uses?.startsWith("actions/setup-go") || s.run?.includes("install-engine.sh")),
                 `job ${name} does not build the CLI from Go modules`);
             if (job.steps.some((s) => /pulumi (preview|up) /.test(s.run ?? ""))) {

@@ -11,8 +11,9 @@ import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { parse } from "yaml";
 import { Emulator, startEmulator } from "../emulator";
-import { REPO, TestStack, changes, skipIfEngineOptedOut } from "./helpers/engine";
+import { REPO, TestStack, changes, engineBinDir, skipIfEngineOptedOut } from "./helpers/engine";
 import { batchesOf, control, emuState, usersOf } from "./helpers/emu";
 
 interface Run { code: number; stdout: string; stderr: string }
@@ -48,10 +49,10 @@ function ok(r: Run, what: string): Run {
 const npx = (dir: string, args: string[]) => run("npx", ["--no", "--", "cloudiway-migration", ...args], dir, 60 * 1000);
 
 let tmp: string | undefined;
-let installing: Promise<{ dir: string; files: string[] }> | undefined;
+let installing: Promise<{ dir: string; files: string[]; tarball: string }> | undefined;
 
-/** Packs and installs once per test run; resolves to the install folder and the tarball's file list. */
-function packedInstall(): Promise<{ dir: string; files: string[] }> {
+/** Packs and installs once per test run; resolves to the install folder, the tarball's file list and its path. */
+function packedInstall(): Promise<{ dir: string; files: string[]; tarball: string }> {
     installing ??= (async () => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-package-"));
         // --ignore-scripts: `prepare` would compile dist/ again; the test command has just done it.
@@ -62,7 +63,7 @@ function packedInstall(): Promise<{ dir: string; files: string[] }> {
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "cw-package-test", private: true }, null, 2));
         // --prefer-offline: the dependencies come from npm's cache (filled by this repository's `npm ci`) when they are there.
         ok(await run("npm", ["install", path.join(tmp, info.filename), "--prefer-offline", "--no-audit", "--no-fund"], dir), "npm install <tarball>");
-        return { dir, files: info.files.map((f) => f.path) };
+        return { dir, files: info.files.map((f) => f.path), tarball: path.join(tmp, info.filename) };
     })();
     return installing;
 }
@@ -146,6 +147,29 @@ describe("package: `npm pack` installed in a temp folder", function () {
         });
     });
 
+    it("a program on package-lock's @pulumi/pulumi that installs the package holds one copy of @pulumi/pulumi (the package takes a range)", async () => {
+        const { tarball } = await packedInstall();
+        const sdk = (JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as {
+            packages: Record<string, { version: string }>;
+        }).packages["node_modules/@pulumi/pulumi"].version;
+        const dir = path.join(tmp!, "program");
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "cw-one-sdk", private: true }, null, 2));
+        ok(await run("npm", ["install", `@pulumi/pulumi@${sdk}`, tarball, "--prefer-offline", "--no-audit", "--no-fund"], dir), "npm install");
+        const copies: string[] = [];
+        const walk = (d: string): void => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                if (!e.isDirectory()) continue;
+                const p = path.join(d, e.name);
+                if (p.endsWith(path.join("node_modules", "@pulumi", "pulumi"))) copies.push(path.relative(dir, p));
+                walk(p);
+            }
+        };
+        walk(path.join(dir, "node_modules"));
+        assert.deepStrictEqual(copies, [path.join("node_modules", "@pulumi", "pulumi")], "one copy of @pulumi/pulumi");
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(dir, copies[0], "package.json"), "utf8")).version, sdk);
+    });
+
     describe("@engine a Pulumi program in the install folder", function () {
         let dir: string;
         let emu: Emulator | undefined;
@@ -199,6 +223,57 @@ exports.tag = ada.migrationTag;
             assert.match(within.stdout, /cloudiway@v\d+\.\d+\.\d+ \(local: node_modules\/pulumi-cloudiway\/policy\)/, "the pack ran");
             await stack.destroy();
             assert.strictEqual((await stack.resources()).size, 0);
+        });
+    });
+    describe("@engine `pulumi new` from the package's template", function () {
+        let emu: Emulator | undefined;
+        before(async function () {
+            skipIfEngineOptedOut(this);
+            emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
+        });
+        after(async () => {
+            await emu?.close();
+        });
+
+        it("pulumi new (config asked: API URL, key, secret as a secret), npm install, pulumi up deploys the plan; the next preview is empty", async () => {
+            const { dir: installed, tarball } = await packedInstall();
+            const root = path.join(tmp!, "from-template");
+            const project = path.join(root, "migration");
+            fs.mkdirSync(path.join(root, "state"), { recursive: true });
+            const env = {
+                ...npmEnv(), PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`, PULUMI_HOME: path.join(root, "home"),
+                PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`, PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
+                PULUMI_SKIP_UPDATE_CHECK: "1", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
+                CLOUDIWAY_API_URL: "", CLOUDIWAY_CONSUMER_KEY: "", CLOUDIWAY_CONSUMER_SECRET: "",
+            };
+            const pulumi = (args: string[], cwd: string, stdin?: string) => new Promise<Run>((resolve) => {
+                const child = execFile("pulumi", [...args, "--non-interactive"], { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60 * 1000 }, (err, stdout, stderr) => {
+                    resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+                });
+                child.stdin!.end(stdin ?? "");
+            });
+            // The template as the installed package ships it: it asks for the URL, the key and the secret (as a secret).
+            const template = path.join(installed, "node_modules", "pulumi-cloudiway", "templates", "cloudiway-migration");
+            const asked = (parse(fs.readFileSync(path.join(template, "Pulumi.yaml"), "utf8")) as { template: { config: Record<string, { secret?: boolean }> } }).template.config;
+            assert.deepStrictEqual(Object.keys(asked), ["cloudiway:apiUrl", "cloudiway:consumerKey", "cloudiway:consumerSecret"]);
+            assert.strictEqual(asked["cloudiway:consumerSecret"].secret, true);
+            // --yes answers the prompts from --config; a value given with --config is kept in plain text, so the
+            // secret is set as a secret (from standard input, never on a command line), as the README says.
+            ok(await pulumi(["new", template, "--dir", project, "--name", "cw-template", "--stack", "dev", "--yes",
+                "--config", `cloudiway:apiUrl=${emu!.url}`, "--config", "cloudiway:consumerKey=demo-key"], root), "pulumi new");
+            ok(await pulumi(["config", "set", "--secret", "cloudiway:consumerSecret"], project, "demo-secret"), "pulumi config set --secret");
+            const stackConfig = fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8");
+            assert.match(stackConfig, /cloudiway:consumerSecret:\s+secure: /, "the secret is kept encrypted");
+            assert.doesNotMatch(stackConfig, /demo-secret/);
+            assert.strictEqual(JSON.parse(fs.readFileSync(path.join(project, "package.json"), "utf8")).name, "cw-template");
+            ok(await run("npm", ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund"], project), "npm install");
+            ok(await pulumi(["up", "--yes", "--skip-preview"], project), "pulumi up");
+            const state = await emuState(emu!.baseUrl);
+            assert.deepStrictEqual(batchesOf(state).map((b: { name: string }) => b.name).sort(), ["Wave 1 - Pilot", "Wave 2 - Everyone else"]);
+            assert.strictEqual(usersOf(state).length, 4);
+            // --expect-no-changes: a change would fail the preview (exit 7 since pulumi 3.2xx).
+            const again = await pulumi(["preview", "--expect-no-changes", "--diff"], project);
+            assert.strictEqual(again.code, 0, `the next preview changes nothing:\n${again.stdout}\n${again.stderr}`);
         });
     });
 });

@@ -48,6 +48,9 @@ const UNSAFE: Idempotency<string> = { mode: "unsafe" };
 const doneWhen = (refusal: RegExp | ((e: Error) => boolean)): Idempotency<string> =>
     ({ mode: "safe", doneWhen: { refusal, value: "done (an earlier attempt whose answer was lost did it)" } });
 
+/** What createUser's post answers when an earlier attempt's answer was lost and its effect was found. */
+const LOST_CREATE_ANSWER = "created by an earlier attempt whose answer was lost";
+
 export class CloudiwayClient {
     readonly transport: Transport;
 
@@ -118,16 +121,18 @@ export class CloudiwayClient {
 
     // 2.10 create + 2.2 lookup. Never makes a second user: create answers no tag, and after an
     // attempt whose outcome is unknown the transport looks the user up before sending again (rule 8).
-    async createUser(k: Kind, v: UserFields): Promise<{ migrationTag: string }> {
+    // `lostAnswer`: an attempt's answer was lost and the user was found after it; that attempt made
+    // it, unless it was there before the create (which only the caller can judge).
+    async createUser(k: Kind, v: UserFields): Promise<{ migrationTag: string; lostAnswer: boolean }> {
         let tag: string | undefined;
         const lookUp = async () => (tag = await this.getMigrationTag(k, v.sourceEmail, v.targetEmail));
-        await this.post(k, "create", "/create", { auth: this.auth(), ...v }, sentenceSchema, {
+        const answer = await this.post(k, "create", "/create", { auth: this.auth(), ...v }, sentenceSchema, {
             mode: "checked",
-            lookUp: async () => ((await lookUp()) ? "created by an earlier attempt whose answer was lost" : undefined),
+            lookUp: async () => ((await lookUp()) ? LOST_CREATE_ANSWER : undefined),
             // "already exists" after a lost answer: that attempt made it (rule 9).
-            doneWhen: { refusal: (e) => e instanceof CloudiwayConflictError, value: "created by an earlier attempt whose answer was lost" },
+            doneWhen: { refusal: (e) => e instanceof CloudiwayConflictError, value: LOST_CREATE_ANSWER },
         });
-        if (tag || (await lookUp())) return { migrationTag: tag! };
+        if (tag || (await lookUp())) return { migrationTag: tag!, lostAnswer: answer === LOST_CREATE_ANSWER };
         throw new CloudiwayResponseError(`Cloudiway ${root(k).slice(1)}.create: the user was created but migrationtag does not find it`, {
             call: `${root(k).slice(1)}.create`, request: { method: "GET", url: "migrationtag" },
         });

@@ -10,7 +10,7 @@ import { adoptField, connectorNameField, deletionPolicyField, emailField, kindFi
 import { Kind, kindOf } from "../client/calls";
 import { connectorCheck, connectors, findUserRecord } from "../campaign/lookups";
 import { isUnderWay } from "../client/status";
-import { CloudiwayNotFoundError } from "../client/errors";
+import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
 import { announceKept, keepUser } from "../campaign/retention";
 import { normalizeEmail } from "../text";
 
@@ -133,8 +133,22 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const kind = kindOf(inputs);
         const client = ctx.client();
         const fields = userFields(inputs);
-        const existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
+        // Create first, then the one look-up of its tag (createUser): two round trips for a new user.
+        // "Already exists" is answered before anything is made, and goes the adopt/refuse way.
+        let existing: string | undefined;
         let tag: string;
+        try {
+            const made = await client.createUser(kind, fields);
+            tag = made.migrationTag;
+            // An attempt's answer was lost and a retry found the user: ours only if it is as a create of
+            // these fields leaves it (not started, the same fields); else it was there before.
+            if (made.lostAnswer && !(await asJustCreated(ctx, kind, tag, fields))) existing = tag;
+        } catch (e) {
+            if (!(e instanceof CloudiwayConflictError)) throw e;
+            existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
+            if (!existing) throw e;
+            tag = existing;
+        }
         let adoptedLicensed = false;
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
@@ -147,14 +161,11 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
                     `resource or run \`pulumi config set cloudiway:adoptExisting true\` (pulumi import does not work for dynamic resources).`,
                 );
             }
-            tag = existing;
             const current = await findUserRecord(ctx, kind, tag); // getall has the connectors; 2.3 does not
             adoptedLicensed = current?.licensed === true;
             if (!current || USER_FIELDS.some((f) => current[f] !== undefined && normalizeField(f, current[f]) !== fields[f])) {
                 await client.updateUser(kind, tag, fields);
             }
-        } else {
-            tag = (await client.createUser(kind, fields)).migrationTag;
         }
         try {
             // Adopted and licensed already: nothing to write (issue 18).
@@ -265,6 +276,17 @@ function userFields(v: MailUserInputs) {
         sourceConnectorName: v.sourceConnectorName,
         targetConnectorName: v.targetConnectorName,
     };
+}
+
+/**
+ * Whether the user with this tag is as a create of `fields` has just left it: not started, no license,
+ * every field it shows equal. Told apart from a user that was there before the create, when the
+ * create's answer was lost (a record it cannot read is no evidence: false).
+ */
+async function asJustCreated(ctx: Context, kind: Kind, tag: string, fields: Record<(typeof USER_FIELDS)[number], string>): Promise<boolean> {
+    const record = await findUserRecord(ctx, kind, tag);
+    if (!record || record.status !== "NOTSTARTED" || record.licensed === true) return false;
+    return USER_FIELDS.every((f) => record[f] === undefined || normalizeField(f, record[f]) === fields[f]);
 }
 
 function normalizeField(f: string, v: string): string {

@@ -10,6 +10,7 @@ import { implementations } from "../../provider/runtime/impl";
 import { changes } from "../helpers/engine";
 import { describeEngine, KINDS, kindView, userArgs } from "../helpers/lifecycle";
 import { describeProviderMethods, ada, held, present } from "../helpers/provider";
+import { emuResetStats, emuStats } from "../helpers/emu";
 
 describe("MailUser", () => {
     const user = implementations.MailUser;
@@ -80,6 +81,30 @@ describe("MailUser", () => {
             const all = await client.getAllUsers("mail");
             assert.strictEqual(all.length, 1);
             assert.strictEqual(all[0].sourceConnectorName, "Gmail", "the connector too (2.3 does not show it; getall does)");
+        });
+
+        it("create of a new user: two requests, the create then one look-up of its tag", async () => {
+            await emuResetStats(fx.emu.baseUrl);
+            const c = await user.create(fx.ctx, { ...ada });
+            const stats = await emuStats(fx.emu.baseUrl);
+            assert.deepStrictEqual(stats.byCall, { "POST /mailusers/create": 1, "GET /mailusers/migrationtag": 1 });
+            assert.strictEqual(stats.total, 2);
+            assert.strictEqual(c.id, await fx.client.getMigrationTag("mail", ada.sourceEmail, ada.targetEmail));
+        });
+
+        it("create whose answer was lost: the user found is ours when it is as just created, else it was there before and is refused", async () => {
+            const { ctx, client } = fx;
+            const real = ctx.client();
+            // The create's answer is lost and the retry's look-up finds the user (what createUser then reports).
+            const lost = (mutate: (v: typeof ada) => typeof ada) => Object.assign(Object.create(real), {
+                createUser: async (k: "mail", v: typeof ada) => ({ ...(await real.createUser(k, mutate(v))), lostAnswer: true }),
+            });
+            const withClient = (c: unknown) => Object.assign(Object.create(ctx), { client: () => c });
+            const made = await user.create(withClient(lost((v) => v)), { ...ada });
+            assert.strictEqual(made.id, await client.getMigrationTag("mail", ada.sourceEmail, ada.targetEmail), "ours: kept");
+            await user.delete(ctx, made.id, made.outs);
+            // A user with other names was there before the create: not taken without adopt.
+            await assert.rejects(user.create(withClient(lost((v) => ({ ...v, firstName: "Someone" }))), { ...ada }), /already exists .*adopt: true/s);
         });
 
         it("read of a missing user returns no id; delete of a missing user succeeds and changes nothing", async () => {
