@@ -251,6 +251,21 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
         assert.strictEqual(JSON.stringify(await control(emu).state()), tenantBefore);
     });
 
+    it("a vendor answering \"not found\" in words no list holds (an emulator fault): drift lists the gone user, refresh drops it, the next preview makes it again", async () => {
+        // The state of the test above: cy deleted out of band, not refreshed since.
+        await control(emu).setFaults({ notFoundWording: "No user with migration tag {name}" });
+        const json = await drift(["--json"]);
+        assert.strictEqual(json.code, 0, json.stderr);
+        const d = JSON.parse(json.stdout) as DriftDigest;
+        assert.deepStrictEqual(d.gone.map((x) => x.resource), ["cy", "cy-m"]);
+        await stack.refresh(); // exits 0, or cli() throws
+        const held = await stack.resources();
+        assert.ok(!held.has("cy") && held.has("ada"), "the refresh dropped the gone user only");
+        const { steps } = await stack.preview();
+        assert.deepStrictEqual(steps.filter((x: any) => x.op === "create").map((x: any) => x.urn.split("::").pop()).sort(), ["cy", "cy-m"], "the next preview makes it again");
+        await control(emu).setFaults({ notFoundWording: "" });
+    });
+
     it("bad input gets a clear error: an unknown stack, an unknown argument", async () => {
         const r = await drift(["--stack", "nope"]);
         assert.strictEqual(r.code, 1);

@@ -11,7 +11,7 @@
 import type { DeletionPolicy } from "../config";
 import type { Context } from "../runtime/context";
 import type { Kind } from "../client/calls";
-import { findUserRecord } from "./lookups";
+import { findUserRecord, goneNow } from "./lookups";
 import { CloudiwayApiError } from "../client/errors";
 import { warn } from "../runtime/engineLog";
 
@@ -34,8 +34,9 @@ export async function holdingsOf(ctx: Context, kind: Kind, tag: string, licensed
         status = await client.getStatus(kind, tag);
         passes = (await client.getMailHistory(kind, tag)).length;
     } catch (e) {
-        // Gone since the list was read: nothing to keep. Anything else: not known, so not deleted.
-        if (e instanceof CloudiwayApiError && !(await client.getUser(kind, tag))) return undefined;
+        // Gone since the list was read (by the evidence, not the words): nothing to keep. Anything else:
+        // not known, so not deleted.
+        if (e instanceof CloudiwayApiError && (await goneNow(ctx, kind, tag))) return undefined;
         throw e;
     }
     return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true || licensedInState };
@@ -67,6 +68,25 @@ export async function keepUser(ctx: Context, kind: Kind, tag: string, policy: De
     const h = await holdingsOf(ctx, kind, tag, licensedInState);
     if (!h || !hasSomethingToLose(h)) return { keep: false, holdings: h };
     return { keep: true, holdings: h, why: `deletionPolicy retainMigrated: ${describeHoldings(h)}` };
+}
+
+/**
+ * The verdicts the users' own resources reached in this operation (one provider process serves one
+ * engine operation): a membership or a user kept by its own deletion policy. MailBatch.delete, which
+ * runs after the memberships that hang on the batch, honours them instead of judging those users
+ * again under the stack's default: one verdict per user, whatever resource asks.
+ */
+const keptHere = new Map<string, string>();
+const verdictKey = (ctx: Context, kind: Kind, tag: string) => `${ctx.settings.apiUrl ?? ""}|${kind}|${tag}`;
+
+/** Records that a user's own resource kept it, and why ("BatchMembership: deletionPolicy retain"). */
+export function noteKept(ctx: Context, kind: Kind, tag: string, why: string): void {
+    keptHere.set(verdictKey(ctx, kind, tag), why);
+}
+
+/** Why a user's own resource kept it in this operation, if it did. */
+export function keptByOwnPolicy(ctx: Context, kind: Kind, tag: string): string | undefined {
+    return keptHere.get(verdictKey(ctx, kind, tag));
 }
 
 /** The warning in the engine's output for what a policy kept. */
