@@ -23,6 +23,7 @@ import { Kind, kindOf } from "../provider/client/calls";
 import { ReadCache } from "../provider/runtime/readCache";
 import { implementations, ResourceType } from "../provider/runtime/impl";
 import { allUsers, batchNames } from "../provider/campaign/lookups";
+import { mdText } from "./markdown";
 
 export const HELP = `Usage: cloudiway-migration drift --stack <name> [--stack <name> ...] [--json] [--cwd <dir>] [--out <file>]
 
@@ -144,19 +145,13 @@ export async function driftOf(ctx: Context, stacks: { name: string; resources: S
 }
 
 /**
- * A user value as one Markdown table cell, safe in an issue or a chat message: one line (newlines and
- * tabs become spaces), Markdown and HTML syntax escaped, @mentions made inert (a zero-width space
- * after the @ of a mention; an email address is left as is). Empty and absent values are "—".
- * (A shared escaping function is coming to cli/ on another branch; this one is unified with it at merge.)
+ * A user value as one Markdown table cell: plan-summary's escaping (markdown.ts, mdText: one line,
+ * control and bidirectional characters out, HTML and Markdown inert, @mentions that cannot ping);
+ * a value that is not a string as its JSON; empty and absent values are "—".
  */
 export function mdCell(v: unknown): string {
     if (v === undefined || v === null || v === "") return "—";
-    const s = typeof v === "string" ? v : JSON.stringify(v);
-    return s
-        .replace(/[\r\n\t\v\f\u2028\u2029]+/g, " ")
-        .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-        .replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1")
-        .replace(/(^|[^\w.+-])@(?=\w)/g, "$1@\u200b");
+    return mdText(typeof v === "string" ? v : JSON.stringify(v)) || "—";
 }
 
 /** The digest as Markdown. */

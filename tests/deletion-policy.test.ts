@@ -67,6 +67,18 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         assert.deepStrictEqual(await tags(), ["ada@source.example"]);
     });
 
+    it("retainMigrated reads the license fresh too when it decides: a user licensed in the portal since the lists were read is kept", async () => {
+        const ctx = ctxWith();
+        ctx.cache.clear();
+        const bea = await made("bea", false);
+        assert.strictEqual((await user.read(ctx, bea, held({ ...person("bea"), migrationTag: bea }))).props?.licenseAssigned, false);
+        const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await outside.assignLicense("mail", bea); // a colleague, in the portal
+        await outside.close();
+        await user.delete(ctx, bea, held({ ...person("bea"), migrationTag: bea }));
+        assert.deepStrictEqual(await tags(), ["bea@source.example"], "kept: its license would be lost");
+    });
+
     it("retainMigrated (default): the migrated user is kept (no delete call), the untouched one is deleted", async () => {
         const ctx = ctxWith();
         const ada = await made("ada", true), bob = await made("bob", false);

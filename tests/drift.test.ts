@@ -15,21 +15,23 @@ import type { GlobalSettings } from "../provider/client/calls";
 const T = "pulumi-nodejs:dynamic/cloudiway:";
 
 describe("drift digest (no engine)", () => {
-    describe("mdCell", () => {
-        it("keeps a value on one line and in its cell: newlines, pipes, Markdown and HTML are escaped", () => {
+    describe("mdCell (plan-summary's mdText)", () => {
+        it("keeps a value on one line and in its cell: newlines, ESC, NUL, pipes, Markdown and HTML are inert; bidi controls are removed", () => {
             assert.strictEqual(mdCell("a\nb\r\nc\td"), "a b c d");
+            assert.strictEqual(mdCell("x\u001b[31m y\u0000z"), "x [31m y z".replace("[", "\\["));
             assert.strictEqual(mdCell("x | y"), "x \\| y");
-            assert.strictEqual(mdCell("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert\\(1\\)&gt;");
-            assert.strictEqual(mdCell("**bold** _it_ `code` [link](http://e) ~~s~~ # h"), "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[link\\]\\(http://e\\) \\~\\~s\\~\\~ \\# h");
+            assert.strictEqual(mdCell("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert(1)&gt;");
+            assert.strictEqual(mdCell("**bold** _it_ `code` [link](http://e) ~~s~~"), "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[link\\](http://e) \\~\\~s\\~\\~");
+            assert.strictEqual(mdCell("Wave \u202eexe.fdp"), "Wave exe.fdp", "a right-to-left override is removed");
             assert.strictEqual(mdCell("a\\b & c"), "a\\\\b &amp; c");
         });
-        it("makes @mentions inert but leaves email addresses as they are; absent values are a dash", () => {
-            assert.strictEqual(mdCell("@admins please"), "@\u200badmins please");
-            assert.strictEqual(mdCell("cc @org/team"), "cc @\u200borg/team");
+        it("makes @mentions inert (also after a dash) but leaves email addresses as they are; absent values are a dash", () => {
+            assert.strictEqual(mdCell("@admins please"), "@&#8203;admins please");
+            assert.strictEqual(mdCell("cc -@org/team"), "cc -@&#8203;org/team");
             assert.strictEqual(mdCell("ada@source.example"), "ada@source.example");
             assert.strictEqual(mdCell(undefined), "—");
             assert.strictEqual(mdCell(""), "—");
-            assert.strictEqual(mdCell({ a: 1 }), "{\"a\":1}".replace(/[{}]/g, (c) => `\\${c}`));
+            assert.strictEqual(mdCell({ a: 1 }), "{\"a\":1}");
         });
     });
 

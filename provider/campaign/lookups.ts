@@ -86,6 +86,18 @@ export async function goneNow(ctx: Context, kind: Kind, tag: string): Promise<bo
     return (await userByTag(ctx, kind, tag, odd.length === 0)) === undefined;
 }
 
+/**
+ * Whether the user holds a license now, read fresh (never the operation's cached list): the by-tag
+ * record when the vendor puts the flag in it, else getall read again. For a decision that depends on
+ * the flag (a user licensed in the portal minutes ago is not deleted).
+ */
+export async function licensedNow(ctx: Context, kind: Kind, tag: string): Promise<boolean> {
+    const one = await ctx.client().getUser(kind, tag);
+    if (typeof one?.licensed === "boolean") return one.licensed;
+    const { users } = await ctx.client().getAllUsersChecked(kind);
+    return users.find((u) => u.migrationTag?.trim() === tag)?.licensed === true;
+}
+
 export function batchNames(ctx: Context, kind: Kind): Promise<string[]> {
     return ctx.cache.get(`${kind}:batch`, () => ctx.client().listBatches(kind), { share: true });
 }

@@ -6,12 +6,13 @@
  * are read fresh for each user, never from a list cached by the refresh or the preview (a user whose
  * first pass began since then is kept). The license comes from the vendor's list (getall, the only
  * call that tells it) and from the state: a pass or an audit, which is what uses a license, shows in
- * the fresh status and history anyway.
+ * the fresh status and history anyway. When nothing but the license decides, the flag is read fresh
+ * as well (licensedNow): a user licensed in the portal since the list was read is kept.
  */
 import type { DeletionPolicy } from "../config";
 import type { Context } from "../runtime/context";
 import type { Kind } from "../client/calls";
-import { findUserRecord, goneNow } from "./lookups";
+import { findUserRecord, goneNow, licensedNow } from "./lookups";
 import { CloudiwayApiError } from "../client/errors";
 import { warn } from "../runtime/engineLog";
 
@@ -30,16 +31,19 @@ export async function holdingsOf(ctx: Context, kind: Kind, tag: string, licensed
     const client = ctx.client();
     let status: string;
     let passes: number;
+    let licensed = u.licensed === true || licensedInState;
     try {
         status = await client.getStatus(kind, tag);
         passes = (await client.getMailHistory(kind, tag)).length;
+        // Nothing else to lose: the verdict hangs on the license, so it is read fresh too (not the cached list).
+        if (!licensed && passes === 0 && status === "NOTSTARTED") licensed = await licensedNow(ctx, kind, tag);
     } catch (e) {
         // Gone since the list was read (by the evidence, not the words): nothing to keep. Anything else:
         // not known, so not deleted.
         if (e instanceof CloudiwayApiError && (await goneNow(ctx, kind, tag))) return undefined;
         throw e;
     }
-    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true || licensedInState };
+    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed };
 }
 
 /** What a user has that deleting it would lose (from Cloudiway now, or from a preview's old state). */
