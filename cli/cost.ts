@@ -4,8 +4,10 @@
  *  - licenses it assigns (users made `licensed`);
  *  - actions that consume licenses: a first migration pass, or an audit, of a user without one;
  *  - users it deletes, each with what it loses, and users the deletion policy keeps.
- * What a user has (passes, status, license) comes from the preview's old state: as of the last
- * refresh, and the summary says so.
+ * What a user has (passes, status, license) comes from Cloudiway read now when the caller read it
+ * (the policy pack: FreshHoldings), else from the preview's old state: refreshed by the preview
+ * itself (`pulumi preview --refresh`), or as of the stack's last refresh or update; `asOf` says
+ * which. A user whose holdings cannot be known counts as having something to lose.
  */
 import { z } from "zod";
 import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/campaign/retention";
@@ -33,7 +35,15 @@ type Props = Record<string, unknown>;
 export type { DeletionPolicy };
 
 export type UserHoldings = Lossable;
-export interface UserCost { user: string; tag?: string; holdings?: UserHoldings; note: string }
+export interface UserCost {
+    user: string; tag?: string; holdings?: UserHoldings; note: string;
+    /** Why what the user holds is not known (then it counts as something to lose). */
+    unknown?: string;
+}
+/** What users hold as read from Cloudiway now, by migration tag (a reason when it could not be read). */
+export interface FreshHoldings { asOf: string; byTag: Map<string, UserHoldings | { unknown: string }> }
+/** Whether deleting this user loses something: what it holds, or not known. */
+export const losesSomething = (u: UserCost): boolean => u.unknown !== undefined || (!!u.holdings && hasSomethingToLose(u.holdings));
 export interface ChangeCost {
     /** Users this change makes `licensed` (a license each). */
     licensesAssigned: UserCost[];
@@ -66,14 +76,24 @@ function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
 const userLabel = (p: Props | undefined, urn: string) =>
     p && str(p.sourceEmail) ? `${str(p.sourceEmail)} -> ${str(p.targetEmail)}` : NAME(urn);
 
+/**
+ * Whether the preview read Cloudiway before it compared (`pulumi preview --refresh`): its steps
+ * then include the refresh's own ("refresh" steps, one per resource read).
+ */
+export function refreshedPreview(steps: Step[]): boolean {
+    return steps.some((s) => s.op === "refresh");
+}
+
 /** The cost of the change a preview shows. `defaultPolicy`: the stack's, when the preview's config does not say. */
-export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): ChangeCost {
+export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy, fresh?: FreshHoldings): ChangeCost {
     const json = previewSchema.parse(raw ?? {});
     const steps = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
     const stackPolicy = parseDeletionPolicy(json.config?.["cloudiway:deletionPolicy"]) ?? defaultPolicy ?? "retainMigrated";
     const cost: ChangeCost = {
         licensesAssigned: [], licenseConsumingRuns: [], licensesConsumedByRuns: 0, usersDeleted: [], usersKept: [],
-        deletionPolicy: stackPolicy, asOf: "the stack's state as of its last refresh or update",
+        deletionPolicy: stackPolicy,
+        asOf: fresh ? fresh.asOf : refreshedPreview(steps) ? "Cloudiway as this preview's refresh read it (fresh)"
+            : "the stack's state as of its last refresh or update (not refreshed by this preview: run `pulumi preview --refresh` for fresh facts)",
     };
     const of = (t: string) => steps.filter((s) => TYPE(s.urn) === t);
     const seen = new Set<string>();
@@ -120,15 +140,18 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): Cha
     for (const s of of("MailUser")) {
         if (!["delete", "delete-replaced", "replace"].includes(s.op) || !s.oldState || !once(s, "del")) continue;
         const o = s.oldState.outputs ?? s.oldState.inputs ?? {};
-        const h = holdingsOf(s.oldState.outputs);
+        const read = s.oldState.id ? fresh?.byTag.get(s.oldState.id) : undefined;
+        const h = read ? ("unknown" in read ? undefined : read) : fresh ? undefined : holdingsOf(s.oldState.outputs);
+        const unknown = read && "unknown" in read ? read.unknown : h ? undefined : fresh ? "not read" : "not in the stack's state";
         const policy = parseDeletionPolicy(s.oldState.inputs?.deletionPolicy) ?? stackPolicy;
-        const entry: UserCost = { user: userLabel(o, s.urn), tag: s.oldState.id, holdings: h, note: "" };
+        const entry: UserCost = { user: userLabel(o, s.urn), tag: s.oldState.id, holdings: h, note: "", ...(unknown ? { unknown } : {}) };
         const why = s.op === "delete" ? "removed from the plan" : "replaced";
-        if (policy === "retain" || (policy === "retainMigrated" && h && hasSomethingToLose(h))) {
-            entry.note = `${why}; kept by deletionPolicy ${policy}${h ? `: ${describeHoldings(h)}` : ""}`;
+        const what = unknown ? `what it holds cannot be known (${unknown}): counted as something to lose` : h && hasSomethingToLose(h) ? describeHoldings(h) : undefined;
+        if (policy === "retain" || (policy === "retainMigrated" && what)) {
+            entry.note = `${why}; kept by deletionPolicy ${policy}${what ? `: ${what}` : ""}`;
             cost.usersKept.push(entry);
         } else {
-            entry.note = `${why}; loses ${h && hasSomethingToLose(h) ? describeHoldings(h) : "nothing (never started, no license)"}`;
+            entry.note = `${why}; loses ${what ?? "nothing (never started, no license)"}`;
             cost.usersDeleted.push(entry);
         }
     }
@@ -138,7 +161,7 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy): Cha
 /** The Markdown opening of the summary. Every user value goes through mdText (markdown.ts). */
 export function costMarkdown(c: ChangeCost): string[] {
     const lines = ["### What this change costs", ""];
-    const lost = c.usersDeleted.filter((u) => u.holdings && hasSomethingToLose(u.holdings)).length;
+    const lost = c.usersDeleted.filter(losesSomething).length;
     lines.push(
         "| | |", "|---|---:|",
         `| licenses assigned (users made \`licensed\`) | ${c.licensesAssigned.length} |`,

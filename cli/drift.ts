@@ -23,6 +23,7 @@ import { Kind, kindOf } from "../provider/client/calls";
 import { ReadCache } from "../provider/runtime/readCache";
 import { implementations, ResourceType } from "../provider/runtime/impl";
 import { allUsers, batchNames } from "../provider/campaign/lookups";
+import { mdText } from "./markdown";
 
 export const HELP = `Usage: cloudiway-migration drift --stack <name> [--stack <name> ...] [--json] [--cwd <dir>] [--out <file>]
 
@@ -48,12 +49,15 @@ export interface StateResource { urn: string; type: string; id?: string; inputs?
 export interface FieldDrift { stack: string; resource: string; type: ResourceType; id: string; field: string; inStack: unknown; inTenant: unknown }
 export interface GoneObject { stack: string; resource: string; type: ResourceType; id: string; what: string }
 export interface UndeclaredUser { kind: Kind; sourceEmail: string; targetEmail: string; migrationTag: string; status: string; licensed: boolean | null; batchName: string | null }
+export interface UnreadObject { stack: string; resource: string; type: ResourceType; id: string; error: string }
 export interface UndeclaredBatch { kind: Kind; name: string; users: number }
 export interface DriftDigest {
     stacks: string[];
     at: string;
     drifted: FieldDrift[];
     gone: GoneObject[];
+    /** Declared objects whose read failed (the digest goes on with the others and names each). */
+    unread: UnreadObject[];
     undeclared: { users: UndeclaredUser[]; batches: UndeclaredBatch[]; count: { users: number; batches: number } };
 }
 
@@ -81,7 +85,7 @@ function describeObject(type: ResourceType, p: Props): string {
  * is written). `stacks`: each stack's name and its exported resources.
  */
 export async function driftOf(ctx: Context, stacks: { name: string; resources: StateResource[] }[]): Promise<DriftDigest> {
-    const digest: DriftDigest = { stacks: stacks.map((s) => s.name), at: new Date().toISOString(), drifted: [], gone: [], undeclared: { users: [], batches: [], count: { users: 0, batches: 0 } } };
+    const digest: DriftDigest = { stacks: stacks.map((s) => s.name), at: new Date().toISOString(), drifted: [], gone: [], unread: [], undeclared: { users: [], batches: [], count: { users: 0, batches: 0 } } };
     const declaredUsers = new Set<string>(), declaredBatches = new Set<string>();
     const families = new Set<Kind>(["mail"]);
     const reads: Promise<void>[] = [];
@@ -108,6 +112,9 @@ export async function driftOf(ctx: Context, stacks: { name: string; resources: S
                         digest.drifted.push({ stack: s.name, resource, type, id: r.id!, field, inStack: declared[field], inTenant: seen[field] });
                     }
                 }
+            }, (e: unknown) => {
+                // One object that cannot be read never stops the digest: it is named, with the reason.
+                digest.unread.push({ stack: s.name, resource: nameOf(r.urn), type, id: r.id!, error: e instanceof Error ? e.message : String(e) });
             }));
         }
     }
@@ -130,6 +137,7 @@ export async function driftOf(ctx: Context, stacks: { name: string; resources: S
     const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     digest.drifted.sort((a, b) => order(`${a.stack}|${a.resource}|${a.field}`, `${b.stack}|${b.resource}|${b.field}`));
     digest.gone.sort((a, b) => order(`${a.stack}|${a.resource}`, `${b.stack}|${b.resource}`));
+    digest.unread.sort((a, b) => order(`${a.stack}|${a.resource}`, `${b.stack}|${b.resource}`));
     digest.undeclared.users.sort((a, b) => order(`${a.kind}|${a.sourceEmail}`, `${b.kind}|${b.sourceEmail}`));
     digest.undeclared.batches.sort((a, b) => order(`${a.kind}|${a.name}`, `${b.kind}|${b.name}`));
     digest.undeclared.count = { users: digest.undeclared.users.length, batches: digest.undeclared.batches.length };
@@ -137,19 +145,13 @@ export async function driftOf(ctx: Context, stacks: { name: string; resources: S
 }
 
 /**
- * A user value as one Markdown table cell, safe in an issue or a chat message: one line (newlines and
- * tabs become spaces), Markdown and HTML syntax escaped, @mentions made inert (a zero-width space
- * after the @ of a mention; an email address is left as is). Empty and absent values are "—".
- * (A shared escaping function is coming to cli/ on another branch; this one is unified with it at merge.)
+ * A user value as one Markdown table cell: plan-summary's escaping (markdown.ts, mdText: one line,
+ * control and bidirectional characters out, HTML and Markdown inert, @mentions that cannot ping);
+ * a value that is not a string as its JSON; empty and absent values are "—".
  */
 export function mdCell(v: unknown): string {
     if (v === undefined || v === null || v === "") return "—";
-    const s = typeof v === "string" ? v : JSON.stringify(v);
-    return s
-        .replace(/[\r\n\t\v\f\u2028\u2029]+/g, " ")
-        .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-        .replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1")
-        .replace(/(^|[^\w.+-])@(?=\w)/g, "$1@\u200b");
+    return mdText(typeof v === "string" ? v : JSON.stringify(v)) || "—";
 }
 
 /** The digest as Markdown. */
@@ -161,9 +163,10 @@ export function driftMarkdown(d: DriftDigest): string {
     L.push("| | |", "|---|---:|",
         `| resources that differ from the tenant | ${resources} (${d.drifted.length} field${d.drifted.length === 1 ? "" : "s"}) |`,
         `| declared objects gone from the tenant | ${d.gone.length} |`,
+        ...(d.unread.length ? [`| declared objects that could not be read | ${d.unread.length} |`] : []),
         `| users in the tenant that no stack declares | ${d.undeclared.count.users} |`,
         `| batches in the tenant that no stack declares | ${d.undeclared.count.batches} |`, "");
-    if (!d.drifted.length && !d.gone.length && !d.undeclared.count.users && !d.undeclared.count.batches) {
+    if (!d.drifted.length && !d.gone.length && !d.unread.length && !d.undeclared.count.users && !d.undeclared.count.batches) {
         L.push("No drift: the tenant is as the stack says.", "");
         return L.join("\n");
     }
@@ -176,6 +179,11 @@ export function driftMarkdown(d: DriftDigest): string {
     if (d.gone.length) {
         L.push("### Declared but gone from the tenant", "", `| ${multi ? "stack | " : ""}resource | type | what | id |`, `|${multi ? "---|" : ""}---|---|---|---|`);
         for (const x of d.gone) L.push(`| ${multi ? `${mdCell(x.stack)} | ` : ""}${mdCell(x.resource)} | ${x.type} | ${mdCell(x.what)} | ${mdCell(x.id)} |`);
+        L.push("");
+    }
+    if (d.unread.length) {
+        L.push("### Declared but could not be read", "", `| ${multi ? "stack | " : ""}resource | type | id | why |`, `|${multi ? "---|" : ""}---|---|---|---|`);
+        for (const x of d.unread) L.push(`| ${multi ? `${mdCell(x.stack)} | ` : ""}${mdCell(x.resource)} | ${x.type} | ${mdCell(x.id)} | ${mdCell(x.error)} |`);
         L.push("");
     }
     if (d.undeclared.count.users) {

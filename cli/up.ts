@@ -13,6 +13,7 @@ import * as path from "path";
 import { BATCHES_KEY, ShardSpec, readShardSpecs } from "../provider/plan/shards";
 
 export const HELP = `Usage: cloudiway-migration up --all-shards [--jobs <n>] [--preview] [--stacks <a,b>] [--parallel <p>] [--cwd <dir>] [--logs <dir>] [--json]
+                                [--policy-pack <dir> [--policy-pack-config <file>]] ...
 
 Runs \`pulumi up\` (or \`pulumi preview\`) of every shard of the Pulumi project (every stack whose
 config sets ${BATCHES_KEY}, read from Pulumi.<stack>.yaml; see "shards --init"), through the
@@ -28,17 +29,26 @@ the other shards still run to their end.
   --cwd <dir>       the Pulumi project directory (default: the current directory)
   --logs <dir>      write each shard's full output to <dir>/<stack>.log
   --json            print the results as JSON instead of the table
+  --policy-pack <dir>          run this policy pack (e.g. node_modules/pulumi-cloudiway/policy), as
+                               \`pulumi --policy-pack\`; repeatable. Each shard is first previewed with
+                               the packs: a shard whose preview a mandatory rule refuses is not up
+                               (it fails, naming the rules); the up runs the packs again
+  --policy-pack-config <file>  the configuration of the pack given at the same place; repeatable
+                               (none, or one per --policy-pack)
 
 The Pulumi CLI is the one on PATH; backend, passphrase and credentials come from the environment, as
 for pulumi itself. Each shard runs in fast mode (PULUMI_SKIP_CHECKPOINTS=true: the state is saved once
 per run, README "Large plans") unless the environment sets PULUMI_SKIP_CHECKPOINTS itself.
 `;
 
-interface Options { jobs: number; preview: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean }
+interface Options {
+    jobs: number; preview: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean;
+    policyPacks: string[]; policyPackConfigs: string[];
+}
 
 function options(argv: string[]): Options | undefined {
     let all = false;
-    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: 32, cwd: process.cwd(), json: false };
+    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: 32, cwd: process.cwd(), json: false, policyPacks: [], policyPackConfigs: [] };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
@@ -60,9 +70,16 @@ function options(argv: string[]): Options | undefined {
         else if (a === "--stacks") o.stacks = value(i++, a).split(",").map((s) => s.trim()).filter(Boolean);
         else if (a === "--cwd") o.cwd = path.resolve(value(i++, a));
         else if (a === "--logs") o.logs = path.resolve(value(i++, a));
+        else if (a === "--policy-pack") o.policyPacks.push(path.resolve(value(i++, a)));
+        else if (a === "--policy-pack-config") o.policyPackConfigs.push(path.resolve(value(i++, a)));
         else throw new Error(`unknown argument "${a}" (see --help)`);
     }
     if (!all) throw new Error("only --all-shards is supported (for one stack, run pulumi up --stack <name>); see --help");
+    if (o.policyPackConfigs.length && o.policyPackConfigs.length !== o.policyPacks.length) {
+        throw new Error(`--policy-pack-config: give one per --policy-pack (${o.policyPacks.length} pack(s), ${o.policyPackConfigs.length} config(s))`);
+    }
+    for (const d of o.policyPacks) if (!fs.existsSync(path.join(d, "PulumiPolicy.yaml"))) throw new Error(`--policy-pack ${d}: not a policy pack (no PulumiPolicy.yaml)`);
+    for (const f of o.policyPackConfigs) if (!fs.existsSync(f)) throw new Error(`--policy-pack-config ${f}: no such file`);
     return o;
 }
 
@@ -73,6 +90,8 @@ export interface ShardResult {
     /** Operations by kind (create, update, delete, same, ...). */
     changes: Record<string, number>;
     error?: string;
+    /** The mandatory policy rules whose refusal of the shard's preview kept it from its up. */
+    refusedBy?: string[];
 }
 
 /** "3 created, 1 updated" (nothing but `same`: "no changes"). */
@@ -114,10 +133,23 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
             const envVars = process.env.PULUMI_SKIP_CHECKPOINTS === undefined ? { PULUMI_SKIP_CHECKPOINTS: "true" } : undefined;
             const ws = await LocalWorkspace.create({ workDir: o.cwd, ...(envVars ? { envVars } : {}) });
             const stack = await selectOne(() => Stack.select(s.stack, ws));
-            const opts = { ...(o.parallel ? { parallel: o.parallel } : {}), onOutput: collect, onError: collect };
-            const changes = o.preview
-                ? (await stack.preview(opts)).changeSummary
-                : ((await stack.up(opts)).summary.resourceChanges ?? {});
+            const packs = o.policyPacks.length ? { policyPacks: o.policyPacks, ...(o.policyPackConfigs.length ? { policyPackConfigs: o.policyPackConfigs } : {}) } : {};
+            const opts = { ...(o.parallel ? { parallel: o.parallel } : {}), ...packs, onOutput: collect, onError: collect };
+            let previewed: Record<string, number> | undefined;
+            if (o.preview || o.policyPacks.length) {
+                // With policy packs, the guardrails judge the shard's preview before its up: a refusal ends the shard here.
+                try {
+                    previewed = (await stack.preview(opts)).changeSummary;
+                } catch (e) {
+                    const refusedBy = [...new Set([...`${out}\n${e instanceof Error ? e.message : String(e)}`.matchAll(/\[mandatory\]\s+([\w-]+)/g)].map((m) => m[1]))];
+                    if (!refusedBy.length || o.preview) throw e;
+                    const r: ShardResult = { stack: s.stack, ok: false, seconds: (Date.now() - t0) / 1000, changes: {}, refusedBy,
+                        error: `not up: its preview was refused by the policy pack (${refusedBy.join(", ")})` };
+                    say(`[${s.stack.padEnd(width)}] ${verb} REFUSED after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out)}`);
+                    return r;
+                }
+            }
+            const changes = o.preview ? previewed! : ((await stack.up(opts)).summary.resourceChanges ?? {});
             const r: ShardResult = { stack: s.stack, ok: true, seconds: (Date.now() - t0) / 1000, changes: { ...changes } };
             say(`[${s.stack.padEnd(width)}] ${verb} finished in ${r.seconds.toFixed(1)} s: ${describeChanges(r.changes)}`);
             return r;

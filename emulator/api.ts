@@ -81,7 +81,7 @@ export async function serveApi(ctx: ApiContext, req: Incoming): Promise<Reply> {
             stats.record({ method, call, ok: false, batchName, migrationTag }, route.mutating);
             throw e;
         }
-        answer = fail(e.message);
+        answer = fail(ctx.faults.reword(e.message));
     }
     const afterCommit = fault.kind === "afterCommit";
     stats.record({ method, call, ok: okay, batchName, migrationTag, fault: afterCommit ? "reset-after-commit" : undefined }, route.mutating);

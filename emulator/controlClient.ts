@@ -84,7 +84,7 @@ const callRecord = object({
 });
 const faults = object({
     latencyMs: num, errorRate: num, kinds: arrayOf(str), retryAfterSeconds: num,
-    afterCommit: oneOf(bool, literal("half")), seed: optional(num),
+    afterCommit: oneOf(bool, literal("half")), seed: optional(num), notFoundWording: optional(str),
 });
 const counts = object({ msg: num, cal: num, con: num });
 const user = object({

@@ -18,6 +18,12 @@ export interface Faults {
     /** For "reset" on a POST: apply the call, then drop the connection (default: half the time). */
     afterCommit: boolean | "half";
     seed?: number;
+    /**
+     * The words of every "not found" refusal, instead of the emulator's own (`{name}`: the tag or
+     * batch name it is about), to stand for a vendor wording no client list holds. Not random:
+     * every such refusal, whatever errorRate says. Empty or null: the emulator's own words again.
+     */
+    notFoundWording?: string;
 }
 export const noFaults = (): Faults => ({ latencyMs: 0, errorRate: 0, kinds: [...FAULT_KINDS], retryAfterSeconds: 1, afterCommit: "half" });
 
@@ -53,6 +59,12 @@ export function parseFaults(body: unknown, current: Faults): Faults {
         next.afterCommit = a;
     }
     if (body.seed !== undefined) next.seed = Number(body.seed);
+    if (body.notFoundWording !== undefined) {
+        const w = body.notFoundWording;
+        if (w !== null && typeof w !== "string") throw new ControlError("faults: notFoundWording must be a string (or null)");
+        if (w) next.notFoundWording = w;
+        else delete next.notFoundWording;
+    }
     return next;
 }
 
@@ -93,6 +105,14 @@ export class FaultInjector {
     reset() {
         this.current = noFaults();
         this.random = Math.random;
+    }
+
+    /** A refusal's words as the client sees them: a "not found" in the wording set, if one is. */
+    reword(message: string): string {
+        const w = this.current.notFoundWording;
+        if (!w || !/not found/i.test(message)) return message;
+        const name = /'([^']*)'/.exec(message)?.[1] ?? "";
+        return w.split("{name}").join(name);
     }
 
     /** Waits out the latency, then draws the request's fault (if any). */

@@ -16,6 +16,12 @@ import {
     changeWindow, gatedWaves, licenseBudget, noLicenseBurningDelete, settingsBeforeMigrate,
 } from "./rules";
 import { UNKNOWN } from "../provider/runtime/model";
+import { costOf } from "./rules";
+import type { FreshHoldings } from "../cli/cost";
+import { readContext } from "../cli/drift";
+import { resolveSettings } from "../provider/config";
+import { holdingsOf } from "../provider/campaign/retention";
+import type { Kind } from "../provider/client/calls";
 
 /** `urn:pulumi:<stack>::<project>::...` */
 function stackOf(urn: string): { stack: string; project: string } | undefined {
@@ -86,6 +92,47 @@ async function changeOf(args: StackValidationArgs): Promise<Change> {
     return { news, olds: old, stackDeletionPolicy: stackDeletionPolicy(args, old), now: new Date() };
 }
 
+/**
+ * What each user the change would delete holds, read from Cloudiway now (read-only: getall, then
+ * each user's status and history), so the guardrail never judges on a state older than the change
+ * (the gitops workflow does not refresh before its preview). Credentials as for the provider: the
+ * stack's provider configuration, else CLOUDIWAY_* variables. A user that cannot be read is "not
+ * known", which the rule counts as something to lose.
+ */
+async function freshHoldings(args: StackValidationArgs, c: Change): Promise<FreshHoldings> {
+    const at = new Date().toISOString();
+    const byTag: FreshHoldings["byTag"] = new Map();
+    const leaving = costOf(c).usersDeleted.filter((u) => u.tag);
+    if (!leaving.length) return { asOf: `Cloudiway, read by the policy pack at ${at}`, byTag };
+    const kindOf = new Map(c.olds.filter((r) => r.id).map((r) => [r.id!, ((r.outputs ?? r.inputs)?.kind === "archive" ? "archive" : "mail") as Kind]));
+    let config: Record<string, unknown> = {};
+    for (const r of args.resources) {
+        const p = plain(r.provider?.props) as Record<string, unknown> | undefined;
+        if (p && Object.keys(p).some((k) => k.startsWith("cloudiway:"))) { config = p; break; }
+    }
+    const lookup = (k: string) => { const v = config[k]; return typeof v === "string" && v !== UNKNOWN ? v : undefined; };
+    let ctx: ReturnType<typeof readContext> | undefined, why = "";
+    try {
+        const settings = resolveSettings(lookup);
+        if (!settings.consumerKey || !settings.consumerSecret) why = "no Cloudiway credentials (cloudiway:consumerKey/consumerSecret or CLOUDIWAY_CONSUMER_KEY/SECRET)";
+        else ctx = readContext(settings);
+    } catch (e) {
+        why = (e as Error).message;
+    }
+    await Promise.all(leaving.map(async (u) => {
+        if (!ctx) { byTag.set(u.tag!, { unknown: why }); return; }
+        try {
+            const h = await holdingsOf(ctx, kindOf.get(u.tag!) ?? "mail", u.tag!);
+            // Gone from Cloudiway: nothing to lose there.
+            byTag.set(u.tag!, h ?? { status: "NOTSTARTED", passes: 0, licensed: false });
+        } catch (e) {
+            byTag.set(u.tag!, { unknown: `Cloudiway could not be read: ${(e as Error).message}` });
+        }
+    }));
+    if (ctx) await ctx.client().close().catch(() => undefined);
+    return { asOf: `Cloudiway, read by the policy pack at ${at}`, byTag };
+}
+
 function rule(name: RuleName, description: string, enforcementLevel: EnforcementLevel, judge: (c: Change, cfg: Record<string, unknown>) => Violation[],
     configSchema?: StackValidationPolicy["configSchema"]): StackValidationPolicy {
     return {
@@ -93,7 +140,9 @@ function rule(name: RuleName, description: string, enforcementLevel: Enforcement
         validateStack: async (args, reportViolation) => {
             let violations: Violation[];
             try {
-                violations = judge(await changeOf(args), args.getConfig());
+                const c = await changeOf(args);
+                if (name === "no-license-burning-delete") c.fresh = await freshHoldings(args, c);
+                violations = judge(c, args.getConfig());
             } catch (e) {
                 // A pack that cannot judge says why and fails closed (at the rule's level).
                 reportViolation(`${name} could not judge this change: ${(e as Error).message}`);

@@ -6,7 +6,7 @@
  * replacements are found by comparing the two. Its cost (licenses assigned and consumed, users
  * deleted with what they lose) is cli/cost.ts's, over the steps this comparison makes.
  */
-import { ChangeCost, Step, costOfPreview } from "../cli/cost";
+import { ChangeCost, FreshHoldings, Step, costOfPreview, losesSomething } from "../cli/cost";
 import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
 import { hasSomethingToLose } from "../provider/campaign/retention";
 import { UNKNOWN } from "../provider/runtime/model";
@@ -27,6 +27,11 @@ export interface Change {
     stackDeletionPolicy?: string;
     /** When the change is applied (the run rules: a run without a later `notBefore` is sent then). */
     now: Date;
+    /**
+     * What the users the change deletes hold, read from Cloudiway now (policy/pack.ts, freshHoldings).
+     * Without it the old state's outputs are used: as of the stack's last refresh or update.
+     */
+    fresh?: FreshHoldings;
 }
 export interface Violation { message: string; urn?: string }
 
@@ -78,7 +83,7 @@ export function stepsOf(c: Change): Step[] {
 
 /** What the change costs (cli/cost.ts), with the stack's deletion policy. */
 export function costOf(c: Change): ChangeCost {
-    return costOfPreview({ steps: stepsOf(c) }, policyOf(c.stackDeletionPolicy) ?? "retainMigrated");
+    return costOfPreview({ steps: stepsOf(c) }, policyOf(c.stackDeletionPolicy) ?? "retainMigrated", c.fresh);
 }
 
 function userLabel(urn: string, p: Props | undefined): string {
@@ -96,14 +101,14 @@ export function noLicenseBurningDelete(c: Change): Violation[] {
     const cost = costOf(c);
     const out: Violation[] = [];
     for (const u of cost.usersDeleted) {
-        if (!u.holdings || !hasSomethingToLose(u.holdings)) continue;
+        if (!losesSomething(u)) continue;
         const s = steps.find((x) => x.oldState?.id === u.tag && x.urn.includes(`${TYPE_PREFIX}MailUser::`));
         const urn = s?.urn ?? "";
         const how = s?.op === "replace" ? "replaced (a change of kind)" : "removed from the stack";
         out.push({
             urn: urn || undefined,
             message: `${userLabel(urn, s?.oldState?.outputs ?? s?.oldState?.inputs)} is ${how} under deletionPolicy "delete": ` +
-                `Cloudiway would delete it and it would lose ${u.note.replace(/^.*; loses /, "")}; made again it counts as a new user ` +
+                `Cloudiway would delete it and it would lose ${u.note.replace(/^.*?; loses /, "")} (${c.fresh ? "read from Cloudiway now" : "as of the stack's last refresh"}); made again it counts as a new user ` +
                 `(a new license, everything migrated again). Keep it in the plan, or set its deletionPolicy to "retainMigrated" or "retain".`,
         });
     }

@@ -6,6 +6,9 @@
  *  - No control characters: C0 (U+0000–U+001F: newline, tab, ...), DEL, C1 (U+0080–U+009F) and the
  *    Unicode line and paragraph separators (U+2028, U+2029). A value with one would leave its line
  *    in every report, log and pull-request comment that shows it.
+ *  - No bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): a batch
+ *    named with a right-to-left override shows its characters in another order than they are
+ *    (a "Trojan Source" name) in every report and comment. Right-to-left letters are fine.
  *  - Bounded lengths (README, "Input limits and escaping", says where each comes from). Counted in
  *    characters (Unicode code points).
  *  - Emails are NFC-normalized (an "ë" typed as one character or as "e" + combining diaeresis is one
@@ -33,6 +36,7 @@ export type TextKind = keyof typeof TEXT_LIMITS;
 export const FREE_TEXT_MAX = 256;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/u;
 
@@ -47,9 +51,16 @@ export function controlProblem(s: string): string | undefined {
     return `must not contain control characters (line breaks, tabs, ...): ${codePoint(m[0])} at character ${lengthOf(s.slice(0, m.index)) + 1}`;
 }
 
+/** Why `s` holds a bidirectional control character, or undefined. */
+export function bidiProblem(s: string): string | undefined {
+    const m = BIDI.exec(s);
+    if (!m) return undefined;
+    return `must not contain bidirectional control characters (they reorder what is shown): ${codePoint(m[0])} at character ${lengthOf(s.slice(0, m.index)) + 1}`;
+}
+
 /** Why `s` is not acceptable free text of this kind, or undefined. `s` is already trimmed. */
 export function textProblem(s: string, kind: TextKind | number): string | undefined {
-    const control = controlProblem(s);
+    const control = controlProblem(s) ?? bidiProblem(s);
     if (control) return control;
     const max = typeof kind === "number" ? kind : TEXT_LIMITS[kind];
     const n = lengthOf(s);

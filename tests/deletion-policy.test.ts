@@ -67,6 +67,18 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         assert.deepStrictEqual(await tags(), ["ada@source.example"]);
     });
 
+    it("retainMigrated reads the license fresh too when it decides: a user licensed in the portal since the lists were read is kept", async () => {
+        const ctx = ctxWith();
+        ctx.cache.clear();
+        const bea = await made("bea", false);
+        assert.strictEqual((await user.read(ctx, bea, held({ ...person("bea"), migrationTag: bea }))).props?.licenseAssigned, false);
+        const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await outside.assignLicense("mail", bea); // a colleague, in the portal
+        await outside.close();
+        await user.delete(ctx, bea, held({ ...person("bea"), migrationTag: bea }));
+        assert.deepStrictEqual(await tags(), ["bea@source.example"], "kept: its license would be lost");
+    });
+
     it("retainMigrated (default): the migrated user is kept (no delete call), the untouched one is deleted", async () => {
         const ctx = ctxWith();
         const ada = await made("ada", true), bob = await made("bob", false);
@@ -119,10 +131,33 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         const { migrationTag: eve } = await client.createUser("mail", person("eve"));
         await client.addToBatch("mail", eve, "W");
         ctx.cache.clear(); // made outside the provider: its list answers of this operation are old
-        await assert.rejects(batch.delete(ctx, "W", held({ name: "W" })), /still has 2 user\(s\).*eve@source\.example/);
+        await assert.rejects(batch.delete(ctx, "W", held({ name: "W" })), (e: Error) =>
+            /cannot be deleted: it holds 1 user\(s\) that no resource of this stack takes out of it in this run and that have nothing to lose: eve@source\.example/.test(e.message) &&
+            !e.message.includes("ada@"));
         // deletionPolicy delete on a membership takes a migrated user out of its batch.
         await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W", deletionPolicy: "delete" }));
         assert.deepStrictEqual(await client.getUsersInBatch("mail", "W"), [eve]);
+    });
+
+    it("one verdict per user: a user and membership kept by their own policy keep their batch under a stack default of delete, with a warning naming it", async () => {
+        const ctx = ctxWith("delete");
+        const ada = await made("ada", false); // nothing to lose: only its own "retain" keeps it
+        const bob = await made("bob", true); // migrated, but the stack deletes it: its membership takes it out
+        await member.delete(ctx, bob, held({ migrationTag: bob, batchName: "W" }));
+        await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W", deletionPolicy: "retain" }));
+        await user.delete(ctx, ada, held({ ...person("ada"), deletionPolicy: "retain" }));
+        await user.delete(ctx, bob, held({ ...person("bob") }));
+        const warned: string[] = [];
+        const write = process.stderr.write;
+        process.stderr.write = ((chunk: string) => { warned.push(String(chunk)); return true; }) as typeof process.stderr.write;
+        try {
+            await batch.delete(ctx, "W", held({ name: "W" }));
+        } finally {
+            process.stderr.write = write;
+        }
+        assert.deepStrictEqual(await client.listBatches("mail"), ["W"], "the batch is kept");
+        assert.deepStrictEqual(await tags(), ["ada@source.example"], "with the retained user; the other is deleted");
+        assert.match(warned.join(""), /MailBatch "W" \(mail\) is kept in Cloudiway, not deleted: it holds 1 user\(s\) kept by their deletion policy \(ada@source\.example\)/);
     });
 
     it("bad input: an unknown policy fails check naming MailUser.deletionPolicy with no call; a bad stack config names cloudiway:deletionPolicy", async () => {

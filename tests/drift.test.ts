@@ -7,27 +7,31 @@ import { startEmulator } from "../emulator";
 import { clientFor } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { DriftDigest, StateResource, driftMarkdown, driftOf, mdCell, readContext } from "../cli/drift";
-import { Emu, emuStats } from "./helpers/emu";
+import { control, Emu, emuStats } from "./helpers/emu";
+import { implementations } from "../provider/runtime/impl";
+import { held } from "./helpers/provider";
 import type { GlobalSettings } from "../provider/client/calls";
 
 const T = "pulumi-nodejs:dynamic/cloudiway:";
 
 describe("drift digest (no engine)", () => {
-    describe("mdCell", () => {
-        it("keeps a value on one line and in its cell: newlines, pipes, Markdown and HTML are escaped", () => {
+    describe("mdCell (plan-summary's mdText)", () => {
+        it("keeps a value on one line and in its cell: newlines, ESC, NUL, pipes, Markdown and HTML are inert; bidi controls are removed", () => {
             assert.strictEqual(mdCell("a\nb\r\nc\td"), "a b c d");
+            assert.strictEqual(mdCell("x\u001b[31m y\u0000z"), "x [31m y z".replace("[", "\\["));
             assert.strictEqual(mdCell("x | y"), "x \\| y");
-            assert.strictEqual(mdCell("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert\\(1\\)&gt;");
-            assert.strictEqual(mdCell("**bold** _it_ `code` [link](http://e) ~~s~~ # h"), "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[link\\]\\(http://e\\) \\~\\~s\\~\\~ \\# h");
+            assert.strictEqual(mdCell("<img src=x onerror=alert(1)>"), "&lt;img src=x onerror=alert(1)&gt;");
+            assert.strictEqual(mdCell("**bold** _it_ `code` [link](http://e) ~~s~~"), "\\*\\*bold\\*\\* \\_it\\_ \\`code\\` \\[link\\](http://e) \\~\\~s\\~\\~");
+            assert.strictEqual(mdCell("Wave \u202eexe.fdp"), "Wave exe.fdp", "a right-to-left override is removed");
             assert.strictEqual(mdCell("a\\b & c"), "a\\\\b &amp; c");
         });
-        it("makes @mentions inert but leaves email addresses as they are; absent values are a dash", () => {
-            assert.strictEqual(mdCell("@admins please"), "@\u200badmins please");
-            assert.strictEqual(mdCell("cc @org/team"), "cc @\u200borg/team");
+        it("makes @mentions inert (also after a dash) but leaves email addresses as they are; absent values are a dash", () => {
+            assert.strictEqual(mdCell("@admins please"), "@&#8203;admins please");
+            assert.strictEqual(mdCell("cc -@org/team"), "cc -@&#8203;org/team");
             assert.strictEqual(mdCell("ada@source.example"), "ada@source.example");
             assert.strictEqual(mdCell(undefined), "—");
             assert.strictEqual(mdCell(""), "—");
-            assert.strictEqual(mdCell({ a: 1 }), "{\"a\":1}".replace(/[{}]/g, (c) => `\\${c}`));
+            assert.strictEqual(mdCell({ a: 1 }), "{\"a\":1}");
         });
     });
 
@@ -36,7 +40,7 @@ describe("drift digest (no engine)", () => {
             const d: DriftDigest = {
                 stacks: ["prod"], at: "2026-11-30T12:00:00.000Z",
                 drifted: [{ stack: "prod", resource: "w1-settings", type: "BatchGlobalSettings", id: "W1", field: "fromDate", inStack: "2020-01-01", inTenant: "2021-02-03" }],
-                gone: [],
+                gone: [], unread: [],
                 undeclared: {
                     users: [{ kind: "mail", sourceEmail: "evil|x\n# Title @admins <b>hi</b>", targetEmail: "t@target.example", migrationTag: "tag-1", status: "NOTSTARTED", licensed: false, batchName: "B | 1" }],
                     batches: [{ kind: "mail", name: "Stray\n| injected | row |", users: 0 }],
@@ -54,7 +58,7 @@ describe("drift digest (no engine)", () => {
             assert.match(md, /### Batches no stack declares: 1/);
         });
         it("no drift says so", () => {
-            const md = driftMarkdown({ stacks: ["prod"], at: "t", drifted: [], gone: [], undeclared: { users: [], batches: [], count: { users: 0, batches: 0 } } });
+            const md = driftMarkdown({ stacks: ["prod"], at: "t", drifted: [], gone: [], unread: [], undeclared: { users: [], batches: [], count: { users: 0, batches: 0 } } });
             assert.match(md, /No drift: the tenant is as the stack says\./);
         });
     });
@@ -94,6 +98,33 @@ describe("drift digest (no engine)", () => {
             assert.deepStrictEqual(d.undeclared.users.map((u) => u.sourceEmail), ["zed@source.example"]);
             assert.deepStrictEqual(d.undeclared.batches.map((b) => [b.name, b.users]), [["Stray", 0]]);
             assert.deepStrictEqual(d.undeclared.count, { users: 1, batches: 1 });
+        });
+
+        it("a vendor that says \"not found\" in words no list holds: a user missing from getall is gone (read drops it, drift lists it), a refusal of something present is not", async () => {
+            const settings = resolveSettings((k) => ({ "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" } as Record<string, string>)[k]);
+            const c = clientFor(settings);
+            const ctl = control(emu);
+            await ctl.reset();
+            await ctl.setFaults({ notFoundWording: "No user with migration tag {name}" });
+            try {
+                const fields = { firstName: "Al", lastName: "D", sourceEmail: "al@source.example", targetEmail: "al@target.example", sourceConnectorName: "Gmail", targetConnectorName: "Office 365" };
+                await c.createBatch("mail", "W");
+                const { migrationTag: al } = await c.createUser("mail", fields);
+                await c.addToBatch("mail", al, "W");
+                await c.removeFromBatch("mail", al);
+                await c.deleteUser("mail", al);
+                // The vendor's words, as the client sees them, are in no list: no CloudiwayNotFoundError.
+                await assert.rejects(c.getUser("mail", al), (e: Error) => e.constructor.name === "CloudiwayApiError" && /No user with migration tag/.test(e.message));
+                const r = (type: string, name: string, inputs: Record<string, unknown>): StateResource =>
+                    ({ urn: `urn:pulumi:prod::cw::${T}${type}::${name}`, type: `${T}${type}`, id: al, inputs, outputs: inputs });
+                const ctx = readContext(settings);
+                assert.deepStrictEqual(await implementations.MailUser.read(ctx, al, held(fields)), {}, "read drops the gone user");
+                const d = await driftOf(readContext(settings), [{ name: "prod", resources: [r("MailUser", "al", fields), r("BatchMembership", "al-m", { migrationTag: al, batchName: "W" })] }]);
+                assert.deepStrictEqual(d.gone.map((x) => x.resource), ["al", "al-m"], "drift lists the user and its membership as gone");
+                assert.deepStrictEqual(d.unread, []);
+            } finally {
+                await ctl.setFaults({ notFoundWording: null } as never);
+            }
         });
     });
 });

@@ -133,6 +133,25 @@ describe("@engine deletion policy: never burn a license by accident", function (
         assert.match(destroyed.stdout + destroyed.stderr, /MailBatch "Wave 1 - Pilot" \(mail\) is kept in Cloudiway/);
     });
 
+    it("users and memberships with deletionPolicy retain under a stack default of delete: their batches leave the stack (up, then destroy), exit 0, kept with a warning", async () => {
+        const s = await newStack("policy-own-verdict", { config: { "cloudiway:deletionPolicy": "delete" } });
+        const wave = (w: string, n: string) => [
+            { type: "MailBatch", name: w, args: { name: `Wave ${w}` } },
+            person(n, { deletionPolicy: "retain" }),
+            { type: "BatchMembership", name: `${n}-m`, args: { migrationTag: { $out: `${n}.migrationTag` }, batchName: { $out: `${w}.name` }, deletionPolicy: "retain" } },
+        ];
+        s.setSpec({ resources: [...wave("A", "ann"), ...wave("B", "ben")] });
+        await s.up();
+        s.setSpec({ resources: wave("B", "ben") }); // wave A leaves the plan: `up` removes it
+        const up = await s.up(); // exits 0, or cli() throws
+        assert.match(up.stdout + up.stderr, /MailBatch "Wave A" \(mail\) is kept in Cloudiway, not deleted: it holds 1 user\(s\) kept by their deletion policy \(ann@source\.example\)/);
+        const destroyed = await s.destroy();
+        assert.match(destroyed.stdout + destroyed.stderr, /MailBatch "Wave B" \(mail\) is kept in Cloudiway/);
+        const st = await emuState(emu.baseUrl);
+        assert.deepStrictEqual(batchesOf(st).map((b: any) => b.name).sort(), ["Wave A", "Wave B"], "both batches stay in Cloudiway");
+        assert.deepStrictEqual([user(st, "ann")?.batchName, user(st, "ben")?.batchName], ["Wave A", "Wave B"], "with their users in them");
+    });
+
     it("with cloudiway:deletionPolicy delete, the same destroy removes everything", async () => {
         const s = await newStack("policy-destroy-all", { program: ROOT_PROGRAM, config: { "cloudiway-migration:planFile": path.join(REPO, "plan.yaml"), "cloudiway:deletionPolicy": "delete" } });
         await s.up();

@@ -18,6 +18,8 @@ import { resolveSettings } from "../provider/config";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
 import { control, Emu, emuResetStats, emuStats } from "./helpers/emu";
 import type { DriftDigest } from "../cli/drift";
+import { costOfPreview } from "../cli/cost";
+import { summarizePreview } from "../cli/plan-summary";
 import type { GlobalSettings } from "../provider/client/calls";
 
 const PACK = path.join(REPO, "policy");
@@ -139,14 +141,21 @@ describe("@engine guardrails: the policy pack under pulumi preview", function ()
         assert.match(advisory.out, /\[advisory\]\s+settings-before-migrate\s+\(pulumi-nodejs:dynamic\/cloudiway:MigrationRun: go\)/);
     });
 
-    it("no-license-burning-delete: removing a migrated user under deletionPolicy delete fails naming it; under retainMigrated it passes", async () => {
+    it("no-license-burning-delete on fresh facts: migrated users removed under deletionPolicy delete with no refresh in the flow; the pack refuses naming each, the summary lists what each loses", async () => {
         stack.setSpec(plan());
-        await stack.up();
-        await stack.refresh(); // the state learns of the passes (the pack reads what the user has from there)
+        await stack.up(); // the run migrates ada and bob; the state still holds them as created (NOTSTARTED): nothing refreshes
         await stack.cli(["config", "set", "cloudiway:deletionPolicy", "delete"]);
-        stack.setSpec(plan({ users: ["bob"] }));
-        failsWith(await preview(), "no-license-burning-delete",
-            [/MailUser ada \(ada@source\.example -> ada@target\.example\) is removed from the stack under deletionPolicy "delete": Cloudiway would delete it and it would lose 1 pass, licensed, status SUCCESS/]);
+        stack.setSpec(plan({ users: [] }));
+        const lose = (n: string) => new RegExp(`MailUser ${n} \\(${n}@source\\.example -> ${n}@target\\.example\\) is removed from the stack under deletionPolicy "delete": Cloudiway would delete it and it would lose 1 pass, licensed, status SUCCESS \\(read from Cloudiway now\\)`);
+        failsWith(await preview(), "no-license-burning-delete", [lose("ada"), lose("bob")]);
+        // The pull request's summary, of the workflow's `pulumi preview --refresh --json`.
+        const json = JSON.parse((await stack.preview(["--refresh"])).result.stdout);
+        const cost = costOfPreview(json), md = summarizePreview(json);
+        assert.deepStrictEqual(cost.usersDeleted.map((u) => [u.user, u.note]).sort(), ["ada", "bob"].map((n) => [`${n}@source.example -> ${n}@target.example`, "removed from the plan; loses 1 pass, licensed, status SUCCESS"]));
+        assert.match(md, /\| users deleted in Cloudiway \| 2 \(\*\*2 lose migration history or a license\*\*\) \|/);
+        assert.match(md, /as of Cloudiway as this preview's refresh read it \(fresh\)/);
+        // Without --refresh the summary says its facts are the state's, and not fresh.
+        assert.match(summarizePreview(JSON.parse((await stack.preview()).result.stdout)), /not refreshed by this preview/);
         await stack.cli(["config", "rm", "cloudiway:deletionPolicy"]);
         passes(await preview());
     });
@@ -249,6 +258,21 @@ describe("@engine drift digest: cloudiway-migration drift", function () {
         const refreshCalls = await emuStats(emu.baseUrl);
         assert.deepStrictEqual(driftCalls.byCall, refreshCalls.byCall, "drift makes the requests of a refresh");
         assert.strictEqual(JSON.stringify(await control(emu).state()), tenantBefore);
+    });
+
+    it("a vendor answering \"not found\" in words no list holds (an emulator fault): drift lists the gone user, refresh drops it, the next preview makes it again", async () => {
+        // The state of the test above: cy deleted out of band, not refreshed since.
+        await control(emu).setFaults({ notFoundWording: "No user with migration tag {name}" });
+        const json = await drift(["--json"]);
+        assert.strictEqual(json.code, 0, json.stderr);
+        const d = JSON.parse(json.stdout) as DriftDigest;
+        assert.deepStrictEqual(d.gone.map((x) => x.resource), ["cy", "cy-m"]);
+        await stack.refresh(); // exits 0, or cli() throws
+        const held = await stack.resources();
+        assert.ok(!held.has("cy") && held.has("ada"), "the refresh dropped the gone user only");
+        const { steps } = await stack.preview();
+        assert.deepStrictEqual(steps.filter((x: any) => x.op === "create").map((x: any) => x.urn.split("::").pop()).sort(), ["cy", "cy-m"], "the next preview makes it again");
+        await control(emu).setFaults({ notFoundWording: "" });
     });
 
     it("bad input gets a clear error: an unknown stack, an unknown argument", async () => {

@@ -270,6 +270,22 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const results = (JSON.parse(preview.stdout) as { results: { stack: string; ok: boolean; changes: Record<string, number> }[] }).results;
         assert.deepStrictEqual(results.map((r) => [r.stack, r.ok, r.changes.update ?? 0]), [["t-shard-2", true, 1]], "only that shard is previewed: the one user's update");
         assert.doesNotMatch(preview.out, /t-shard-1|t-shard-3/);
+
+        // The same pull request also migrates Wave B: up --all-shards with the policy pack and a license
+        // budget of 0 refuses that shard before its up (none of its sends, not even the rename); the others are up.
+        fs.writeFileSync(path.join(p.dir, "plan.yaml"), fs.readFileSync(path.join(p.dir, "plan.yaml"), "utf8")
+            .replace("    settings: { fromDate: 2021-01-01 }", "    settings: { fromDate: 2021-01-01 }\n    runs: [{ action: migrate, trigger: \"1\" }]"));
+        fs.writeFileSync(path.join(p.root, "policy.json"), JSON.stringify({ "license-budget": { max: 0 } }));
+        const guarded = await p.cli(["up", "--all-shards", "--jobs", "2", "--json", "--policy-pack", path.join(REPO, "policy"), "--policy-pack-config", path.join(p.root, "policy.json")]);
+        assert.strictEqual(guarded.code, 1, guarded.out);
+        const ups = (JSON.parse(guarded.stdout) as { results: { stack: string; ok: boolean; refusedBy?: string[] }[] }).results;
+        assert.deepStrictEqual(ups.map((r) => [r.stack, r.ok, r.refusedBy ?? []]), [["t-shard-1", true, []], ["t-shard-2", false, ["license-budget"]], ["t-shard-3", true, []]]);
+        assert.match(guarded.out, /\[t-shard-2\s*\] up REFUSED after [\d.]+ s: not up: its preview was refused by the policy pack \(license-budget\)/);
+        assert.strictEqual(await starts("Wave B"), 0, "no send of the refused shard");
+        const b2 = (usersOf(await emuState(emu.baseUrl)) as { firstName: string; lastName: string }[]).find((u) => u.firstName === "b2");
+        assert.strictEqual(b2?.lastName, "Shard", "nothing of the refused shard's change is applied");
+        const bad = await p.cli(["up", "--all-shards", "--policy-pack", path.join(REPO, "policy"), "--policy-pack-config", "a.json", "--policy-pack-config", "b.json"]);
+        assert.match(bad.out, /--policy-pack-config: give one per --policy-pack \(1 pack\(s\), 2 config\(s\)\)/);
     });
 
     it("a shard killed mid-up fails the command, named; the others finish; its next up converges", async () => {

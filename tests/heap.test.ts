@@ -34,6 +34,13 @@ describe("heap bound of a large stack (runtime/heap.ts)", () => {
         }
     });
 
+    it("a bad CLOUDIWAY_HEAP_GROWTH, read when the process starts, fails every call, from the first (not one arbitrary call)", () => {
+        const flags: string[] = [];
+        const bound = new HeapBound(100, (f) => flags.push(f), { CLOUDIWAY_HEAP_GROWTH: "lots" });
+        for (let i = 0; i < 150; i++) assert.throws(() => bound.count(), /^Error: CLOUDIWAY_HEAP_GROWTH must be a whole percent .*got "lots"/, `call ${i + 1}`);
+        assert.deepStrictEqual(flags, []);
+    });
+
     it("the provider's methods count toward the process's bound (one per call)", async () => {
         const target = {} as pulumi.dynamic.ResourceProvider;
         const config = new Map<string, string>([["cloudiway:apiUrl", "http://127.0.0.1:9"], ["cloudiway:consumerKey", "k"], ["cloudiway:consumerSecret", "s"]]);

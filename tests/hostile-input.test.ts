@@ -377,6 +377,8 @@ describe("issue 18: hostile and odd input is data (regressions)", function () {
                 ["MigrationRun", { batchName: "W", action: "migrate", trigger: "t".repeat(300) }, "trigger", /^MigrationRun\.trigger: must be at most 256 characters/],
                 ["BatchMembership", { migrationTag: "0d6c1d0e-5a4e-4a53-9d7f-3f4b7d1e2a11", batchName: "W\t1" }, "batchName", /^BatchMembership\.batchName: must not contain control characters/],
                 ["BatchGlobalSettings", { batchName: "W\u00851" }, "batchName", /^BatchGlobalSettings\.batchName: must not contain control characters .*U\+0085/],
+                ["MailBatch", { name: "Wave \u202e2 evaW" }, "name", /^MailBatch\.name: must not contain bidirectional control characters .*U\+202E at character 6/],
+                ["MailUser", { ...user, lastName: "L\u2067x" }, "lastName", /^MailUser\.lastName: must not contain bidirectional control characters .*U\+2067/],
             ];
             for (const [type, news, prop, re] of cases) {
                 const r = await implementations[type].check(ctx, undefined, news);
@@ -400,6 +402,8 @@ describe("issue 18: hostile and odd input is data (regressions)", function () {
             assert.match(ps, /text\.yaml:4: trigger must not contain control characters .*U\+0009/);
             assert.match(ps, /text\.yaml:6: firstName must be at most 64 characters \(got 65\)/);
             assert.match(ps, /text\.yaml:6: sourceConnectorName must not contain control characters .*U\+0007/);
+            const bidi = write("bidi.yaml", [head.trimEnd(), "batches:", '  - name: "Wave \\u202e1"', ""].join("\n"));
+            assert.match(problems(bidi).join("\n"), /bidi\.yaml:3: name must not contain bidirectional control characters .*U\+202E/);
         });
 
         it("a CSV header that names a column twice is an error; a CSV cell with a control character is refused", () => {

@@ -3,6 +3,7 @@
  * stack will hold (the analyzer's resources) and what it holds now (a stack export's resources).
  */
 import * as assert from "assert";
+import { costOfPreview } from "../cli/cost";
 import * as fs from "fs";
 import * as path from "path";
 import {
@@ -58,6 +59,32 @@ describe("policy rules (no engine)", () => {
             const v = noLicenseBurningDelete(change([fresh("MailUser", "cy", userArgs("cy", { deletionPolicy: "delete", kind: "archive" }))], [audited]));
             assert.strictEqual(v.length, 1);
             assert.match(v[0].message, /MailUser cy .* is replaced \(a change of kind\) under deletionPolicy "delete": .*status AUDIT_DONE/);
+        });
+    });
+
+    describe("no-license-burning-delete on fresh facts", () => {
+        // The state saw both users at create (NOTSTARTED, no pass): what Cloudiway says now is what counts.
+        const stale = [oldUser("ada", {}), oldUser("bob", {}), oldUser("cy", {})];
+        const freshNow = (byTag: [string, { passes: number; status: string; licensed: boolean } | { unknown: string }][]) =>
+            ({ asOf: "Cloudiway, read by the policy pack at t", byTag: new Map(byTag) });
+        it("a user migrated since the state was written is refused, naming it; a user whose holdings cannot be read is refused too, saying why", () => {
+            const v = noLicenseBurningDelete(change([], stale, { stackDeletionPolicy: "delete", fresh: freshNow([
+                ["tag-ada", { passes: 2, status: "SUCCESS", licensed: true }],
+                ["tag-bob", { passes: 0, status: "NOTSTARTED", licensed: false }],
+                ["tag-cy", { unknown: "Cloudiway could not be read: HTTP 503" }],
+            ]) }));
+            assert.deepStrictEqual(v.map((x) => x.urn), [urn("MailUser", "ada"), urn("MailUser", "cy")], "bob has nothing to lose now either");
+            assert.match(v[0].message, /lose 2 passes, licensed, status SUCCESS \(read from Cloudiway now\)/);
+            assert.match(v[1].message, /what it holds cannot be known \(Cloudiway could not be read: HTTP 503\): counted as something to lose/);
+        });
+        it("the PR summary's cost: a user not in the state's outputs counts as having something to lose; the summary says how fresh its facts are", () => {
+            const steps = [
+                { op: "delete", urn: urn("MailUser", "dan"), oldState: { id: "tag-dan", inputs: userArgs("dan") } }, // no outputs
+            ];
+            const cost = costOfPreview({ steps, config: { "cloudiway:deletionPolicy": "delete" } });
+            assert.deepStrictEqual(cost.usersDeleted.map((u) => u.note), ["removed from the plan; loses what it holds cannot be known (not in the stack's state): counted as something to lose"]);
+            assert.match(cost.asOf, /not refreshed by this preview: run `pulumi preview --refresh`/);
+            assert.match(costOfPreview({ steps: [...steps, { op: "refresh", urn: urn("MailUser", "dan") }] }).asOf, /as this preview's refresh read it \(fresh\)/);
         });
     });
 

@@ -7,6 +7,8 @@ import type { Context } from "../runtime/context";
 import type { Kind } from "../client/calls";
 import { connectorListKey } from "../runtime/readCache";
 import { isUnknown } from "../runtime/model";
+import { CloudiwayApiError } from "../client/errors";
+import { VENDOR_MESSAGES } from "../client/retry";
 
 export interface UserRecord {
     migrationTag: string;
@@ -21,13 +23,43 @@ export interface UserRecord {
     batchName?: string | null;
 }
 
+/** getall as read: the users, and whether the list is complete (no record set aside as odd). */
+function userList(ctx: Context, kind: Kind): Promise<{ users: UserRecord[]; complete: boolean }> {
+    return ctx.cache.get(`${kind}:getall-checked`, async () => {
+        const { users, odd } = await ctx.client().getAllUsersChecked(kind);
+        return { users: users as unknown as UserRecord[], complete: odd.length === 0 };
+    }, { share: true });
+}
+
 export function allUsers(ctx: Context, kind: Kind): Promise<Map<string, UserRecord>> {
     return ctx.cache.get(`${kind}:getall-by-tag`, async () => {
-        const list = await ctx.cache.get(`${kind}:getall`, async () => (await ctx.client().getAllUsers(kind)) as unknown as UserRecord[], { share: true });
         const byTag = new Map<string, UserRecord>();
-        for (const u of list) if (u.migrationTag) byTag.set(u.migrationTag.trim(), u);
+        for (const u of (await userList(ctx, kind)).users) if (u.migrationTag) byTag.set(u.migrationTag.trim(), u);
         return byTag;
     });
+}
+
+/**
+ * Whether a failed call is the vendor refusing it (`hasError`), whatever its words, and not a
+ * refusal that says it is temporary. Absence from a complete list plus such a refusal is the
+ * evidence that an object is gone; the wording (VENDOR_MESSAGES.notFound) is only a hint.
+ */
+export function isVendorRefusal(e: unknown): boolean {
+    return e instanceof CloudiwayApiError && !VENDOR_MESSAGES.temporary.test(e.vendorMessage ?? "");
+}
+
+/**
+ * A user the vendor's list does not hold, asked for by its tag: its record, or undefined when it is
+ * gone — the by-tag read says "not found" (in any wording we know), or refuses in words we do not
+ * know while the list it is missing from is complete.
+ */
+async function userByTag(ctx: Context, kind: Kind, tag: string, listComplete: boolean): Promise<UserRecord | undefined> {
+    try {
+        return (await ctx.client().getUser(kind, tag)) as unknown as UserRecord | undefined;
+    } catch (e) {
+        if (listComplete && isVendorRefusal(e)) return undefined;
+        throw e;
+    }
 }
 
 /** The user with this tag, with its status, or undefined when Cloudiway no longer has it. */
@@ -36,12 +68,34 @@ export async function findUserRecord(ctx: Context, kind: Kind, tag: string): Pro
     let record = users.get(tag);
     if (!record) {
         // getall is the vendor's list; a user missing from it is gone, but ask once by tag to be sure.
-        const one = (await ctx.client().getUser(kind, tag)) as unknown as UserRecord | undefined;
+        const one = await userByTag(ctx, kind, tag, (await userList(ctx, kind)).complete);
         if (!one) return undefined;
         record = { ...one, migrationTag: tag };
     }
     if (!record.status) record = { ...record, status: await ctx.client().getStatus(kind, tag) };
     return record;
+}
+
+/**
+ * After a call about this user was refused: whether the user is gone now, read fresh (not from the
+ * operation's cached lists): missing from a complete getall, and refused or not found by tag.
+ */
+export async function goneNow(ctx: Context, kind: Kind, tag: string): Promise<boolean> {
+    const { users, odd } = await ctx.client().getAllUsersChecked(kind);
+    if (users.some((u) => u.migrationTag?.trim() === tag)) return false;
+    return (await userByTag(ctx, kind, tag, odd.length === 0)) === undefined;
+}
+
+/**
+ * Whether the user holds a license now, read fresh (never the operation's cached list): the by-tag
+ * record when the vendor puts the flag in it, else getall read again. For a decision that depends on
+ * the flag (a user licensed in the portal minutes ago is not deleted).
+ */
+export async function licensedNow(ctx: Context, kind: Kind, tag: string): Promise<boolean> {
+    const one = await ctx.client().getUser(kind, tag);
+    if (typeof one?.licensed === "boolean") return one.licensed;
+    const { users } = await ctx.client().getAllUsersChecked(kind);
+    return users.find((u) => u.migrationTag?.trim() === tag)?.licensed === true;
 }
 
 export function batchNames(ctx: Context, kind: Kind): Promise<string[]> {
@@ -59,7 +113,15 @@ export async function membershipIndex(ctx: Context, kind: Kind): Promise<Map<str
     return ctx.cache.get(`${kind}:membership-index`, async () => {
         const index = new Map<string, string>();
         for (const b of await batchNames(ctx, kind)) {
-            for (const tag of await usersInBatch(ctx, kind, b)) index.set(tag, b);
+            let tags: string[];
+            try {
+                tags = await usersInBatch(ctx, kind, b);
+            } catch (e) {
+                // Refused for a batch the list held: gone since (absent from a fresh list), else not known.
+                if (isVendorRefusal(e) && !(await ctx.client().listBatches(kind)).includes(b)) continue;
+                throw e;
+            }
+            for (const tag of tags) index.set(tag, b);
         }
         return index;
     });

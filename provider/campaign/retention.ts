@@ -6,12 +6,13 @@
  * are read fresh for each user, never from a list cached by the refresh or the preview (a user whose
  * first pass began since then is kept). The license comes from the vendor's list (getall, the only
  * call that tells it) and from the state: a pass or an audit, which is what uses a license, shows in
- * the fresh status and history anyway.
+ * the fresh status and history anyway. When nothing but the license decides, the flag is read fresh
+ * as well (licensedNow): a user licensed in the portal since the list was read is kept.
  */
 import type { DeletionPolicy } from "../config";
 import type { Context } from "../runtime/context";
 import type { Kind } from "../client/calls";
-import { findUserRecord } from "./lookups";
+import { findUserRecord, goneNow, licensedNow } from "./lookups";
 import { CloudiwayApiError } from "../client/errors";
 import { warn } from "../runtime/engineLog";
 
@@ -30,15 +31,19 @@ export async function holdingsOf(ctx: Context, kind: Kind, tag: string, licensed
     const client = ctx.client();
     let status: string;
     let passes: number;
+    let licensed = u.licensed === true || licensedInState;
     try {
         status = await client.getStatus(kind, tag);
         passes = (await client.getMailHistory(kind, tag)).length;
+        // Nothing else to lose: the verdict hangs on the license, so it is read fresh too (not the cached list).
+        if (!licensed && passes === 0 && status === "NOTSTARTED") licensed = await licensedNow(ctx, kind, tag);
     } catch (e) {
-        // Gone since the list was read: nothing to keep. Anything else: not known, so not deleted.
-        if (e instanceof CloudiwayApiError && !(await client.getUser(kind, tag))) return undefined;
+        // Gone since the list was read (by the evidence, not the words): nothing to keep. Anything else:
+        // not known, so not deleted.
+        if (e instanceof CloudiwayApiError && (await goneNow(ctx, kind, tag))) return undefined;
         throw e;
     }
-    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed: u.licensed === true || licensedInState };
+    return { sourceEmail: u.sourceEmail, targetEmail: u.targetEmail, status, passes, licensed };
 }
 
 /** What a user has that deleting it would lose (from Cloudiway now, or from a preview's old state). */
@@ -67,6 +72,25 @@ export async function keepUser(ctx: Context, kind: Kind, tag: string, policy: De
     const h = await holdingsOf(ctx, kind, tag, licensedInState);
     if (!h || !hasSomethingToLose(h)) return { keep: false, holdings: h };
     return { keep: true, holdings: h, why: `deletionPolicy retainMigrated: ${describeHoldings(h)}` };
+}
+
+/**
+ * The verdicts the users' own resources reached in this operation (one provider process serves one
+ * engine operation): a membership or a user kept by its own deletion policy. MailBatch.delete, which
+ * runs after the memberships that hang on the batch, honours them instead of judging those users
+ * again under the stack's default: one verdict per user, whatever resource asks.
+ */
+const keptHere = new Map<string, string>();
+const verdictKey = (ctx: Context, kind: Kind, tag: string) => `${ctx.settings.apiUrl ?? ""}|${kind}|${tag}`;
+
+/** Records that a user's own resource kept it, and why ("BatchMembership: deletionPolicy retain"). */
+export function noteKept(ctx: Context, kind: Kind, tag: string, why: string): void {
+    keptHere.set(verdictKey(ctx, kind, tag), why);
+}
+
+/** Why a user's own resource kept it in this operation, if it did. */
+export function keptByOwnPolicy(ctx: Context, kind: Kind, tag: string): string | undefined {
+    return keptHere.get(verdictKey(ctx, kind, tag));
 }
 
 /** The warning in the engine's output for what a policy kept. */

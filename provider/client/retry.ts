@@ -7,17 +7,33 @@
  */
 
 /**
- * The vendor's `hasError` messages this client recognises. The document lists no error messages;
- * these are its wordings as far as it shows them, and the usual ones.
+ * The vendor's `hasError` wordings this client relies on, the one list of them, with where each
+ * came from. The document (cloudiway-api.md) lists no error messages: a wording is a hint, never the
+ * only evidence. Whether a user, batch or membership is gone is decided by its absence from a
+ * complete list (getall, batch, getusersinbatch) plus a refusal of the by-name read in any words
+ * (campaign/lookups.ts: isVendorRefusal, goneNow); a refusal in words not listed here is reported
+ * with the vendor's own text.
  */
 export const VENDOR_MESSAGES = {
-    /** A refusal that says it is temporary: the API did nothing, retried like a 503 (rule 7). */
+    /**
+     * A refusal that says it is temporary: the API did nothing, retried like a 503 (rule 7).
+     * Source: none in the document; the usual gateway and throttling wordings ("try again",
+     * "Too many requests", "Service unavailable", "timed out").
+     */
     temporary: /temporar|try again|retry later|too many requests|server (is )?busy|service unavailable|timed? ?out/i,
-    /** The user or batch does not exist: CloudiwayNotFoundError. */
+    /**
+     * The user or batch does not exist: CloudiwayNotFoundError. Source: none in the document;
+     * "not found" / "does not exist" are the usual REST wordings, "unknown migration tag" and
+     * "no such user|batch" the emulator's (emulator/store.ts), modelled on them. Unknown wordings
+     * are handled by the evidence above, not by adding guesses here.
+     */
     notFound: /not found|does not exist|unknown migration tag|no such (user|batch)/i,
-    /** It exists already, is in another batch, or is already running: CloudiwayConflictError. */
+    /**
+     * It exists already, is in another batch, or is already running: CloudiwayConflictError.
+     * Source: none in the document; the emulator's wordings (emulator/store.ts: "already exists", "already in batch").
+     */
     conflict: /already/i,
-    /** removefrombatch of a user in no batch. */
+    /** removefrombatch of a user in no batch. Source: the emulator's wording (no example in the document). */
     notInBatch: /not in a batch/i,
 } as const;
 

@@ -9,9 +9,9 @@ import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelReso
 import type { Context } from "../runtime/context";
 import { adoptField, batchNameField, deletionPolicyField, kindField } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
-import { batchNames, membershipIndex, usersInBatch } from "../campaign/lookups";
+import { batchNames, isVendorRefusal, membershipIndex, usersInBatch } from "../campaign/lookups";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
-import { announceKept, keepUser } from "../campaign/retention";
+import { announceKept, keepUser, noteKept } from "../campaign/retention";
 
 // ---------------------------------------------------------------- model
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -87,6 +87,7 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
         // A user the deletion policy keeps stays in its batch (and the batch with it: MailBatch.delete).
         const verdict = await keepUser(ctx, kind, id, props.deletionPolicy ?? ctx.settings.deletionPolicy);
         if (verdict.keep) {
+            noteKept(ctx, kind, id, `its BatchMembership's ${verdict.why}`);
             const who = verdict.holdings ? `${verdict.holdings.sourceEmail} (${id})` : id;
             await announceKept(`BatchMembership: ${who} stays in batch "${props.batchName}" (${verdict.why}); ` +
                 `set deletionPolicy "delete" on the membership to take it out of the batch.`);
@@ -96,6 +97,8 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
             await ctx.client().removeFromBatch(kind, id);
         } catch (e) {
             if (e instanceof CloudiwayNotFoundError) return;
+            // Refused in words we do not know: done if the user is in no batch now (or gone).
+            if (isVendorRefusal(e) && (ctx.cache.clear(), !(await membershipIndex(ctx, kind)).has(id))) return;
             throw e;
         }
     },

@@ -7,7 +7,8 @@ import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelReso
 import { adoptField, batchNameField, kindField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { allUsers, batchNames, usersInBatch } from "../campaign/lookups";
-import { announceKept, keepUser } from "../campaign/retention";
+import { announceKept, keepUser, keptByOwnPolicy } from "../campaign/retention";
+import type { DeletionPolicy } from "../config";
 
 // ---------------------------------------------------------------- model
 export const mailBatchModel = defineModel({
@@ -73,22 +74,32 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
         if (!names.includes(id)) return; // already gone
         const tags = await usersInBatch(ctx, kind, id);
         if (tags.length > 0) {
-            // Users kept by the deletion policy keep their batch: it is kept too, with a warning.
-            const kept = await Promise.all(tags.map((t) => keepUser(ctx, kind, t, ctx.settings.deletionPolicy)));
-            if (kept.every((v) => v.keep)) {
-                const who = kept.map((v, i) => (v.holdings ? v.holdings.sourceEmail : tags[i]));
+            // One verdict per user: a user whose own membership or MailUser kept it in this operation stays
+            // kept. The others are users no resource of this stack takes out of the batch now (never declared
+            // here, or kept in an earlier run): the batch is kept for those with something to lose (or all,
+            // under a stack default of "retain"); a user with nothing to lose in it makes the delete refuse.
+            const unowned: DeletionPolicy = ctx.settings.deletionPolicy === "retain" ? "retain" : "retainMigrated";
+            const verdicts = await Promise.all(tags.map(async (t) => {
+                const own = keptByOwnPolicy(ctx, kind, t);
+                return own ? { tag: t, keep: true, who: t } : { tag: t, ...(await keepUser(ctx, kind, t, unowned)) };
+            }));
+            const lost = verdicts.filter((v) => !v.keep);
+            if (lost.length === 0) {
+                const users = await allUsers(ctx, kind);
+                const who = tags.map((t) => users.get(t)?.sourceEmail ?? t);
                 await announceKept(`MailBatch "${id}" (${kind}) is kept in Cloudiway, not deleted: it holds ${tags.length} user(s) kept by ` +
                     `their deletion policy (${who.slice(0, 5).join(", ")}${who.length > 5 ? ", ..." : ""}).`);
                 return;
             }
             const users = await allUsers(ctx, kind);
-            const who = tags.map((t) => {
-                const u = users.get(t);
-                return u ? `${u.sourceEmail} (${t})` : t;
+            const who = lost.map(({ tag }) => {
+                const u = users.get(tag);
+                return u ? `${u.sourceEmail} (${tag})` : tag;
             });
             throw new Error(
-                `MailBatch "${id}" still has ${tags.length} user(s) that this stack does not remove: ${who.join(", ")}. ` +
-                `Remove them from the batch (or declare their BatchMembership in this stack) and run again.`,
+                `MailBatch "${id}" (${kind}) cannot be deleted: it holds ${lost.length} user(s) that no resource of this stack takes out ` +
+                `of it in this run and that have nothing to lose: ${who.join(", ")}. Remove them from the batch (or declare their ` +
+                `BatchMembership in this stack, or give them deletionPolicy "retain") and run again.`,
             );
         }
         await ctx.client().deleteBatch(kind, id);

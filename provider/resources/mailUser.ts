@@ -8,10 +8,10 @@ import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel
 import type { Context } from "../runtime/context";
 import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
-import { connectorCheck, connectors, findUserRecord } from "../campaign/lookups";
+import { connectorCheck, connectors, findUserRecord, goneNow, isVendorRefusal } from "../campaign/lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
-import { announceKept, keepUser } from "../campaign/retention";
+import { announceKept, keepUser, noteKept } from "../campaign/retention";
 import { normalizeEmail } from "../text";
 
 // ---------------------------------------------------------------- model
@@ -233,6 +233,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const policy = props.deletionPolicy ?? ctx.settings.deletionPolicy;
         const verdict = await keepUser(ctx, kind, id, policy, props.licensed === true);
         if (verdict.keep) {
+            noteKept(ctx, kind, id, `its MailUser's ${verdict.why}`);
             await announceKept(`MailUser ${props.sourceEmail} -> ${props.targetEmail} (${kind}, ${id}) is kept in Cloudiway, not deleted ` +
                 `(${verdict.why}). Deleting it would lose its migration history; set deletionPolicy "delete" to delete it.`);
             return;
@@ -242,6 +243,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             await client.deleteUser(kind, id);
         } catch (e) {
             if (e instanceof CloudiwayNotFoundError) return; // already gone
+            if (isVendorRefusal(e) && (await goneNow(ctx, kind, id))) return; // gone, in words we do not know
             throw e;
         }
     },

@@ -37,26 +37,39 @@ export function heapGrowthPercent(env: NodeJS.ProcessEnv = process.env): number 
     return Number(raw) === 0 ? undefined : Number(raw);
 }
 
-/** Counts what a process has handled and bounds its heap's growth once, at `threshold`. */
+/**
+ * Counts what a process has handled and bounds its heap's growth once, at `threshold`. The
+ * variable is read when the bound is made (at process start, for processHeap): a value that is not
+ * a percent fails every call of the process, from the first, with the same error (never one
+ * arbitrary call, then ignored).
+ */
 export class HeapBound {
     private counted = 0;
     private done = false;
+    private readonly percent: number | undefined;
+    private readonly problem: Error | undefined;
     constructor(
         private readonly threshold = BOUND_AFTER,
         private readonly setFlag: (flag: string) => void = (f) => v8.setFlagsFromString(f),
-        private readonly env: NodeJS.ProcessEnv = process.env,
-    ) {}
+        env: NodeJS.ProcessEnv = process.env,
+    ) {
+        try {
+            this.percent = heapGrowthPercent(env);
+        } catch (e) {
+            this.problem = e as Error;
+        }
+    }
 
     /** How many resources or calls this process has counted (up to the threshold). */
     get seen(): number { return this.counted; }
 
     /** One more resource or call. Returns the percent applied when this one crossed the threshold. */
     count(): number | undefined {
+        if (this.problem) throw new Error(this.problem.message);
         if (this.done || ++this.counted < this.threshold) return undefined;
         this.done = true;
-        const percent = heapGrowthPercent(this.env);
-        if (percent !== undefined) this.setFlag(`--heap-growing-percent=${percent}`);
-        return percent;
+        if (this.percent !== undefined) this.setFlag(`--heap-growing-percent=${this.percent}`);
+        return this.percent;
     }
 }
 

@@ -24,7 +24,7 @@ describe("MailBatch", () => {
             await client.addToBatch("mail", migrationTag, "Wave 1");
             ctx.cache.clear();
             await assert.rejects(batch.delete(ctx, "Wave 1", { name: "Wave 1" }),
-                (e: Error) => /still has 1 user\(s\).*ada@source\.example/.test(e.message));
+                (e: Error) => /cannot be deleted: it holds 1 user\(s\) .*ada@source\.example/.test(e.message));
             assert.deepStrictEqual(await client.listBatches("mail"), ["Wave 1"]);
             assert.deepStrictEqual(await client.getUsersInBatch("mail", "Wave 1"), [migrationTag]);
         });
