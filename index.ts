@@ -1,7 +1,7 @@
 /**
  * The root project `cloudiway-migration`: deploys the plan file named by the stack config
  * `cloudiway-migration:planFile` (default plan.yaml), or the shard of it named by
- * `cloudiway-migration:batches` (provider/plan/program.ts; README, "Large plans" > "Shards").
+ * `cloudiway-migration:batches` (provider/plan/program.ts; docs/large-plans-and-shards.md, "Shards").
  */
 import * as path from "path";
 import { planProgram } from "./provider";

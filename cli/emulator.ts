@@ -13,7 +13,7 @@ GET|POST /_emulator/outcomes ({kind?, users: {"<email or tag>": "ONERROR"|"STOP"
 how chosen users' next pass ends).
 Emulator only, not in the vendor's REST document: self-service migration (POST .../sendselfservicemail,
 the form at /selfservice/<token> and /selfservice/admin/<mail|archive>/<tag>; the source mailbox
-password is "pw:" + the source address in lower case). See README.md.
+password is "pw:" + the source address in lower case). See docs/emulator.md.
 
   --port <p>             port (default 8080; 0 = any free port)
   --data <file>          data file (default: memory only)

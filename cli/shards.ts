@@ -23,7 +23,7 @@ export const HELP = `Usage: cloudiway-migration shards <plan> --max-users <n> [-
        cloudiway-migration shards <plan> --list [--json] [--cwd <project dir>]
 
 Splits a plan into shards: stacks of the root project, each deploying the batches named in its
-stack config cloudiway-migration:batches (README, "Large plans" > "Shards").
+stack config cloudiway-migration:batches (docs/large-plans-and-shards.md, "Shards").
 
   --max-users <n>        users per shard at most; whole batches are packed into as few shards as fit
                          (first-fit decreasing). A batch larger than <n> gets a shard of its own (a

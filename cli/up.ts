@@ -25,7 +25,7 @@ the other shards still run to their end.
   --jobs <n>        shards at a time (default: the number of cores, ${os.availableParallelism()} here)
   --preview         \`pulumi preview\` instead of \`pulumi up\`
   --stacks <a,b>    only these shards (e.g. the ones "shards --changed-since" lists)
-  --parallel <p>    the engine's --parallel for each shard (default 32: README "Large plans")
+  --parallel <p>    the engine's --parallel for each shard (default 32: docs/large-plans-and-shards.md)
   --cwd <dir>       the Pulumi project directory (default: the current directory)
   --logs <dir>      write each shard's full output to <dir>/<stack>.log
   --json            print the results as JSON instead of the table
@@ -38,7 +38,7 @@ the other shards still run to their end.
 
 The Pulumi CLI is the one on PATH; backend, passphrase and credentials come from the environment, as
 for pulumi itself. Each shard runs in fast mode (PULUMI_SKIP_CHECKPOINTS=true: the state is saved once
-per run, README "Large plans") unless the environment sets PULUMI_SKIP_CHECKPOINTS itself.
+per run, docs/large-plans-and-shards.md) unless the environment sets PULUMI_SKIP_CHECKPOINTS itself.
 `;
 
 interface Options {
@@ -129,7 +129,7 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
         const collect = (text: string) => { out += text; };
         say(`[${s.stack.padEnd(width)}] ${verb} started`);
         try {
-            // Fast mode unless the environment says otherwise (README "Large plans": what it risks, how to recover).
+            // Fast mode unless the environment says otherwise (docs/campaign.md: what a killed run leaves, how to recover).
             const envVars = process.env.PULUMI_SKIP_CHECKPOINTS === undefined ? { PULUMI_SKIP_CHECKPOINTS: "true" } : undefined;
             const ws = await LocalWorkspace.create({ workDir: o.cwd, ...(envVars ? { envVars } : {}) });
             const stack = await selectOne(() => Stack.select(s.stack, ws));

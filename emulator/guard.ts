@@ -1,6 +1,6 @@
 /**
  * What the emulator takes from whom (issue 18) — the emulator's reading, not the vendor's document,
- * which says nothing of it (README, "The emulator's reading"). The emulator listens on the loopback
+ * which says nothing of it (docs/emulator.md, "The emulator's reading"). The emulator listens on the loopback
  * interface and holds public demo credentials, so a web page open in the user's browser must not
  * be able to drive it:
  *

@@ -54,7 +54,7 @@ export interface SelfServiceState {
 /** `links` has no prototype: a token from a URL is an ordinary key (store.ts, record). */
 export const emptySelfService = (): SelfServiceState => ({ outbox: [], links: Object.create(null) as SelfServiceState["links"], submissions: [] });
 
-/** The password of a simulated source mailbox (documented in README.md). */
+/** The password of a simulated source mailbox (documented in docs/emulator.md). */
 export function sourceMailboxPassword(sourceEmail: string): string {
     return `pw:${sourceEmail.trim().toLowerCase()}`;
 }

@@ -1,6 +1,6 @@
 /**
  * The shards section of `npm run bench` (also `npm run bench:shards -- [options]`): one plan as
- * shards side by side (README, "Large plans" > "Shards") against one stack of a shard's size.
+ * shards side by side (docs/large-plans-and-shards.md, "Shards") against one stack of a shard's size.
  * In one run, against the emulator at --latency-ms, for a plan of --users users in batches of
  * --batch-size (users, batches, memberships, settings; no MigrationRuns):
  *  (1) one stack of --shard-users users (the first batches of the plan, in a plan file of their own),

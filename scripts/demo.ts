@@ -27,7 +27,7 @@ prints the status report and writes <folder>/report.html. Run it again: the seco
 `;
 
 const ROOT = path.resolve(__dirname, "..", "..");
-/** The engine's parallelism that served best at 100 ms API latency (README, "Large plans"; `npm run bench -- --section scale`). */
+/** The engine's parallelism that served best at 100 ms API latency (docs/large-plans-and-shards.md; `npm run bench -- --section scale`). */
 const PARALLEL = ["--parallel", "32"];
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 
@@ -83,7 +83,7 @@ async function main() {
         PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "demo-passphrase",
         PULUMI_SKIP_UPDATE_CHECK: "1",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
-        // Fast mode (README, "Large plans"): the state is written once per run; a killed run is recovered by the next up.
+        // Fast mode (docs/large-plans-and-shards.md): the state is written once per run; a killed run is recovered by the next up.
         PULUMI_SKIP_CHECKPOINTS: "true",
     };
     // Asynchronous: the emulator answers from this very process, so its event loop must keep running.

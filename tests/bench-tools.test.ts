@@ -1,5 +1,5 @@
 /**
- * The bench's own readings, which the notes and the README quote: the machine's busy CPU from
+ * The bench's own readings, which the notes and docs/large-plans-and-shards.md quote: the machine's busy CPU from
  * /proc/stat, a variant's environment, and the CPU profile buckets.
  */
 import * as assert from "assert";

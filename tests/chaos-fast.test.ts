@@ -2,7 +2,7 @@
  * Chaos in fast mode (the engine's PULUMI_SKIP_CHECKPOINTS=true: the state is written once, at the
  * end of the run), under the real Pulumi CLI:
  *  - `pulumi up` SIGKILLed at 10 seeded points — during creates, during MigrationRun actions, during
- *    deletes — then recovered as the README says: `pulumi cancel --yes` if the lock remains, and the
+ *    deletes — then recovered as docs/campaign.md says: `pulumi cancel --yes` if the lock remains, and the
  *    next `up`. Half the rounds recover on the same machine (file backend, the create journal under
  *    PULUMI_HOME); the other half as a fresh CI runner: a new, empty PULUMI_HOME, the state in a
  *    shared blob store (Azurite behind Pulumi's azblob:// backend), CLOUDIWAY_ADOPT_EXISTING=true for
@@ -28,7 +28,7 @@ import { TestStack, changes, disposeStackAfterEach, engineBinDir, skipIfEngineOp
 import { control, Emu, emuCalls, emuFaults, emuState, emuStats } from "./helpers/emu";
 import { killEngineWhen } from "./helpers/processes";
 
-/** The engine's fast mode, and the parallelism the README recommends. */
+/** The engine's fast mode, and the parallelism docs/large-plans-and-shards.md recommends. */
 const FAST = { PULUMI_SKIP_CHECKPOINTS: "true" };
 const PARALLEL = ["--parallel", "32"];
 

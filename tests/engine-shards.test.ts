@@ -1,5 +1,5 @@
 /**
- * Shards of one plan under the real engine (README, "Large plans" > "Shards"): stacks of one root
+ * Shards of one plan under the real engine (docs/large-plans-and-shards.md, "Shards"): stacks of one root
  * project (name cloudiway-migration, the program dist/index.js), each deploying the batches its
  * cloudiway-migration:batches names.
  *  - A cross-shard gate: wave 2 (shard B) `after: Wave 1` (shard A) is deferred until A's run is
@@ -315,7 +315,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
             assert.match(r.out, new RegExp(`1 of 3 shard\\(s\\) failed: ${victim}`));
             for (const other of ["k-shard-2", "k-shard-3"]) assert.match(r.out, new RegExp(`\\[${other}\\s*\\] up finished`), `${other} finished`);
 
-            // Recovery as in "Large plans" (same machine, fast mode): cancel the lock if any, then up again.
+            // Recovery as in docs/campaign.md, "How to recover" (same machine, fast mode): cancel the lock if any, then up again.
             await emuFaults(emu.baseUrl, { latencyMs: 0 });
             await p.pulumi(["cancel", "--yes", "--stack", victim]);
             const next = await p.cli(["up", "--all-shards", "--jobs", "2"]);

@@ -84,11 +84,12 @@ describe("package: `npm pack` installed in a temp folder", function () {
         it("ships the bin, the provider, its implementation entry and the emulator, and no dev scripts or tests", async () => {
             const { files } = await packedInstall();
             for (const f of ["package.json", "dist/cli/index.js", "dist/provider/index.js", "dist/provider/runtime/impl.js", "dist/emulator/index.js",
-                "policy/PulumiPolicy.yaml", "policy/package.json", "policy/index.js", "dist/policy/pack.js"]) {
+                "policy/PulumiPolicy.yaml", "policy/package.json", "policy/index.js", "dist/policy/pack.js",
+                "README.md", "docs/getting-started.md", "docs/configuration.md"]) {
                 assert.ok(files.includes(f), `${f} is in the package`);
             }
-            const extra = files.filter((f) => /^dist\/(scripts|tests)\//.test(f) || f === "impl.js" || /^Pulumi\./.test(f));
-            assert.deepStrictEqual(extra, [], "no dev scripts, tests, root impl.js or stack files in the package");
+            const extra = files.filter((f) => /^dist\/(scripts|tests)\//.test(f) || f === "impl.js" || /^Pulumi\./.test(f) || /^docs\/api\//.test(f));
+            assert.deepStrictEqual(extra, [], "no dev scripts, tests, root impl.js, stack files or generated API reference in the package");
             const installed = path.join(dir, "node_modules", "pulumi-cloudiway");
             assert.ok(fs.existsSync(path.join(dir, "node_modules", ".bin", "cloudiway-migration")), "npm linked the bin");
             assert.match(fs.readFileSync(path.join(installed, "dist", "cli", "index.js"), "utf8"), /^#!\/usr\/bin\/env node\n/);
