@@ -15,6 +15,7 @@ import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
 import { UNKNOWN } from "../provider/runtime/model";
 import { updateMaySend } from "../provider/resources/migrationRun";
 import { mdText } from "./markdown";
+import { TYPE_PREFIX, nameOfUrn, typeOfUrn } from "../provider/tokens";
 export { describeHoldings };
 
 const props = z.record(z.string(), z.unknown());
@@ -61,8 +62,8 @@ export interface ChangeCost {
     asOf: string;
 }
 
-const TYPE = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
-const NAME = (urn: string) => urn.split("::").pop() ?? urn;
+const TYPE = typeOfUrn;
+const NAME = nameOfUrn;
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 
 function holdingsOf(outputs: Props | undefined): UserHoldings | undefined {
@@ -87,7 +88,7 @@ export function refreshedPreview(steps: Step[]): boolean {
 /** The cost of the change a preview shows. `defaultPolicy`: the stack's, when the preview's config does not say. */
 export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy, fresh?: FreshHoldings): ChangeCost {
     const json = previewSchema.parse(raw ?? {});
-    const steps = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
+    const steps = json.steps.filter((s) => s.urn.includes(TYPE_PREFIX));
     const stackPolicy = parseDeletionPolicy(json.config?.["cloudiway:deletionPolicy"]) ?? defaultPolicy ?? "retainMigrated";
     const cost: ChangeCost = {
         licensesAssigned: [], licenseConsumingRuns: [], licensesConsumedByRuns: 0, usersDeleted: [], usersKept: [],

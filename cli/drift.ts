@@ -24,6 +24,7 @@ import { ReadCache } from "../provider/runtime/readCache";
 import { implementations, ResourceType } from "../provider/runtime/impl";
 import { allUsers, batchNames } from "../provider/campaign/lookups";
 import { mdText } from "./markdown";
+import { nameOfUrn, typeOfToken } from "../provider/tokens";
 
 export const HELP = `Usage: cloudiway-migration drift --stack <name> [--stack <name> ...] [--json] [--cwd <dir>] [--out <file>]
 
@@ -61,12 +62,11 @@ export interface DriftDigest {
     undeclared: { users: UndeclaredUser[]; batches: UndeclaredBatch[]; count: { users: number; batches: number } };
 }
 
-const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudiway:";
 const typeOf = (t: string): ResourceType | undefined => {
-    const name = t.startsWith(TYPE_PREFIX) ? t.slice(TYPE_PREFIX.length) : "";
+    const name = typeOfToken(t) ?? "";
     return Object.prototype.hasOwnProperty.call(implementations, name) ? (name as ResourceType) : undefined;
 };
-const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+const nameOf = nameOfUrn;
 /** Inputs that say how the provider treats the object, not what it is in the tenant. */
 const NOT_IN_TENANT = new Set(["adopt", "deletionPolicy", "selfService", "waitFor", "notBefore", "trigger", "licensed"]);
 

@@ -12,6 +12,7 @@ import { CloudiwayClient, CloudiwayResponseError, clientFor } from "../provider/
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
 import { emailProblem, normalizeEmail, textProblem } from "../provider/text";
+import type { Kind } from "../provider/client/calls";
 
 export const HELP = `Usage: cloudiway-migration export-plan --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
 
@@ -27,9 +28,9 @@ Credentials: CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET.
 
 /**
  * An odd answer for one object (a user record, a batch's members or settings) never aborts the
- * export: the object is left out, or its settings, and `warnings` names it (issue 18).
+ * export: the object is left out, or its settings, and `warnings` names it.
  */
-export async function exportPlan(client: CloudiwayClient, kind: "mail" | "archive", progress: (msg: string) => void = () => undefined) {
+export async function exportPlan(client: CloudiwayClient, kind: Kind, progress: (msg: string) => void = () => undefined) {
     const warnings: string[] = [];
     progress("reading users (getall)...");
     const { users, odd } = await client.getAllUsersChecked(kind);

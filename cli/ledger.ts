@@ -7,10 +7,11 @@
  */
 import * as fs from "fs";
 import { parseCsv } from "../provider/plan/load";
+import type { Kind } from "../provider/client/calls";
 
 /** What the report observed of one user. */
 export interface Observation {
-    kind: "mail" | "archive";
+    kind: Kind;
     migrationTag: string;
     sourceEmail: string;
     batch: string;

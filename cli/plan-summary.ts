@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import { DeletionPolicy, Step, costMarkdown, costOfPreview, previewSchema } from "./cost";
 import { mdText } from "./markdown";
+import { TYPE_PREFIX, nameOfUrn, typeOfUrn } from "../provider/tokens";
 
 export const HELP = `Usage: cloudiway-migration plan-summary <preview.json | -> [<preview.json> ...] [--out <summary.md>] [--json]
 
@@ -26,8 +27,8 @@ create/update/replace/delete, users moved between batches, batch settings change
                           (default: CLOUDIWAY_DELETION_POLICY, else retainMigrated)
 `;
 
-const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop()!.replace(/^pulumi-nodejs:dynamic\/cloudiway:/, "");
-const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+const typeOf = typeOfUrn;
+const nameOf = nameOfUrn;
 const OPS = ["create", "update", "replace", "delete"] as const;
 const opOf = (op: string) => (op === "create-replacement" || op === "delete-replaced" || op === "replace" ? "replace" : op);
 /** Every user value of the comment goes through the one escaping function (markdown.ts). */
@@ -46,7 +47,7 @@ function gateOf(w: unknown): string {
 /** The preview's JSON (parsed with zod at this boundary) as Markdown. */
 export function summarizePreview(raw: unknown, defaultPolicy?: DeletionPolicy): string {
     const json = previewSchema.parse(raw ?? {});
-    const steps: Step[] = json.steps.filter((s) => s.urn.includes("pulumi-nodejs:dynamic/cloudiway:"));
+    const steps: Step[] = json.steps.filter((s) => s.urn.includes(TYPE_PREFIX));
     const lines: string[] = ["## Cloudiway migration plan", ""];
     lines.push(...costMarkdown(costOfPreview(raw, defaultPolicy)));
 

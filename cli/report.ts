@@ -13,6 +13,7 @@ import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
 import { ItemCounts, NO_ITEMS, addItems, itemsOf, overThreshold } from "../provider/campaign/items";
 import { LedgerRow, Observation, appendLedger, progressOverTime, readLedgerChecked, renderProgressChart } from "./ledger";
+import type { Kind } from "../provider/client/calls";
 
 export const HELP = `Usage: cloudiway-migration report [--stack <name> | --api-url <url>] [--kind mail|archive] [--html <file>] [--cwd <project dir>]
                                   [--ledger <ledger.csv>] [--max-item-failure-percent <n>] [--json]
@@ -49,14 +50,14 @@ export interface BatchRow {
 
 export interface Report {
     generatedAt: string;
-    kind: "mail" | "archive";
+    kind: Kind;
     statuses: string[];
     rows: BatchRow[];
     /** Each user as observed now (what the ledger records). */
     users: Observation[];
 }
 
-export async function buildReport(client: CloudiwayClient, kind: "mail" | "archive" = "mail", concurrency = 16): Promise<Report> {
+export async function buildReport(client: CloudiwayClient, kind: Kind = "mail", concurrency = 16): Promise<Report> {
     const users = await client.getAllUsers(kind);
     const batchOf = new Map<string, string>();
     for (const b of await client.listBatches(kind)) {

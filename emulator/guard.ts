@@ -1,5 +1,5 @@
 /**
- * What the emulator takes from whom (issue 18) — the emulator's reading, not the vendor's document,
+ * What the emulator takes from whom — the emulator's reading, not the vendor's document,
  * which says nothing of it (docs/emulator.md, "The emulator's reading"). The emulator listens on the loopback
  * interface and holds public demo credentials, so a web page open in the user's browser must not
  * be able to drive it:

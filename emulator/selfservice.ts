@@ -23,6 +23,7 @@
  * by selfserviceHttp.ts.
  */
 import { randomUUID } from "crypto";
+import type { Kind } from "./store";
 
 export const SELF_SERVICE_TYPE = "Self Service";
 export const NO_REPLY = "noreply@cloudiway.com";
@@ -37,7 +38,7 @@ export interface OutboxMail {
     /** Path of the link under the emulator's base URL (the outbox view makes it absolute). */
     path: string;
     tag: string;
-    kind: "mail" | "archive";
+    kind: Kind;
     /** Which address of the user this mail went to. */
     recipient: "source" | "target";
     time: string;
@@ -46,9 +47,9 @@ export interface OutboxMail {
 export interface SelfServiceState {
     outbox: OutboxMail[];
     /** token -> user; one link per user, the same in every mail it gets. */
-    links: Record<string, { kind: "mail" | "archive"; tag: string }>;
+    links: Record<string, { kind: Kind; tag: string }>;
     /** Accepted submissions (never the password). */
-    submissions: { kind: "mail" | "archive"; tag: string; username: string; via: "link" | "admin"; time: string }[];
+    submissions: { kind: Kind; tag: string; username: string; via: "link" | "admin"; time: string }[];
 }
 
 /** `links` has no prototype: a token from a URL is an ordinary key (store.ts, record). */

@@ -11,9 +11,9 @@ import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
 import { hasSomethingToLose } from "../provider/campaign/retention";
 import { UNKNOWN } from "../provider/runtime/model";
 import { updateMaySend } from "../provider/resources/migrationRun";
+import { TYPE_PREFIX, nameOfUrn, typeOfToken } from "../provider/tokens";
 
 type Props = Record<string, unknown>;
-const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudiway:";
 
 /** A resource after the change, as the analyzer gives it (AnalyzeStack: type, urn, props, dependencies). */
 export interface NewResource { urn: string; type: string; props: Props; dependencies?: string[] }
@@ -38,8 +38,8 @@ export interface Violation { message: string; urn?: string }
 export const RULES = ["no-license-burning-delete", "license-budget", "change-window", "gated-waves", "settings-before-migrate"] as const;
 export type RuleName = (typeof RULES)[number];
 
-const typeOf = (t: string) => (t.startsWith(TYPE_PREFIX) ? t.slice(TYPE_PREFIX.length) : undefined);
-export const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+const typeOf = typeOfToken;
+export const nameOf = nameOfUrn;
 const str = (v: unknown) => (typeof v === "string" && v !== UNKNOWN ? v : undefined);
 const known = (v: unknown) => v !== undefined && v !== UNKNOWN;
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

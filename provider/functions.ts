@@ -7,9 +7,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudiwayClient, clientFor } from "./client";
 import { resolveSettings } from "./config";
+import type { Kind } from "./client/calls";
 
 export interface KindArgs {
-    kind?: "mail" | "archive";
+    kind?: Kind;
 }
 
 let shared: { key: string; client: CloudiwayClient } | undefined;

@@ -1,5 +1,5 @@
 /**
- * Free text at the boundary (issue 18): what a name, a batch name, a connector name, a trigger or
+ * Free text at the boundary: what a name, a batch name, a connector name, a trigger or
  * an email may hold, shared by the provider's check (runtime/model.ts: `Resource.property`) and the plan
  * loader (plan/load.ts: `file:line`), so both refuse the same values with the same words.
  *

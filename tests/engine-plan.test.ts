@@ -122,7 +122,7 @@ users:
         assert.strictEqual(byCall["POST /mailusers/create"] ?? 0, 0, "no user created");
         assert.strictEqual(byCall["POST /mailusers/createbatch"] ?? 0, 0, "no batch created");
         assert.strictEqual(byCall["POST /mailusers/update"] ?? 0, 0, "no user changed");
-        // Issue 18: nothing that is already so is written again (settings, memberships): 0 writes in all.
+        // Nothing that is already so is written again (settings, memberships): 0 writes in all.
         assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, `0 writes: ${JSON.stringify(byCall)}`);
         const after = (await emuState(emu.baseUrl)).mail;
         assert.deepStrictEqual(after.users.map((u: any) => [u.sourceEmail, u.batchName]).sort(), JSON.parse(before).users.map((u: any) => [u.sourceEmail, u.batchName]).sort());

@@ -1,5 +1,5 @@
 /**
- * Issue 18, the repros as plain regression tests: hostile and odd input is data. Each of these
+ * Hostile input, the repros as plain regression tests: hostile and odd input is data. Each of these
  * failed before the change (checked once against the old code) and passes after it.
  *  - the pull-request comment (plan-summary and its cost section) keeps every value in its cell;
  *  - the ledger writes no live formula, survives a value with a line break, names a row it
@@ -54,7 +54,7 @@ const observation = (over: Partial<Observation> = {}): Observation => ({
     contactsTotal: 2, contactsSuccess: 2, contactsFailure: 0, licensed: true, ...over,
 });
 
-describe("issue 18: hostile and odd input is data (regressions)", function () {
+describe("hostile and odd input is data (regressions)", function () {
     this.timeout(60_000);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-hostile-"));
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));

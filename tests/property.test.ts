@@ -1,5 +1,5 @@
 /**
- * Issue 18, property-based (fast-check, exact version in package-lock.json): arbitrary Unicode
+ * Hostile input, property-based (fast-check, exact version in package-lock.json): arbitrary Unicode
  * names, emails and batch names — and strings built from the characters that break renderers —
  * either round-trip or are refused with a clear error, and no rendered output lets a value out of
  * its cell, line or element. Over: plan loading (YAML and CSV), the provider's check, the three
@@ -98,7 +98,7 @@ function structure(line: string): string {
     return `${line.slice(0, 2)}|${n}`;
 }
 
-describe("issue 18: property-based (fast-check)", function () {
+describe("hostile input: property-based (fast-check)", function () {
     this.timeout(120_000);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-prop-"));
     after(() => {

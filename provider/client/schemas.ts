@@ -44,7 +44,7 @@ export type MailUserRecord = z.infer<typeof userRecordSchema>;
 export const userListSchema = z.array(userRecordSchema);
 /**
  * getall, one record at a time: a record without the documented shape is set aside (named by its
- * place, tag or source email) instead of spoiling the whole list (issue 18).
+ * place, tag or source email) instead of spoiling the whole list.
  */
 export const userListCheckedSchema = z.array(z.unknown()).transform((items) => {
     const users: MailUserRecord[] = [];

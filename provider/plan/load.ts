@@ -22,6 +22,8 @@ import { SETTING_FLAGS } from "../client/settings";
 import type { Kind } from "../client/calls";
 import { adoptField, batchNameField } from "../runtime/fields";
 import { issueMessage, strictObject } from "../runtime/model";
+import { parseCsv } from "./csv";
+export { parseCsv };
 export type { Kind };
 
 // ---------------------------------------------------------------- the plan's shape, from the resources' fields
@@ -328,43 +330,6 @@ function crossCheck(users: PlanUser[], batches: PlanBatch[], p: Problems, opts: 
 }
 
 // ---------------------------------------------------------------- CSV
-/** RFC 4180 rows with their line numbers; `;` or `,` detected from the header. */
-export function parseCsv(text: string): { cells: string[]; line: number; error?: string }[] {
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const firstLine = text.split(/\r?\n/, 1)[0];
-    const delim = (firstLine.match(/;/g)?.length ?? 0) > (firstLine.match(/,/g)?.length ?? 0) ? ";" : ",";
-    const rows: { cells: string[]; line: number; error?: string }[] = [];
-    let i = 0, line = 1;
-    while (i < text.length) {
-        const start = line;
-        const cells: string[] = [];
-        let cell = "", quoted = false, error: string | undefined;
-        for (;;) {
-            if (i >= text.length) {
-                if (quoted) error = "unterminated quoted field";
-                cells.push(cell);
-                break;
-            }
-            const ch = text[i];
-            if (quoted) {
-                if (ch === '"' && text[i + 1] === '"') { cell += '"'; i += 2; continue; }
-                if (ch === '"') { quoted = false; i++; continue; }
-                if (ch === "\n") line++;
-                cell += ch; i++;
-                continue;
-            }
-            if (ch === '"' && cell === "") { quoted = true; i++; continue; }
-            if (ch === delim) { cells.push(cell); cell = ""; i++; continue; }
-            if (ch === "\r" && text[i + 1] === "\n") { i++; continue; }
-            if (ch === "\n") { cells.push(cell); i++; line++; break; }
-            cell += ch; i++;
-        }
-        if (cells.length === 1 && cells[0].trim() === "" && !error) continue; // blank line
-        rows.push({ cells, line: start, ...(error ? { error } : {}) });
-    }
-    return rows;
-}
-
 const CSV_REQUIRED = ["firstname", "lastname", "sourceemail", "targetemail"];
 
 function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName?: string; targetConnectorName?: string }): PlanUser[] {

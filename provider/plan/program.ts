@@ -20,6 +20,8 @@ import type { AfterRunData } from "../resources/migrationRun";
 import { MigrationPlan } from "./component";
 import { PlanError, loadPlan } from "./load";
 import { isTrue, parseBatchList, readShardSpecs, selectShard } from "./shards";
+import { nameOfUrn } from "../tokens";
+import type { Kind } from "../client/calls";
 
 /** One batch's runs as a stack exports them (and another shard reads them). */
 interface ExportedBatch { runs: { run: string; phase?: string; progress?: string; trigger?: string; performedAt?: string }[] }
@@ -47,7 +49,7 @@ export async function planProgram(opts: PlanProgramOptions = {}): Promise<Record
     const cfg = new pulumi.Config("cloudiway-migration");
     const root = opts.root ?? (process.env.PULUMI_NODEJS_ROOT_DIRECTORY || process.cwd());
     const file = path.resolve(root, cfg.get("planFile") ?? "plan.yaml");
-    const kind = (cfg.get("kind") as "mail" | "archive" | undefined) ?? "mail";
+    const kind = (cfg.get("kind") as Kind | undefined) ?? "mail";
     let connectors: { source: string[]; target: string[] } | undefined;
     try {
         connectors = {
@@ -111,7 +113,7 @@ export async function planProgram(opts: PlanProgramOptions = {}): Promise<Record
     const batches: Record<string, pulumi.Output<ExportedBatch>> = {};
     for (const [name, runs] of Object.entries(deployed.batchRuns)) {
         batches[name] = pulumi.all(runs.map((r) => pulumi.all([r.urn, r.phase, r.progress, r.trigger, r.performedAt]).apply(([urn, phase, progress, trigger, performedAt]) => ({
-            run: urn.split("::").pop() ?? urn, ...(phase ? { phase } : {}), ...(progress ? { progress } : {}),
+            run: nameOfUrn(urn), ...(phase ? { phase } : {}), ...(progress ? { progress } : {}),
             ...(trigger ? { trigger } : {}), ...(performedAt ? { performedAt } : {}),
         })))).apply((list) => ({ runs: list }));
     }

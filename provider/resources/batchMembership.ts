@@ -52,7 +52,7 @@ export const batchMembershipImpl: ResourceImpl<BatchMembershipInputs> = {
 
     async create(ctx, inputs) {
         const kind = kindOf(inputs);
-        // Adopting: a user already in its batch is not added again (issue 18: an exported tenant deploys with 0 writes).
+        // Adopting: a user already in its batch is not added again (an exported tenant deploys with 0 writes).
         const inPlace = (inputs.adopt ?? ctx.settings.adoptExisting) &&
             (await usersInBatch(ctx, kind, inputs.batchName).catch(() => [] as string[])).includes(inputs.migrationTag);
         if (!inPlace) await placeUser(ctx, kind, inputs.migrationTag, inputs.batchName);

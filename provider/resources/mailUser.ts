@@ -168,7 +168,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             }
         }
         try {
-            // Adopted and licensed already: nothing to write (issue 18).
+            // Adopted and licensed already: nothing to write.
             if (inputs.licensed && !(existing && adoptedLicensed)) await client.assignLicense(kind, tag);
             if (inputs.selfService) await client.sendSelfServiceMail(kind, tag, inputs.selfService.sendTo );
         } catch (e) {

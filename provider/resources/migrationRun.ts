@@ -24,6 +24,7 @@ import { info } from "../runtime/engineLog";
 import { Judgement, judgeGate } from "../campaign/gates";
 import { naturalKey } from "../runtime/journal";
 import { MIGRATION_ACTIONS, perform, SentThenFailed } from "../campaign/sendOnce";
+import { nameOfUrn } from "../tokens";
 
 // ---------------------------------------------------------------- schema
 export { MIGRATION_ACTIONS, MigrationAction } from "../campaign/sendOnce";
@@ -362,7 +363,7 @@ export class MigrationRun extends ModelResource {
             inputs.after = pulumi.all(after.map((r): pulumi.Output<AfterRun> => {
                 const fields: pulumi.Output<AfterRunData> = pulumi.CustomResource.isInstance(r)
                     ? pulumi.all([(r as MigrationRun).urn, (r as MigrationRun).phase, (r as MigrationRun).progress])
-                        .apply(([urn, phase, progress]) => ({ run: urn.split("::").pop() ?? urn, phase, progress }))
+                        .apply(([urn, phase, progress]) => ({ run: nameOfUrn(urn), phase, progress }))
                     : pulumi.output(r as pulumi.Input<AfterRunData>);
                 return fields.apply((f: AfterRunData) => {
                     const a: AfterRun = { run: f.run };

@@ -181,7 +181,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /**
- * check's safety net for free text (issue 18): every string input of every resource, and the strings
+ * check's safety net for free text: every string input of every resource, and the strings
  * of an object input (MailUser.selfService), holds no control character and at most FREE_TEXT_MAX
  * characters, whether or not its own field rule says so (MigrationRun.trigger). One failure per
  * property, naming `Resource.property`.
