@@ -109,9 +109,9 @@ async function setOutcomes(ctx: ControlContext, body: unknown): Promise<Outcomes
         if (end !== null && !isPassEnd(end)) throw new ControlError(`outcomes: ${JSON.stringify(end)} for '${who}' is not one of ${PASS_ENDS.join(", ")} (or null)`);
         outcomes[who] = end;
     }
-    ctx.store.setOutcomes(kind satisfies Kind, outcomes);
+    ctx.store.passOutcomes.set(kind satisfies Kind, outcomes);
     await ctx.persist();
-    return ctx.store.outcomes();
+    return ctx.store.passOutcomes.all();
 }
 
 function stateView(store: Store): StateView {
@@ -158,7 +158,7 @@ export const CONTROL_ROUTES: ControlRoute[] = [
     },
     { method: "GET", path: "/lifecycle", summary: "transitionMs (or \"manual\"), passSteps, busy", handle: (c) => lifecycleView(c) },
     { method: "POST", path: "/lifecycle", summary: "set transitionMs (number >= 0, or \"manual\": only on tick) and passSteps (ticks a pass takes)", handle: setLifecycle },
-    { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per kind", handle: (c) => c.store.outcomes() },
+    { method: "GET", path: "/outcomes", summary: "the pass outcomes set and not taken yet, per kind", handle: (c) => c.store.passOutcomes.all() },
     { method: "POST", path: "/outcomes", summary: "make the next pass of named users end in ONERROR, STOP, ...: {kind?, users: {who: end}}", handle: setOutcomes },
     { method: "GET", path: "/item-failures", summary: "the item failures set for next passes and not taken yet, per kind", handle: (c) => itemFailures(c.store.state) },
     {

@@ -157,7 +157,7 @@ export const ROUTES: Route[] = [
     // self-service article (emulator/selfservice.ts). AUTH with auth.migrationTag, plus sendTo.
     {
         method: "POST", path: "sendselfservicemail", shape: "AUTH_TAG", mutating: true,
-        handle: (s, f, p) => `Self service email sent to ${s.sendSelfServiceMail(f, authTag(p), str(p.body.sendTo, "sendTo").trim()).join(" and ")}`,
+        handle: (s, f, p) => `Self service email sent to ${s.selfService.sendMail(f, authTag(p), str(p.body.sendTo, "sendTo").trim()).join(" and ")}`,
     },
 ];
 

@@ -29,11 +29,11 @@ function selfServicePage(store: Store, method: string, pathname: string, form: s
     let via: "link" | "admin";
     try {
         if (parts.length === 2) {
-            ({ kind, user } = store.selfServiceLink(parts[1]));
+            ({ kind, user } = store.selfService.link(parts[1]));
             via = "link";
         } else if (parts.length === 4 && parts[1] === "admin" && FAMILY.has(parts[2].toLowerCase())) {
             kind = FAMILY.get(parts[2].toLowerCase())!;
-            user = store.selfServiceForm(kind, parts[3]);
+            user = store.selfService.form(kind, parts[3]);
             via = "admin";
         } else {
             return { status: 404, html: renderInvalid("No such page"), changed: false };
@@ -49,7 +49,7 @@ function selfServicePage(store: Store, method: string, pathname: string, form: s
     const username = fields.get("username") ?? "";
     const password = fields.get("password") ?? "";
     try {
-        const u = store.atomically(() => store.submitSelfService(kind, user.migrationTag, username, password, via));
+        const u = store.atomically(() => store.selfService.submit(kind, user.migrationTag, username, password, via));
         return { status: 200, html: renderDone(u, u.status), changed: true };
     } catch (e) {
         if (e instanceof VendorError) {

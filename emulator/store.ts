@@ -21,10 +21,10 @@
 import { randomUUID } from "crypto";
 import type { ItemFailureTables } from "./itemFailures";
 import { AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
-import { PASS_ENDS, PassEnd, RUNNING } from "./statuses";
-import {
-    NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SelfServiceState, SendTo, emptySelfService, newToken, sourceMailboxPassword,
-} from "./selfservice";
+import { PassEnd, RUNNING } from "./statuses";
+import { SelfServiceDesk, StoreHost } from "./selfserviceDesk";
+import { PassOutcomes } from "./passOutcomes";
+import { SelfServiceState, emptySelfService } from "./selfservice";
 import { UndoLog } from "./undo";
 
 export type Kind = "mail" | "archive";
@@ -119,8 +119,8 @@ export const emptyState = (): State => ({
     outcomes: { mail: record(), archive: record() },
 });
 
-/** A refusal of the vendor: answered as {"hasError": true, "response": message}. */
-export class VendorError extends Error {}
+export { VendorError } from "./vendorError";
+import { VendorError } from "./vendorError";
 
 export interface UserFields {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
@@ -269,7 +269,7 @@ export class Store {
         const u = this.user(f, tag);
         if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${tag}' is already running (${u.status})`);
         u.licensed = true; // a pass uses the user's license
-        this.lifecycle.schedule(f, u, passSteps(this.takeOutcome(f, u) ?? "SUCCESS", this.passSteps));
+        this.lifecycle.schedule(f, u, passSteps(this.passOutcomes.take(f, u) ?? "SUCCESS", this.passSteps));
     }
 
     stop(f: Kind, tag: string) {
@@ -353,110 +353,13 @@ export class Store {
     }
     getSettings(f: Kind, name: string): Settings { return this.batch(f, name).settings; }
 
-    // ---------------------------------------------------------------- self service
-    // EMULATOR ONLY: the vendor's REST document has no call for self-service (selfservice.ts).
-
-    /** Refuses a user whose source connector is not a "Self Service" connector. */
-    private selfServiceUser(f: Kind, tag: string): User {
-        const u = this.user(f, tag);
-        const c = this.state.connectors.source.find((x) => x.name === u.sourceConnectorName);
-        if (!c || c.type !== SELF_SERVICE_TYPE) {
-            throw new VendorError(
-                `User '${u.migrationTag}' has source connector '${u.sourceConnectorName}'` + (c ? ` (type ${c.type})` : "") +
-                `: self-service needs a source connector whose authentication type is "${SELF_SERVICE_TYPE}"`,
-            );
-        }
-        return u;
-    }
-
-    /** "Send Self Service Email": one mail per recipient, from the no-reply sender; status MAIL_SENT. */
-    sendSelfServiceMail(f: Kind, tag: string, sendTo: string): string[] {
-        if (!SEND_TO.includes(sendTo as SendTo)) throw new VendorError(`Invalid sendTo '${sendTo}': expected "source", "target" or "both"`);
-        const u = this.selfServiceUser(f, tag);
-        if (RUNNING.has(u.status)) throw new VendorError(`Migration of user '${u.migrationTag}' is already running (${u.status})`);
-        const ss = this.state.selfService;
-        let token = Object.keys(ss.links).find((t) => ss.links[t].kind === f && ss.links[t].tag === u.migrationTag);
-        if (!token) {
-            const t = token = newToken();
-            this.onUndo(() => { delete ss.links[t]; });
-            ss.links[token] = { kind: f, tag: u.migrationTag };
-        }
-        const sent = ss.outbox.length;
-        this.onUndo(() => { ss.outbox.length = sent; });
-        const recipients = (sendTo === "both" ? ["source", "target"] : [sendTo]) as ("source" | "target")[];
-        const time = new Date().toISOString();
-        for (const r of recipients) {
-            ss.outbox.push({
-                id: ss.outbox.length + 1,
-                to: r === "source" ? u.sourceEmail : u.targetEmail,
-                from: NO_REPLY,
-                subject: `Cloudiway: start the migration of your mailbox ${u.sourceEmail}`,
-                path: `/selfservice/${token}`,
-                tag: u.migrationTag, kind: f, recipient: r, time,
-            });
-        }
-        u.status = "MAIL_SENT";
-        u.statusHistory.push("MAIL_SENT");
-        return recipients.map((r) => (r === "source" ? u.sourceEmail : u.targetEmail));
-    }
-
-    /** The user a Self Service Link is for; refused when the link is unknown or its user gone. */
-    selfServiceLink(token: string): { kind: Kind; user: User } {
-        const link = this.state.selfService.links[token];
-        const u = link && this.fam(link.kind).users[link.tag];
-        if (!link || !u) throw new VendorError("This Self Service Link is not valid (unknown link, or its user was removed)");
-        return { kind: link.kind, user: this.selfServiceUser(link.kind, link.tag) };
-    }
-
-    /** "View Self Service Form": the same form for the admin, for a self-service user. */
-    selfServiceForm(f: Kind, tag: string): User { return this.selfServiceUser(f, tag); }
-
-    /** The form's submission: the right source credentials start the migration; wrong ones change nothing. */
-    submitSelfService(f: Kind, tag: string, username: string, password: string, via: "link" | "admin"): User {
-        const u = this.selfServiceUser(f, tag);
-        if (username.trim().toLowerCase() !== u.sourceEmail.trim().toLowerCase() || password !== sourceMailboxPassword(u.sourceEmail)) {
-            throw new VendorError("The username or password of the source mailbox is incorrect. Nothing was started.");
-        }
-        this.start(f, tag);
-        const submissions = this.state.selfService.submissions, n = submissions.length;
-        this.onUndo(() => { submissions.length = n; });
-        submissions.push({ kind: f, tag: u.migrationTag, username: username.trim(), via, time: new Date().toISOString() });
-        return u;
-    }
-
-    // ---------------------------------------------------------------- pass outcomes
-    // EMULATOR ONLY (POST /_emulator/outcomes): how chosen users' next pass ends.
-
-    /** The outcomes not taken yet, per kind, by the key they were set with. */
-    outcomes(): Record<Kind, Record<string, PassEnd>> { return this.state.outcomes; }
-
-    /**
-     * Sets (or, with null, clears) the end of the next pass of each named user: `who` is a migration
-     * tag or a source email (case and spaces ignored); the user need not exist yet.
-     */
-    setOutcomes(f: Kind, outcomes: Record<string, PassEnd | null>) {
-        const table = this.state.outcomes[f];
-        for (const [who, end] of Object.entries(outcomes)) {
-            const k = who.trim().toLowerCase();
-            if (!k) throw new RangeError("outcomes: a user key must be a migration tag or a source email");
-            if (end !== null && !PASS_ENDS.includes(end)) throw new RangeError(`outcomes: '${end}' is not one of ${PASS_ENDS.join(", ")}`);
-            if (end === null) delete table[k];
-            else table[k] = end;
-        }
-    }
-
-    /** The end set for the user's next pass, taken (by tag first, then by source email); undone with the write. */
-    private takeOutcome(f: Kind, u: User): PassEnd | undefined {
-        const table = this.state.outcomes[f];
-        for (const k of [u.migrationTag.toLowerCase(), u.sourceEmail.trim().toLowerCase()]) {
-            const end = table[k];
-            if (end === undefined) continue;
-            this.onUndo(() => { table[k] = end; });
-            delete table[k];
-            return end;
-        }
-        return undefined;
-    }
+    // ---------------------------------------------------------------- emulator only
+    // Self-service (selfserviceDesk.ts) and pass outcomes (passOutcomes.ts) work on this store's state, inside its writes.
+    private readonly host: StoreHost = {
+        state: () => this.state, user: (f, tag) => this.user(f, tag), onUndo: (fn) => this.onUndo(fn), start: (f, tag) => this.start(f, tag),
+    };
+    readonly selfService = new SelfServiceDesk(this.host);
+    readonly passOutcomes = new PassOutcomes(this.host);
 
     /** Changes the pass length for passes started from now on. */
     setPassSteps(n: number) {

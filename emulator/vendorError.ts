@@ -1,0 +1,2 @@
+/** A refusal of the vendor: answered as {"hasError": true, "response": message}. */
+export class VendorError extends Error {}
