@@ -6,7 +6,7 @@ import * as assert from "assert";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import type { CheckResult, Planned } from "../../provider/runtime/model";
-import { contextFor } from "../../provider/runtime/impl";
+import { contextFor, install } from "../../provider/runtime/impl";
 import { control, Emu, emuResetStats, emuStats } from "./emu";
 
 /**
@@ -85,3 +85,21 @@ export const ada = {
     firstName: "Ada", lastName: "Lovelace", sourceEmail: "ada@source.example", targetEmail: "ada@target.example",
     sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
 };
+
+/** A resource type's provider methods as the engine calls them (through `install`), for tests. */
+export type InstalledProvider = Record<"check" | "diff" | "create" | "read" | "update" | "delete", (...a: any[]) => Promise<any>>;
+
+/**
+ * The provider of `type` as the next `up`'s provider process has it, configured for the emulator at
+ * `apiUrl` (plus `extra` config). Every `pulumi` command starts a new process with an empty read
+ * cache; here one process stands for several ups, so the cache of list answers is emptied before
+ * each call (diff excepted: within one command it follows a check that just read).
+ */
+export function nextUpProvider(type: string, apiUrl: string, extra: Record<string, string> = {}): InstalledProvider {
+    const config: Record<string, string> = { "cloudiway:apiUrl": apiUrl, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret", ...extra };
+    const target: any = {};
+    install(target, type, { config: new Map(Object.entries(config)) } as any);
+    const ctx = contextFor((k) => config[k]);
+    const nextUp = (m: string) => (...a: any[]) => { ctx.cache.clear(); return target[m](...a); };
+    return { check: nextUp("check"), diff: target.diff, create: nextUp("create"), read: nextUp("read"), update: nextUp("update"), delete: nextUp("delete") };
+}

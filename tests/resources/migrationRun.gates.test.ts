@@ -11,12 +11,12 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { contextFor, install } from "../../provider/runtime/impl";
 import { Emu, control, emuCalls, emuResetStats, emuStats } from "../helpers/emu";
 import type { PassEnd } from "../../emulator/statuses";
 import { FakeClock } from "../helpers/fakeClock";
+import { InstalledProvider, nextUpProvider } from "../helpers/provider";
 
-type Provider = Record<"create" | "diff" | "update", (...a: any[]) => Promise<any>>;
+type Provider = InstalledProvider;
 
 describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider methods)", function () {
     this.timeout(60_000);
@@ -28,14 +28,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
     const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
-    function provider(): Provider {
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" };
-        const target: any = {};
-        install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
-        const ctx = contextFor((k) => config[k]);
-        const nextUp = (m: string) => (...a: any[]) => { ctx.cache.clear(); return target[m](...a); };
-        return { create: nextUp("create"), diff: nextUp("diff"), update: nextUp("update") };
-    }
+    const provider = (): Provider => nextUpProvider("MigrationRun", emu.url);
     const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
     const startbatches = async () => (await calls("/mailusers/startbatch")).length;
     const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };

@@ -10,12 +10,12 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { contextFor, install } from "../../provider/runtime/impl";
 import { observeSent } from "../../provider/campaign/gates";
 import { Emu, control, emuCalls } from "../helpers/emu";
 import { FakeClock } from "../helpers/fakeClock";
+import { InstalledProvider, nextUpProvider } from "../helpers/provider";
 
-type Provider = Record<"create" | "diff" | "update" | "check", (...a: any[]) => Promise<any>>;
+type Provider = InstalledProvider;
 
 describe("MigrationRun gates: evidence of a pass, and items failed (provider methods)", function () {
     this.timeout(60_000);
@@ -27,14 +27,7 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
     const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
-    function provider(): Provider {
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" };
-        const target: any = {};
-        install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
-        const ctx = contextFor((k) => config[k]);
-        const nextUp = (m: string) => (...a: any[]) => { ctx.cache.clear(); return target[m](...a); };
-        return { create: nextUp("create"), diff: nextUp("diff"), update: nextUp("update"), check: nextUp("check") };
-    }
+    const provider = (): Provider => nextUpProvider("MigrationRun", emu.url);
     const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
     const startbatches = async (batch: string) => (await calls("/mailusers/startbatch")).filter((c) => c.batchName === batch).length;
     const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };

@@ -12,12 +12,12 @@ import * as os from "os";
 import * as path from "path";
 import { startEmulator } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
-import { contextFor, install } from "../../provider/runtime/impl";
 import { updateMaySend } from "../../provider/resources/migrationRun";
 import { UNKNOWN } from "../../provider/runtime/model";
 import { Emu, control, emuCalls } from "../helpers/emu";
+import { InstalledProvider, nextUpProvider } from "../helpers/provider";
 
-type Provider = Record<"check" | "create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
+type Provider = InstalledProvider;
 
 describe("MigrationRun phases (provider methods)", function () {
     this.timeout(60_000);
@@ -26,19 +26,8 @@ describe("MigrationRun phases (provider methods)", function () {
     let dir: string;
     const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
 
-    /**
-     * The provider as the next `up`'s provider process has it. Every `pulumi` command starts a new
-     * process with an empty read cache; here one process stands for several ups, so its cache of
-     * list answers is emptied as a new process would have it.
-     */
-    function provider(extra: Record<string, string> = {}): Provider {
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret", ...extra };
-        const target: any = {};
-        install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
-        const ctx = contextFor((k) => config[k]);
-        const nextUp = (m: string) => (...a: any[]) => { ctx.cache.clear(); return target[m](...a); };
-        return { check: nextUp("check"), create: nextUp("create"), diff: target.diff, update: nextUp("update"), read: nextUp("read") };
-    }
+    /** The provider as the next `up`'s provider process has it (tests/helpers/provider.ts). */
+    const provider = (extra: Record<string, string> = {}): Provider => nextUpProvider("MigrationRun", emu.url, extra);
     const starts = async (batch = "Wave 1") => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
     const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
     const SHIM = "exports.handler = {} /* the serialized shim */";
