@@ -133,27 +133,32 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const kind = kindOf(inputs);
         const client = ctx.client();
         const fields = userFields(inputs);
-        // Create first, then the one look-up of its tag (createUser): two round trips for a new user.
-        // "Already exists" is answered before anything is made, and goes the adopt/refuse way.
-        let existing: string | undefined;
+        const adoptAsked = inputs.adopt ?? ctx.settings.adoptExisting;
+        // Adopting (an exported tenant, a recovery on a fresh runner): the user is expected to be there, so it
+        // is looked up first and nothing is written for it. Otherwise create first, then the one look-up of its
+        // tag (createUser): two round trips for a new user; "already exists" goes the adopt/refuse way.
+        let existing = adoptAsked ? await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail) : undefined;
         let tag: string;
-        try {
-            const made = await client.createUser(kind, fields);
-            tag = made.migrationTag;
-            // An attempt's answer was lost and a retry found the user: ours only if it is as a create of
-            // these fields leaves it (not started, the same fields); else it was there before.
-            if (made.lostAnswer && !(await asJustCreated(ctx, kind, tag, fields))) existing = tag;
-        } catch (e) {
-            if (!(e instanceof CloudiwayConflictError)) throw e;
-            existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
-            if (!existing) throw e;
+        if (existing) {
             tag = existing;
+        } else {
+            try {
+                const made = await client.createUser(kind, fields);
+                tag = made.migrationTag;
+                // An attempt's answer was lost and a retry found the user: ours only if it is as a create of
+                // these fields leaves it (not started, the same fields); else it was there before.
+                if (made.lostAnswer && !(await asJustCreated(ctx, kind, tag, fields))) existing = tag;
+            } catch (e) {
+                if (!(e instanceof CloudiwayConflictError)) throw e;
+                existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
+                if (!existing) throw e;
+                tag = existing;
+            }
         }
         let adoptedLicensed = false;
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
-            const adopt = (inputs.adopt ?? ctx.settings.adoptExisting) ||
-                !!ctx.journal?.isOrphan("MailUser", inputs, existing);
+            const adopt = adoptAsked || !!ctx.journal?.isOrphan("MailUser", inputs, existing);
             if (!adopt) {
                 throw new Error(
                     `MailUser ${inputs.sourceEmail} -> ${inputs.targetEmail}: a Cloudiway ${kind} user with this source and target ` +
