@@ -19,12 +19,9 @@
  */
 import * as assert from "assert";
 import fc from "fast-check";
-import { startEmulator } from "../emulator";
-import { CloudiwayClient } from "../provider/client";
-import { contextFor, implementations } from "../provider/runtime/impl";
 import type { Context } from "../provider/runtime/context";
-import { batchesOf, control, Emu, emuState, usersOf } from "./helpers/emu";
-import { held } from "./helpers/provider";
+import { batchesOf, emuState, usersOf } from "./helpers/emu";
+import { held, implementations, person as personOf, ProviderFixture, providerFixture } from "./helpers/provider";
 
 type Policy = "retainMigrated" | "delete" | "retain";
 const POLICIES: Policy[] = ["retainMigrated", "delete", "retain"];
@@ -42,8 +39,7 @@ interface Model {
     emuBatches: Set<string>;
 }
 interface Real {
-    emu: Emu;
-    client: CloudiwayClient;
+    fx: ProviderFixture;
     stack: Policy;
     tags: Map<string, string>;
     users: Map<string, Record<string, unknown>>;
@@ -54,17 +50,8 @@ const count = (k: string) => { counts[k] = (counts[k] ?? 0) + 1; };
 
 const { MailUser: user, BatchMembership: member, MailBatch: batch } = implementations;
 /** The context of one operation: the provider's per-process context, its list answers forgotten (a new process). */
-function ctxOf(r: Real): Context {
-    const ctx = contextFor((k) => ({
-        "cloudiway:apiUrl": r.emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret", "cloudiway:deletionPolicy": r.stack,
-    } as Record<string, string>)[k]);
-    ctx.cache.clear();
-    return ctx;
-}
-const person = (n: string) => ({
-    firstName: n, lastName: "Model", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-    sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-});
+const ctxOf = (r: Real): Context => r.fx.context({ "cloudiway:deletionPolicy": r.stack });
+const person = (n: string) => personOf(n, "Model");
 /** A provider call that must not fail (invariant 2). */
 async function must<T>(what: string, p: Promise<T>): Promise<T> {
     try {
@@ -89,7 +76,7 @@ async function removeUser(m: Model, r: Real, ctx: Context, n: string): Promise<v
     if (!kept) m.emu.delete(n);
     count(kept ? "users kept" : before.touched ? "users with something to lose deleted under delete" : "users deleted");
     if (before.touched && policy !== "delete") {
-        const still = usersOf(await emuState(r.emu.baseUrl)).some((u) => u.sourceEmail === `${n}@source.example`);
+        const still = usersOf(await emuState(r.fx.emu.baseUrl)).some((u) => u.sourceEmail === `${n}@source.example`);
         assert.ok(still, `invariant 1: ${n} (something to lose, policy ${policy}) was deleted`);
     }
 }
@@ -150,23 +137,23 @@ const removeBatch = (b: string) => cmd(`removeBatch(${b})`, (m) => m.batches.has
     else count("batches kept");
 });
 const runBatch = (b: string) => cmd(`runBatch(${b})`, (m) => m.batches.has(b) && [...m.emu.values()].some((u) => u.batch === b), async (m, r) => {
-    await r.client.startBatch("mail", b);
+    await r.fx.client.startBatch("mail", b);
     for (const u of m.emu.values()) if (u.batch === b) u.touched = true;
 });
 const licenseOutOfBand = (n: string) => cmd(`licenseOutOfBand(${n})`, (m) => m.emu.has(n) && m.declared.has(n), async (m, r) => {
-    await r.client.assignLicense("mail", r.tags.get(n)!);
+    await r.fx.client.assignLicense("mail", r.tags.get(n)!);
     m.emu.get(n)!.touched = true;
 });
 const deleteOutOfBand = (n: string) => cmd(`deleteOutOfBand(${n})`, (m) => m.emu.has(n) && m.declared.has(n), async (m, r) => {
     const tag = r.tags.get(n)!;
-    if (m.emu.get(n)!.batch) await r.client.removeFromBatch("mail", tag);
-    await r.client.deleteUser("mail", tag);
+    if (m.emu.get(n)!.batch) await r.fx.client.removeFromBatch("mail", tag);
+    await r.fx.client.deleteUser("mail", tag);
     m.emu.delete(n);
 });
 
 /** Invariant 3: the emulator holds what the model says, no more, no less. */
 async function matches(m: Model, r: Real): Promise<void> {
-    const st = await emuState(r.emu.baseUrl);
+    const st = await emuState(r.fx.emu.baseUrl);
     const got = new Map(usersOf(st).map((u) => [u.sourceEmail.split("@")[0], u.batchName ?? undefined]));
     const want = new Map([...m.emu].map(([n, u]) => [n, u.batch]));
     assert.deepStrictEqual([...got].sort(), [...want].sort(), "invariant 3: the emulator's users and their batches are the plan's plus the kept ones");
@@ -190,25 +177,18 @@ const commands = [
 
 describe("the deletion promise, model-based (fast-check commands)", function () {
     this.timeout(5 * 60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    before(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-    });
-    after(async () => {
-        await client?.close();
-        await emu?.close();
+    const fx = providerFixture({ transitionMs: 0 });
+    after(() => {
         console.log(`\n  deletion model (fast-check ${fc.__version}, seed ${SEED}, ${RUNS} runs): ` +
             Object.entries(counts).sort().map(([k, v]) => `${k}: ${v}`).join("; "));
     });
 
     it("random plan edits, runs and out-of-band changes never delete what a policy keeps, never fail, and leave the tenant as declared", async () => {
         await fc.assert(fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: "max" }), async (cmds) => {
-            await control(emu).reset();
+            await fx.control.reset();
             count("runs");
             const model: Model = { stack: "retainMigrated", declared: new Map(), batches: new Set(), emu: new Map(), emuBatches: new Set() };
-            const real: Real = { emu, client, stack: "retainMigrated", tags: new Map(), users: new Map(), members: new Map() };
+            const real: Real = { fx, stack: "retainMigrated", tags: new Map(), users: new Map(), members: new Map() };
             await fc.asyncModelRun(() => ({ model, real }), cmds);
         }), { numRuns: RUNS, seed: SEED });
         assert.ok((counts["users kept"] ?? 0) > 0 && (counts["batches kept"] ?? 0) > 0, `the runs kept users and batches: ${JSON.stringify(counts)}`);

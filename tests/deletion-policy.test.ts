@@ -8,46 +8,27 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { loadPlan } from "../provider/plan";
-import { contextFor, implementations } from "../provider/runtime/impl";
 import { describeHoldings, hasSomethingToLose, holdingsOf } from "../provider/campaign/retention";
-import { control, Emu, emuResetStats, emuState, emuStats } from "./helpers/emu";
-import { held } from "./helpers/provider";
+import { emuResetStats, emuState, emuStats } from "./helpers/emu";
+import { held, implementations, person, providerFixture } from "./helpers/provider";
 
 describe("deletion policy: a user with something to lose is not deleted by accident", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 0 });
     const user = implementations.MailUser, member = implementations.BatchMembership, batch = implementations.MailBatch;
-    const ctxWith = (policy?: string) => contextFor((k) => ({
-        "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret",
-        ...(policy ? { "cloudiway:deletionPolicy": policy } : {}),
-    } as Record<string, string>)[k]);
-    const person = (n: string) => ({
-        firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-        sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-    });
+    const ctxWith = (policy?: string) => fx.context(policy ? { "cloudiway:deletionPolicy": policy } : {});
     /** A user in batch W; `migrated`: one pass done (SUCCESS, licensed by the pass). */
     async function made(n: string, migrated: boolean): Promise<string> {
-        const { migrationTag } = await client.createUser("mail", person(n));
-        await client.addToBatch("mail", migrationTag, "W");
-        if (migrated) await client.startUser("mail", migrationTag);
+        const { [n]: migrationTag } = await fx.addUsers([n], "W");
+        if (migrated) await fx.client.startUser("mail", migrationTag);
         return migrationTag;
     }
-    const tags = async () => (await emuState(emu.baseUrl)).mail.users.map((u: { sourceEmail: string }) => u.sourceEmail).sort();
+    const tags = async () => (await emuState(fx.emu.baseUrl)).mail.users.map((u: { sourceEmail: string }) => u.sourceEmail).sort();
 
-    beforeEach(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        await client.createBatch("mail", "W");
-    });
-    afterEach(async () => {
-        await client.close();
-        await emu.close();
-    });
+    beforeEach(() => fx.client.createBatch("mail", "W"));
 
     it("retainMigrated reads the status and history at the delete, not the lists the refresh cached: a first pass begun since is kept", async () => {
         const ctx = ctxWith();
@@ -56,13 +37,13 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         // The refresh (or the preview of this up) read the lists: ada NOTSTARTED, in W.
         assert.strictEqual((await user.read(ctx, ada, held({ ...person("ada"), migrationTag: ada }))).props?.status, "NOTSTARTED");
         // Then ada's first pass begins, outside this provider process (the scheduled wave, a colleague in the portal).
-        const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        await control(emu).setLifecycle({ transitionMs: "manual" });
+        const outside = new CloudiwayClient({ apiUrl: fx.emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        await fx.control.setLifecycle({ transitionMs: "manual" });
         await outside.startUser("mail", ada);
         await outside.close();
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await user.delete(ctx, ada, held({ ...person("ada"), migrationTag: ada }));
-        const stats = await emuStats(emu.baseUrl);
+        const stats = await emuStats(fx.emu.baseUrl);
         assert.strictEqual(stats.mutating, 0, `kept: no delete call (${JSON.stringify(stats.byCall)})`);
         assert.deepStrictEqual(await tags(), ["ada@source.example"]);
     });
@@ -72,7 +53,7 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         ctx.cache.clear();
         const bea = await made("bea", false);
         assert.strictEqual((await user.read(ctx, bea, held({ ...person("bea"), migrationTag: bea }))).props?.licenseAssigned, false);
-        const outside = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
+        const outside = new CloudiwayClient({ apiUrl: fx.emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
         await outside.assignLicense("mail", bea); // a colleague, in the portal
         await outside.close();
         await user.delete(ctx, bea, held({ ...person("bea"), migrationTag: bea }));
@@ -86,21 +67,21 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         assert.deepStrictEqual({ passes: h.passes, licensed: h.licensed, status: h.status }, { passes: 1, licensed: true, status: "SUCCESS" });
         assert.strictEqual(describeHoldings(h), "1 pass, licensed, status SUCCESS");
         assert.strictEqual(hasSomethingToLose((await holdingsOf(ctx, "mail", bob))!), false);
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await user.delete(ctx, ada, held({ ...person("ada"), migrationTag: ada }));
-        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "no call that changes anything for the kept user");
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0, "no call that changes anything for the kept user");
         await user.delete(ctx, bob, held({ ...person("bob"), migrationTag: bob }));
         assert.deepStrictEqual(await tags(), ["ada@source.example"]);
-        const history = await client.getMailHistory("mail", ada);
+        const history = await fx.client.getMailHistory("mail", ada);
         assert.strictEqual(history.length, 1, "the kept user keeps its history");
     });
 
     it("a license alone, or an audit, is something to lose", async () => {
         const ctx = ctxWith();
-        const { migrationTag: lic } = await client.createUser("mail", person("lic"));
-        await client.assignLicense("mail", lic);
-        const { migrationTag: aud } = await client.createUser("mail", person("aud"));
-        await client.auditUser("mail", aud);
+        const { migrationTag: lic } = await fx.client.createUser("mail", person("lic"));
+        await fx.client.assignLicense("mail", lic);
+        const { migrationTag: aud } = await fx.client.createUser("mail", person("aud"));
+        await fx.client.auditUser("mail", aud);
         await user.delete(ctx, lic, held({ ...person("lic") }));
         await user.delete(ctx, aud, held({ ...person("aud") }));
         assert.deepStrictEqual(await tags(), ["aud@source.example", "lic@source.example"]);
@@ -121,22 +102,22 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         const ada = await made("ada", true), bob = await made("bob", false);
         await member.delete(ctx, bob, held({ migrationTag: bob, batchName: "W" }));
         await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W" }));
-        assert.deepStrictEqual(await client.getUsersInBatch("mail", "W"), [ada], "the migrated user stays in its batch; the other leaves it");
+        assert.deepStrictEqual(await fx.client.getUsersInBatch("mail", "W"), [ada], "the migrated user stays in its batch; the other leaves it");
         await user.delete(ctx, bob, held({ ...person("bob") }));
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await batch.delete(ctx, "W", held({ name: "W" }));
-        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
-        assert.deepStrictEqual(await client.listBatches("mail"), ["W"], "a batch holding kept users is kept");
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0);
+        assert.deepStrictEqual(await fx.client.listBatches("mail"), ["W"], "a batch holding kept users is kept");
         // A user with nothing to lose (not this stack's) in the batch: the batch's delete refuses as before, naming it.
-        const { migrationTag: eve } = await client.createUser("mail", person("eve"));
-        await client.addToBatch("mail", eve, "W");
+        const { migrationTag: eve } = await fx.client.createUser("mail", person("eve"));
+        await fx.client.addToBatch("mail", eve, "W");
         ctx.cache.clear(); // made outside the provider: its list answers of this operation are old
         await assert.rejects(batch.delete(ctx, "W", held({ name: "W" })), (e: Error) =>
             /cannot be deleted: it holds 1 user\(s\) that no resource of this stack takes out of it in this run and that have nothing to lose: eve@source\.example/.test(e.message) &&
             !e.message.includes("ada@"));
         // deletionPolicy delete on a membership takes a migrated user out of its batch.
         await member.delete(ctx, ada, held({ migrationTag: ada, batchName: "W", deletionPolicy: "delete" }));
-        assert.deepStrictEqual(await client.getUsersInBatch("mail", "W"), [eve]);
+        assert.deepStrictEqual(await fx.client.getUsersInBatch("mail", "W"), [eve]);
     });
 
     it("one verdict per user: a user and membership kept by their own policy keep their batch under a stack default of delete, with a warning naming it", async () => {
@@ -155,17 +136,17 @@ describe("deletion policy: a user with something to lose is not deleted by accid
         } finally {
             process.stderr.write = write;
         }
-        assert.deepStrictEqual(await client.listBatches("mail"), ["W"], "the batch is kept");
+        assert.deepStrictEqual(await fx.client.listBatches("mail"), ["W"], "the batch is kept");
         assert.deepStrictEqual(await tags(), ["ada@source.example"], "with the retained user; the other is deleted");
         assert.match(warned.join(""), /MailBatch "W" \(mail\) is kept in Cloudiway, not deleted: it holds 1 user\(s\) kept by their deletion policy \(ada@source\.example\)/);
     });
 
     it("bad input: an unknown policy fails check naming MailUser.deletionPolicy with no call; a bad stack config names cloudiway:deletionPolicy", async () => {
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         const r = await user.check(ctxWith(), undefined, { ...person("ada"), deletionPolicy: "keep" });
         assert.deepStrictEqual(r.failures.map((f) => f.property), ["deletionPolicy"]);
         assert.match(r.failures[0].reason, /^MailUser\.deletionPolicy: must be one of "retainMigrated", "delete", "retain"/);
-        assert.strictEqual((await emuStats(emu.baseUrl)).total, 0, "no call");
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).total, 0, "no call");
         const m = await member.check(ctxWith(), undefined, { migrationTag: "c0d9b808-0000-4000-8000-000000000000", batchName: "W", deletionPolicy: 3 });
         assert.deepStrictEqual(m.failures.map((f) => f.property), ["deletionPolicy"]);
         assert.throws(() => resolveSettings((k) => (k === "cloudiway:deletionPolicy" ? "never" : undefined), {}), /cloudiway:deletionPolicy must be one of "retainMigrated", "delete", "retain" \(got "never"\)/);

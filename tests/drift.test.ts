@@ -8,8 +8,7 @@ import { clientFor } from "../provider/client";
 import { resolveSettings } from "../provider/config";
 import { DriftDigest, StateResource, driftMarkdown, driftOf, mdCell, readContext } from "../cli/drift";
 import { control, Emu, emuStats } from "./helpers/emu";
-import { implementations } from "../provider/runtime/impl";
-import { held } from "./helpers/provider";
+import { held, implementations } from "./helpers/provider";
 import type { GlobalSettings } from "../provider/client/calls";
 
 const T = "pulumi-nodejs:dynamic/cloudiway:";

@@ -12,46 +12,40 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { sourceMailboxPassword, NO_REPLY } from "../emulator/selfservice";
 import { CloudiwayClient } from "../provider/client";
-import { control, Emu, emuOutbox as outbox } from "./helpers/emu";
+import { control, emuOutbox as outbox } from "./helpers/emu";
+import { providerFixture } from "./helpers/provider";
 
 const KEY = "ss-key";
 const SECRET = "ss-Secret-77x";
 
 describe("emulator self-service (emulator only)", function () {
-    let emu: Emu;
-    let client: CloudiwayClient;
-    before(async () => {
-        emu = await startEmulator({ port: 0, consumerKey: KEY, consumerSecret: SECRET, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: KEY, consumerSecret: SECRET });
-    });
-    after(async () => { await client.close(); await emu.close(); });
-    beforeEach(async () => { await control(emu).reset(); });
+    const fx = providerFixture({ key: KEY, secret: SECRET });
 
     const person = (n: string, connector = "Zimbra Self Service") => ({
         firstName: n, lastName: "Test", sourceEmail: `${n.toLowerCase()}@source.example`, targetEmail: `${n.toLowerCase()}@target.example`,
         sourceConnectorName: connector, targetConnectorName: "Office 365",
     });
-    const state = async () => control(emu).state();
-    const statusOf = async (kind: "mail" | "archive", tag: string) => client.getStatus(kind, tag);
+    const state = async () => fx.control.state();
+    const statusOf = async (kind: "mail" | "archive", tag: string) => fx.client.getStatus(kind, tag);
     const submit = (link: string, username: string, password: string) =>
         fetch(link, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ username, password }).toString() });
 
     for (const kind of ["mail", "archive"] as const) {
         describe(kind, () => {
             it("lists Self Service source connectors (Zimbra, IMAP, Office 365)", async () => {
-                const self = (await client.getSourceConnectors(kind)).filter((c) => c.type === "Self Service").map((c) => c.name);
+                const self = (await fx.client.getSourceConnectors(kind)).filter((c) => c.type === "Self Service").map((c) => c.name);
                 assert.deepStrictEqual(self, ["Zimbra Self Service", "IMAP Self Service", "Office 365 Self Service"]);
             });
 
             it("email to source, target and both: the outbox holds exactly those recipients; status MAIL_SENT", async () => {
                 const tags: Record<string, string> = {};
                 for (const [n, to] of [["Src", "source"], ["Tgt", "target"], ["Both", "both"]] as const) {
-                    tags[n] = (await client.createUser(kind, person(n, n === "Tgt" ? "IMAP Self Service" : "Zimbra Self Service"))).migrationTag;
-                    const said = await client.sendSelfServiceMail(kind, tags[n], to);
+                    tags[n] = (await fx.client.createUser(kind, person(n, n === "Tgt" ? "IMAP Self Service" : "Zimbra Self Service"))).migrationTag;
+                    const said = await fx.client.sendSelfServiceMail(kind, tags[n], to);
                     assert.match(said, /^Self service email sent to /);
                     assert.strictEqual(await statusOf(kind, tags[n]), "MAIL_SENT");
                 }
-                const mails = await outbox(emu.baseUrl);
+                const mails = await outbox(fx.emu.baseUrl);
                 assert.deepStrictEqual(mails.map((m) => [m.to, m.recipient, m.tag]), [
                     ["src@source.example", "source", tags.Src],
                     ["tgt@target.example", "target", tags.Tgt],
@@ -61,15 +55,15 @@ describe("emulator self-service (emulator only)", function () {
                 for (const m of mails) {
                     assert.strictEqual(m.from, NO_REPLY);
                     assert.strictEqual(m.kind, kind);
-                    assert.match(m.link, new RegExp(`^${emu.baseUrl}/selfservice/[0-9a-f]{32}$`));
+                    assert.match(m.link, new RegExp(`^${fx.emu.baseUrl}/selfservice/[0-9a-f]{32}$`));
                     assert.match(m.subject, /migration/i);
                     assert.ok(!Number.isNaN(Date.parse(m.time)));
                 }
                 assert.strictEqual(mails[2].link, mails[3].link, "one link per user");
                 assert.notStrictEqual(mails[0].link, mails[1].link);
                 // Sent again: one more mail, the same link.
-                await client.sendSelfServiceMail(kind, tags.Src, "source");
-                const again = await outbox(emu.baseUrl);
+                await fx.client.sendSelfServiceMail(kind, tags.Src, "source");
+                const again = await outbox(fx.emu.baseUrl);
                 assert.strictEqual(again.length, 5);
                 assert.strictEqual(again[4].link, mails[0].link);
                 // The other kind's outbox entries are not these users'.
@@ -78,36 +72,36 @@ describe("emulator self-service (emulator only)", function () {
             });
 
             it("refuses a user whose source connector is not Self Service, and a bad sendTo; nothing is sent", async () => {
-                const tag = (await client.createUser(kind, person("Gina", "Gmail"))).migrationTag;
-                await assert.rejects(client.sendSelfServiceMail(kind, tag, "both"),
+                const tag = (await fx.client.createUser(kind, person("Gina", "Gmail"))).migrationTag;
+                await assert.rejects(fx.client.sendSelfServiceMail(kind, tag, "both"),
                     /source connector 'Gmail' \(type Gmail\): self-service needs a source connector whose authentication type is "Self Service"/);
-                const ss = (await client.createUser(kind, person("Sam"))).migrationTag;
-                const raw = await fetch(`${emu.url}/${kind === "mail" ? "mailusers" : "archivemailusers"}/sendselfservicemail`, {
+                const ss = (await fx.client.createUser(kind, person("Sam"))).migrationTag;
+                const raw = await fetch(`${fx.emu.url}/${kind === "mail" ? "mailusers" : "archivemailusers"}/sendselfservicemail`, {
                     method: "POST", headers: { "content-type": "application/json" },
                     body: JSON.stringify({ auth: { consumerKey: KEY, consumerSecret: SECRET, migrationTag: ss }, sendTo: "everyone" }),
                 });
                 const body = (await raw.json()) as any;
                 assert.strictEqual(body.hasError, true);
                 assert.match(body.response, /Invalid sendTo 'everyone'/);
-                const wrongAuth = await fetch(`${emu.url}/mailusers/sendselfservicemail`, {
+                const wrongAuth = await fetch(`${fx.emu.url}/mailusers/sendselfservicemail`, {
                     method: "POST", headers: { "content-type": "application/json" },
                     body: JSON.stringify({ auth: { consumerKey: KEY, consumerSecret: "wrong", migrationTag: ss }, sendTo: "source" }),
                 });
                 assert.match(((await wrongAuth.json()) as any).response, /Authentication failed/);
-                assert.deepStrictEqual(await outbox(emu.baseUrl), []);
+                assert.deepStrictEqual(await outbox(fx.emu.baseUrl), []);
                 assert.strictEqual(await statusOf(kind, tag), "NOTSTARTED");
                 assert.strictEqual(await statusOf(kind, ss), "NOTSTARTED");
                 // The admin's form is refused for that user too.
-                const admin = await fetch(`${emu.baseUrl}/selfservice/admin/${kind}/${tag}`);
+                const admin = await fetch(`${fx.emu.baseUrl}/selfservice/admin/${kind}/${tag}`);
                 assert.strictEqual(admin.status, 404);
                 assert.match(await admin.text(), /authentication type is &quot;Self Service&quot;/);
             });
 
             it("the link's form: wrong credentials start nothing; right ones start the migration (to SUCCESS)", async () => {
                 const u = person("Ada");
-                const tag = (await client.createUser(kind, u)).migrationTag;
-                await client.sendSelfServiceMail(kind, tag, "target");
-                const [mail] = await outbox(emu.baseUrl);
+                const tag = (await fx.client.createUser(kind, u)).migrationTag;
+                await fx.client.sendSelfServiceMail(kind, tag, "target");
+                const [mail] = await outbox(fx.emu.baseUrl);
                 const form = await fetch(mail.link);
                 assert.strictEqual(form.status, 200);
                 assert.match(form.headers.get("content-type") ?? "", /text\/html/);
@@ -123,7 +117,7 @@ describe("emulator self-service (emulator only)", function () {
                     assert.match(await r.text(), /id="error"[^>]*>The username or password of the source mailbox is incorrect/);
                 }
                 assert.strictEqual(await statusOf(kind, tag), "MAIL_SENT", "nothing started");
-                assert.deepStrictEqual(await client.getMailHistory(kind, tag), []);
+                assert.deepStrictEqual(await fx.client.getMailHistory(kind, tag), []);
 
                 const ok = await submit(mail.link, " ADA@Source.Example ", sourceMailboxPassword(u.sourceEmail));
                 assert.strictEqual(ok.status, 200);
@@ -133,32 +127,32 @@ describe("emulator self-service (emulator only)", function () {
                 assert.strictEqual(await statusOf(kind, tag), "SUCCESS");
                 const st = (await state())[kind].users[0];
                 assert.deepStrictEqual(st.statusHistory, ["NOTSTARTED", "MAIL_SENT", "SCHEDULED", "WORKING", "SUCCESS"]);
-                assert.strictEqual((await client.getMailHistory(kind, tag)).length, 1, "one migration pass");
+                assert.strictEqual((await fx.client.getMailHistory(kind, tag)).length, 1, "one migration pass");
                 assert.ok(!done.includes(sourceMailboxPassword(u.sourceEmail)), "the password is not echoed");
                 assert.ok(!JSON.stringify(await state()).includes(sourceMailboxPassword(u.sourceEmail)), "nor kept");
             });
 
             it("the admin's View Self Service Form starts the migration without any mail", async () => {
                 const u = person("Bob", "Office 365 Self Service");
-                const tag = (await client.createUser(kind, u)).migrationTag;
-                const link = `${emu.baseUrl}/selfservice/admin/${kind}/${tag}`;
+                const tag = (await fx.client.createUser(kind, u)).migrationTag;
+                const link = `${fx.emu.baseUrl}/selfservice/admin/${kind}/${tag}`;
                 const form = await (await fetch(link)).text();
                 assert.match(form, /Self Service Form \(admin\)/);
                 assert.strictEqual((await submit(link, u.sourceEmail, "nope")).status, 401);
                 assert.strictEqual(await statusOf(kind, tag), "NOTSTARTED");
                 assert.strictEqual((await submit(link, u.sourceEmail, sourceMailboxPassword(u.sourceEmail))).status, 200);
                 assert.strictEqual(await statusOf(kind, tag), "SUCCESS");
-                assert.deepStrictEqual(await outbox(emu.baseUrl), []);
+                assert.deepStrictEqual(await outbox(fx.emu.baseUrl), []);
             });
         });
     }
 
     it("an unknown link, or the link of a removed user, is refused", async () => {
-        assert.strictEqual((await fetch(`${emu.baseUrl}/selfservice/0123456789abcdef0123456789abcdef`)).status, 404);
-        const tag = (await client.createUser("mail", person("Gone"))).migrationTag;
-        await client.sendSelfServiceMail("mail", tag, "source");
-        const [mail] = await outbox(emu.baseUrl);
-        await client.deleteUser("mail", tag);
+        assert.strictEqual((await fetch(`${fx.emu.baseUrl}/selfservice/0123456789abcdef0123456789abcdef`)).status, 404);
+        const tag = (await fx.client.createUser("mail", person("Gone"))).migrationTag;
+        await fx.client.sendSelfServiceMail("mail", tag, "source");
+        const [mail] = await outbox(fx.emu.baseUrl);
+        await fx.client.deleteUser("mail", tag);
         const r = await submit(mail.link, "gone@source.example", sourceMailboxPassword("gone@source.example"));
         assert.strictEqual(r.status, 404);
         assert.match(await r.text(), /not valid/);

@@ -10,24 +10,20 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startEmulator } from "../emulator";
-import { CloudiwayClient } from "../provider/client";
-import { install } from "../provider/runtime/impl";
 import { naturalKey } from "../provider/runtime/journal";
 import { runJournalFor } from "../provider/campaign/runJournal";
 import { ReadCache } from "../provider/runtime/readCache";
 import { SharedReads } from "../provider/runtime/sharedReads";
-import { control, Emu, emuCalls } from "./helpers/emu";
+import { providerFixture } from "./helpers/provider";
 import { startAzurite } from "../scripts/azurite";
-
-type Provider = Record<"create" | "diff" | "update" | "read", (...a: any[]) => Promise<any>>;
 
 describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, action, trigger), on any runner", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let dir: string;
-    const saved = { CLOUDIWAY_JOURNAL_DIR: process.env.CLOUDIWAY_JOURNAL_DIR, PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL, PULUMI_HOME: process.env.PULUMI_HOME };
+    // Passes advance only when the test ticks the emulator: a started pass stays under way.
+    const fx = providerFixture({
+        emulatorPerTest: true, transitionMs: 3_600_000, tempDir: "cw-fast-recovery-",
+        env: ["CLOUDIWAY_JOURNAL_DIR", "PULUMI_BACKEND_URL", "PULUMI_HOME"],
+    });
     const STACK = "organization/cw-runs/prod";
 
     /** A machine: its own journal folder and PULUMI_HOME; the stack's backend (a file backend here) is shared. */
@@ -39,37 +35,17 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
         for (const [k, v] of Object.entries(m.env ?? {})) process.env[k] = v;
     }
     /** The provider of a MigrationRun as a (new) provider process on machine `m` would have it. */
-    function provider(m: Machine): Provider {
+    function provider(m: Machine) {
         setEnv(m);
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "demo-key", "cloudiway:consumerSecret": "demo-secret" };
-        const target: any = {};
-        install(target, "MigrationRun", { config: new Map(Object.entries(config)) } as any);
-        return target;
+        return fx.provider("MigrationRun");
     }
-    const starts = async () => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok).length;
+    const starts = async () => (await fx.okCalls("/mailusers/startbatch")).length;
     const run = { batchName: "Wave 1", action: "migrate", trigger: "1", __stack: STACK };
-    const machine = (name: string, backend?: string): Machine => ({ journal: path.join(dir, name), backend });
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
+    const machine = (name: string, backend?: string): Machine => ({ journal: path.join(fx.dir, name), backend });
 
     beforeEach(async () => {
-        // Passes advance only when the test ticks the emulator: a started pass stays under way.
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-fast-recovery-"));
-        await client.createBatch("mail", "Wave 1");
-        for (const n of ["ada", "bob"]) {
-            const { migrationTag } = await client.createUser("mail", {
-                firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-                sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-            });
-            await client.addToBatch("mail", migrationTag, "Wave 1");
-        }
-    });
-    afterEach(async () => {
-        for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-        await client.close();
-        await emu.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await fx.client.createBatch("mail", "Wave 1");
+        await fx.addUsers(["ada", "bob"], "Wave 1");
     });
 
     it("same machine: a run the engine never recorded (killed after the answer) is not sent again; its answer is returned", async () => {
@@ -86,8 +62,8 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
     /** What a process on `m` killed between sending the action and its answer left: its intent, and the call made. */
     async function killedAfterSending(m: Machine): Promise<void> {
         setEnv(m);
-        await runJournalFor(emu.url, "demo-key", STACK).begin(naturalKey("MigrationRun", run)!);
-        await client.startBatch("mail", "Wave 1");
+        await runJournalFor(fx.emu.url, "demo-key", STACK).begin(naturalKey("MigrationRun", run)!);
+        await fx.client.startBatch("mail", "Wave 1");
     }
 
     it("killed between sending and the answer: the users under way show it was sent", async () => {
@@ -101,8 +77,8 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
     it("killed between sending and the answer, the pass already over: a pass that started after the intent shows it", async () => {
         const m = machine("m3");
         await killedAfterSending(m);
-        await passesEnd();
-        assert.strictEqual(await client.getStatus("mail", (await client.getUsersInBatch("mail", "Wave 1"))[0]), "SUCCESS");
+        await fx.passesEnd();
+        assert.strictEqual(await fx.client.getStatus("mail", (await fx.client.getUsersInBatch("mail", "Wave 1"))[0]), "SUCCESS");
         const r = await provider(m).create(run);
         assert.strictEqual(await starts(), 1, "not sent a second time");
         assert.match(r.outs.answer, /not sent again: a pass started at/);
@@ -113,7 +89,7 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
         const p = provider(m);
         const first = await p.create(run);
         await p.diff("id", first.outs, { ...run, trigger: "2" }); // the engine has the run (trigger 1)
-        await passesEnd();
+        await fx.passesEnd();
         await p.update("id", first.outs, { ...run, trigger: "2" });
         assert.strictEqual(await starts(), 2, "trigger 2 is another performance");
     });
@@ -127,29 +103,29 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
     });
 
     it("fresh runner, after the passes ended: the run journal in the stack's file backend keeps it from being sent again", async () => {
-        const backend = `file://${path.join(dir, "state")}`;
+        const backend = `file://${path.join(fx.dir, "state")}`;
         await provider(machine("runner-a", backend)).create(run); // killed before the engine saved it
-        await passesEnd(); // recovered later: Cloudiway no longer shows anything under way
+        await fx.passesEnd(); // recovered later: Cloudiway no longer shows anything under way
         const r = await provider(machine("runner-b", backend)).create(run);
         assert.strictEqual(await starts(), 1, "not sent again by the fresh runner");
         assert.match(r.outs.answer, /^Batch .* started/, "the first send's answer");
         // The record lives with the state, private to its owner.
-        const kept = path.join(dir, "state", ".pulumi-cloudiway");
+        const kept = path.join(fx.dir, "state", ".pulumi-cloudiway");
         const files: string[] = [];
         const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const f = path.join(d, e.name); if (e.isDirectory()) { assert.strictEqual(fs.statSync(f).mode & 0o777, 0o700, f); walk(f); } else files.push(f); } };
         walk(kept);
         assert.ok(files.length >= 1 && files.every((f) => (fs.statSync(f).mode & 0o777) === 0o600), files.join(", "));
         assert.ok(files.every((f) => !fs.readFileSync(f, "utf8").includes("demo-secret")), "no secret in the journal");
         // Without the shared store (another backend) the fresh runner would have sent it again: the store is what holds.
-        const other = await provider(machine("runner-c", `file://${path.join(dir, "other-state")}`)).create(run);
+        const other = await provider(machine("runner-c", `file://${path.join(fx.dir, "other-state")}`)).create(run);
         assert.strictEqual(await starts(), 2, "a runner that cannot see the record sends (the control case)");
         assert.match(other.outs.answer, /^Batch .* started/);
     });
 
     it("another stack on the same machine and backend keeps its own records", async () => {
-        const backend = `file://${path.join(dir, "state")}`;
+        const backend = `file://${path.join(fx.dir, "state")}`;
         await provider(machine("m5", backend)).create(run);
-        await passesEnd();
+        await fx.passesEnd();
         await provider(machine("m5", backend)).create({ ...run, __stack: "organization/cw-runs/staging" });
         assert.strictEqual(await starts(), 2, "the staging stack's run is its own");
     });
@@ -159,9 +135,9 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
         const az = await startAzurite({ quiet: true });
         try {
             const backend = await az.backendUrl("state");
-            await provider({ journal: path.join(dir, "az-a"), backend, env: az.env }).create(run);
-            await passesEnd();
-            const r = await provider({ journal: path.join(dir, "az-b"), backend, env: az.env }).create(run);
+            await provider({ journal: path.join(fx.dir, "az-a"), backend, env: az.env }).create(run);
+            await fx.passesEnd();
+            const r = await provider({ journal: path.join(fx.dir, "az-b"), backend, env: az.env }).create(run);
             assert.strictEqual(await starts(), 1, "not sent again by the fresh runner");
             assert.match(r.outs.answer, /^Batch .* started/);
             assert.ok((await az.list("state")).some((b) => b.startsWith(".pulumi-cloudiway/")), "a blob under .pulumi-cloudiway/");

@@ -5,12 +5,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as fns from "../provider/functions";
-import { ProviderFixture, ada } from "./helpers/provider";
+import { providerFixture, ada } from "./helpers/provider";
 
 describe("functions against the emulator", function () {
     this.timeout(60_000);
-    const fx = new ProviderFixture("unit-key", "Unit-S3cret-9191");
-    fx.hooks();
+    const fx = providerFixture({ key: "unit-key", secret: "Unit-S3cret-9191" });
     before(() => {
         pulumi.runtime.setConfig("cloudiway:apiUrl", fx.emu.url);
         pulumi.runtime.setConfig("cloudiway:consumerKey", fx.key);

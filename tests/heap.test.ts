@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import { DEFAULT_HEAP_GROWTH, HeapBound, BOUND_AFTER, heapGrowthPercent, processHeap } from "../provider/runtime/heap";
-import { install } from "../provider/runtime/impl";
+import { installed } from "./helpers/provider";
 import * as pulumi from "@pulumi/pulumi";
 
 describe("heap bound of a large stack (runtime/heap.ts)", () => {
@@ -42,12 +42,10 @@ describe("heap bound of a large stack (runtime/heap.ts)", () => {
     });
 
     it("the provider's methods count toward the process's bound (one per call)", async () => {
-        const target = {} as pulumi.dynamic.ResourceProvider;
-        const config = new Map<string, string>([["cloudiway:apiUrl", "http://127.0.0.1:9"], ["cloudiway:consumerKey", "k"], ["cloudiway:consumerSecret", "s"]]);
-        install(target, "MailBatch", { config } as unknown as pulumi.dynamic.ConfigureRequest);
+        const target = installed("MailBatch", { "cloudiway:apiUrl": "http://127.0.0.1:9", "cloudiway:consumerKey": "k", "cloudiway:consumerSecret": "s" });
         const before = processHeap.seen;
-        await target.check!({}, { name: "Wave 1" });
-        await target.diff!("Wave 1", { name: "Wave 1" }, { name: "Wave 1" });
+        await target.check({}, { name: "Wave 1" });
+        await target.diff("Wave 1", { name: "Wave 1" }, { name: "Wave 1" });
         // Counted until the threshold, then the counter stops (the flag is set once).
         assert.strictEqual(processHeap.seen, Math.min(before + 2, BOUND_AFTER));
     });

@@ -17,18 +17,15 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { startEmulator } from "../emulator";
 import type { PassEnd } from "../emulator";
 import type { Settings } from "../emulator/store";
-import { CloudiwayClient } from "../provider/client";
-import { contextFor, implementations } from "../provider/runtime/impl";
 import { PlanError, loadPlan } from "../provider/plan/load";
 import { summarizePreview } from "../cli/plan-summary";
 import { appendLedger, readLedger, readLedgerChecked, LedgerRow, Observation } from "../cli/ledger";
 import { renderHtml } from "../cli/report";
 import { exportPlan } from "../cli/export-plan";
-import { control, Emu, emuResetStats, emuState, emuStats } from "./helpers/emu";
-import { checked } from "./helpers/provider";
+import { emuResetStats, emuState, emuStats } from "./helpers/emu";
+import { checked, implementations, offlineContext, providerFixture } from "./helpers/provider";
 
 const KEY = "hostile-key", SECRET = "Hostile-S3cret-1818";
 const dyn = (t: string, n: string) => `urn:pulumi:prod::cloudiway-migration::cloudiway:index:MigrationPlan$pulumi-nodejs:dynamic/cloudiway:${t}::${n}`;
@@ -140,74 +137,67 @@ describe("hostile and odd input is data (regressions)", function () {
     });
 
     describe("emulator", () => {
-        let emu: Emu;
-        let client: CloudiwayClient;
-        before(async () => {
-            emu = await startEmulator({ port: 0, consumerKey: KEY, consumerSecret: SECRET, quiet: true });
-            client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: KEY, consumerSecret: SECRET });
-        });
-        after(async () => { await client.close(); await emu.close(); });
-        beforeEach(async () => { await control(emu).reset(); });
+        const fx = providerFixture({ key: KEY, secret: SECRET });
 
         it("__proto__, constructor and toString are ordinary batch names", async () => {
-            for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) await client.createBatch("mail", name);
-            assert.deepStrictEqual((await client.listBatches("mail")).sort(), ["__proto__", "constructor", "hasOwnProperty", "toString"]);
-            await client.setGlobalSettings("mail", "__proto__", {
+            for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) await fx.client.createBatch("mail", name);
+            assert.deepStrictEqual((await fx.client.listBatches("mail")).sort(), ["__proto__", "constructor", "hasOwnProperty", "toString"]);
+            await fx.client.setGlobalSettings("mail", "__proto__", {
                 shouldMigrateMails: false, shouldMigrateTrash: true, shouldMigrateCalendars: false, shouldMigrateContacts: false, shouldMigrateTasks: false,
                 shouldMigrateNotes: false, shouldMigrateJournals: false, shouldConvertEmailAddresses: false, shouldConvertX500: false, fromDate: "2020-01-02", toDate: null,
             });
             assert.strictEqual(Object.prototype.hasOwnProperty.call(Object.prototype, "settings"), false, "Object.prototype untouched");
-            assert.strictEqual((await client.getGlobalSettings("mail", "__proto__")).shouldMigrateTrash, true);
-            assert.strictEqual((await client.getGlobalSettings("mail", "constructor")).shouldMigrateTrash, false);
-            assert.deepStrictEqual(await client.getUsersInBatch("mail", "constructor"), []);
-            await client.deleteBatch("mail", "constructor");
-            assert.deepStrictEqual((await client.listBatches("mail")).sort(), ["__proto__", "hasOwnProperty", "toString"]);
-            const ss = await raw(`${emu.baseUrl}/selfservice/constructor`);
+            assert.strictEqual((await fx.client.getGlobalSettings("mail", "__proto__")).shouldMigrateTrash, true);
+            assert.strictEqual((await fx.client.getGlobalSettings("mail", "constructor")).shouldMigrateTrash, false);
+            assert.deepStrictEqual(await fx.client.getUsersInBatch("mail", "constructor"), []);
+            await fx.client.deleteBatch("mail", "constructor");
+            assert.deepStrictEqual((await fx.client.listBatches("mail")).sort(), ["__proto__", "hasOwnProperty", "toString"]);
+            const ss = await raw(`${fx.emu.baseUrl}/selfservice/constructor`);
             assert.strictEqual(ss.status, 404, ss.body);
-            const fam = await raw(`${emu.url}/constructor/getall?consumerKey=${KEY}&consumerSecret=${SECRET}`);
+            const fam = await raw(`${fx.emu.url}/constructor/getall?consumerKey=${KEY}&consumerSecret=${SECRET}`);
             assert.strictEqual(fam.status, 404);
             // JSON.parse keeps "__proto__" as an own key, so it goes on the wire as one.
-            const outcomes = await control(emu).setOutcomes(JSON.parse('{"__proto__": "ONERROR", "constructor": "STOP"}') as Record<string, PassEnd>);
+            const outcomes = await fx.control.setOutcomes(JSON.parse('{"__proto__": "ONERROR", "constructor": "STOP"}') as Record<string, PassEnd>);
             assert.deepStrictEqual(Object.entries(outcomes.mail), [["__proto__", "ONERROR"], ["constructor", "STOP"]]);
         });
 
         it("a foreign Host, a foreign Origin or a text/plain write is refused; nothing is reset or changed", async () => {
-            await client.createBatch("mail", "Keep");
-            const reset = `${emu.baseUrl}/_emulator/reset`;
-            const host = `127.0.0.1:${emu.port}`;
+            await fx.client.createBatch("mail", "Keep");
+            const reset = `${fx.emu.baseUrl}/_emulator/reset`;
+            const host = `127.0.0.1:${fx.emu.port}`;
             const r1 = await raw(reset, { method: "POST", headers: { host: "evil.example", "content-type": "text/plain" }, body: "{}" });
             assert.strictEqual(r1.status, 403, r1.body);
             const r2 = await raw(reset, { method: "POST", headers: { host, "content-type": "text/plain" }, body: "{}" });
             assert.strictEqual(r2.status, 415, r2.body);
             const r3 = await raw(reset, { method: "POST", headers: { host, origin: "http://evil.example", "content-type": "application/json" }, body: "{}" });
             assert.strictEqual(r3.status, 403, r3.body);
-            const r4 = await raw(reset, { method: "POST", headers: { host, origin: `http://127.0.0.1:${emu.port + 1}` } });
+            const r4 = await raw(reset, { method: "POST", headers: { host, origin: `http://127.0.0.1:${fx.emu.port + 1}` } });
             assert.strictEqual(r4.status, 403, "another local origin (another dev server) is not the emulator's");
-            const api = await raw(`${emu.url}/mailusers/createbatch`, {
+            const api = await raw(`${fx.emu.url}/mailusers/createbatch`, {
                 method: "POST", headers: { host, "content-type": "text/plain" }, body: JSON.stringify({ auth: { consumerKey: KEY, consumerSecret: SECRET }, batchName: "X" }),
             });
             assert.strictEqual(api.status, 415);
-            const read = await raw(`${emu.url}/mailusers/batch?consumerKey=${KEY}&consumerSecret=${SECRET}`, { headers: { host: "attacker.example:80" } });
+            const read = await raw(`${fx.emu.url}/mailusers/batch?consumerKey=${KEY}&consumerSecret=${SECRET}`, { headers: { host: "attacker.example:80" } });
             assert.strictEqual(read.status, 403, "the demo credentials cannot be used through a rebound name");
-            assert.deepStrictEqual(await client.listBatches("mail"), ["Keep"], "nothing reset, nothing created");
-            for (const h of [`localhost:${emu.port}`, `127.0.0.1:${emu.port}`, "[::1]"]) {
-                assert.strictEqual((await raw(`${emu.baseUrl}/_emulator/lifecycle`, { headers: { host: h } })).status, 200, h);
+            assert.deepStrictEqual(await fx.client.listBatches("mail"), ["Keep"], "nothing reset, nothing created");
+            for (const h of [`localhost:${fx.emu.port}`, `127.0.0.1:${fx.emu.port}`, "[::1]"]) {
+                assert.strictEqual((await raw(`${fx.emu.baseUrl}/_emulator/lifecycle`, { headers: { host: h } })).status, 200, h);
             }
         });
 
         it("the self-service form keeps its own POST from its own page", async () => {
-            const { migrationTag } = await client.createUser("mail", {
+            const { migrationTag } = await fx.client.createUser("mail", {
                 firstName: "Zoe", lastName: "S", sourceEmail: "zoe@source.example", targetEmail: "zoe@target.example",
                 sourceConnectorName: "Zimbra Self Service", targetConnectorName: "Office 365",
             });
-            const page = `${emu.baseUrl}/selfservice/admin/mail/${migrationTag}`;
+            const page = `${fx.emu.baseUrl}/selfservice/admin/mail/${migrationTag}`;
             const ok = await raw(page, {
-                method: "POST", headers: { host: `127.0.0.1:${emu.port}`, origin: emu.baseUrl, "content-type": "application/x-www-form-urlencoded" },
+                method: "POST", headers: { host: `127.0.0.1:${fx.emu.port}`, origin: fx.emu.baseUrl, "content-type": "application/x-www-form-urlencoded" },
                 body: new URLSearchParams({ username: "zoe@source.example", password: "pw:zoe@source.example" }).toString(),
             });
             assert.strictEqual(ok.status, 200, ok.body);
             const foreign = await raw(page, {
-                method: "POST", headers: { host: `127.0.0.1:${emu.port}`, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+                method: "POST", headers: { host: `127.0.0.1:${fx.emu.port}`, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
                 body: "username=a&password=b",
             });
             assert.strictEqual(foreign.status, 403);
@@ -215,15 +205,15 @@ describe("hostile and odd input is data (regressions)", function () {
 
         it("bad percent-encoding answers 400; an internal error answers 500 without its message", async () => {
             for (const p of [`/mailusers/%E0%A4%A/status`, `/mailusers/batch?consumerKey=${KEY}&consumerSecret=${SECRET}&x=%ZZ`]) {
-                const r = await raw(`${emu.url}${p}`);
+                const r = await raw(`${fx.emu.url}${p}`);
                 assert.strictEqual(r.status, 400, `${p}: ${r.body}`);
             }
-            assert.strictEqual((await raw(`${emu.baseUrl}/selfservice/%E0%A4%A`)).status, 400);
-            const store = emu.store;
+            assert.strictEqual((await raw(`${fx.emu.baseUrl}/selfservice/%E0%A4%A`)).status, 400);
+            const store = fx.emu.store;
             const original = store.batchNames;
             store.batchNames = () => { throw new Error("internal detail /var/lib/secret-path"); };
             try {
-                const r = await raw(`${emu.url}/mailusers/batch?consumerKey=${KEY}&consumerSecret=${SECRET}`);
+                const r = await raw(`${fx.emu.url}/mailusers/batch?consumerKey=${KEY}&consumerSecret=${SECRET}`);
                 assert.strictEqual(r.status, 500);
                 assert.ok(!r.body.includes("secret-path") && !r.body.includes("internal detail"), r.body);
             } finally {
@@ -234,23 +224,23 @@ describe("hostile and odd input is data (regressions)", function () {
         describe("odd answers and adoption", () => {
             /** The settings answer of a batch whose settings were never set, as the real service gave it: {}. */
             function neverSet(names: string[]) {
-                const original = emu.store.getSettings.bind(emu.store);
-                emu.store.getSettings = (f, name) => (names.includes(name) ? ({} as Settings) : original(f, name));
-                return () => { emu.store.getSettings = original; };
+                const original = fx.emu.store.getSettings.bind(fx.emu.store);
+                fx.emu.store.getSettings = (f, name) => (names.includes(name) ? ({} as Settings) : original(f, name));
+                return () => { fx.emu.store.getSettings = original; };
             }
             async function tenant() {
-                await client.createBatch("mail", "Set");
-                await client.createBatch("mail", "Never Set");
-                await client.setGlobalSettings("mail", "Set", {
+                await fx.client.createBatch("mail", "Set");
+                await fx.client.createBatch("mail", "Never Set");
+                await fx.client.setGlobalSettings("mail", "Set", {
                     shouldMigrateMails: true, shouldMigrateTrash: true, shouldMigrateCalendars: false, shouldMigrateContacts: true, shouldMigrateTasks: false,
                     shouldMigrateNotes: true, shouldMigrateJournals: false, shouldConvertEmailAddresses: true, shouldConvertX500: false, fromDate: "2019-05-01", toDate: null,
                 });
                 for (const [i, b] of [[0, "Set"], [1, "Never Set"], [2, undefined]] as const) {
-                    const { migrationTag } = await client.createUser("mail", {
+                    const { migrationTag } = await fx.client.createUser("mail", {
                         firstName: `Zoë${i}`, lastName: "User", sourceEmail: `u${i}@s.example`, targetEmail: `u${i}@t.example`, sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
                     });
-                    if (b) await client.addToBatch("mail", migrationTag, b);
-                    if (i === 0) await client.assignLicense("mail", migrationTag);
+                    if (b) await fx.client.addToBatch("mail", migrationTag, b);
+                    if (i === 0) await fx.client.assignLicense("mail", migrationTag);
                 }
             }
 
@@ -258,9 +248,9 @@ describe("hostile and odd input is data (regressions)", function () {
                 await tenant();
                 const restore = neverSet(["Never Set"]);
                 try {
-                    const s = await client.getGlobalSettings("mail", "Never Set");
+                    const s = await fx.client.getGlobalSettings("mail", "Never Set");
                     assert.strictEqual(s.shouldMigrateMails, undefined, "missing means not set");
-                    const { plan, users, batches, warnings } = await exportPlan(client, "mail");
+                    const { plan, users, batches, warnings } = await exportPlan(fx.client, "mail");
                     assert.deepStrictEqual([users, batches, warnings], [3, 2, []]);
                     const list = plan.batches as { name: string; settings?: Record<string, unknown>; users: unknown[] }[];
                     assert.deepStrictEqual(list.map((b) => [b.name, b.settings === undefined, b.users.length]), [["Set", false, 1], ["Never Set", true, 1]]);
@@ -271,21 +261,21 @@ describe("hostile and odd input is data (regressions)", function () {
 
             it("an odd settings answer for one batch is named in a warning; the export goes on", async () => {
                 await tenant();
-                const original = emu.store.getSettings.bind(emu.store);
-                emu.store.getSettings = (f, name) => (name === "Set" ? ({ ...original(f, name), fromDate: "the 5th of May" } as Settings) : original(f, name));
+                const original = fx.emu.store.getSettings.bind(fx.emu.store);
+                fx.emu.store.getSettings = (f, name) => (name === "Set" ? ({ ...original(f, name), fromDate: "the 5th of May" } as Settings) : original(f, name));
                 try {
-                    const { plan, warnings } = await exportPlan(client, "mail");
+                    const { plan, warnings } = await exportPlan(fx.client, "mail");
                     assert.strictEqual(warnings.length, 1);
                     assert.match(warnings[0], /batch "Set": .*unexpected answer.*; exported without settings/);
                     assert.strictEqual((plan.batches as unknown[]).length, 2);
                 } finally {
-                    emu.store.getSettings = original;
+                    fx.emu.store.getSettings = original;
                 }
             });
 
             it("a BatchGlobalSettings read of settings never set reports drift instead of failing", async () => {
-                await client.createBatch("mail", "Never Set");
-                const ctx = contextFor((k) => ({ "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": KEY, "cloudiway:consumerSecret": SECRET } as Record<string, string>)[k]);
+                await fx.client.createBatch("mail", "Never Set");
+                const ctx = fx.context();
                 const settings = implementations.BatchGlobalSettings;
                 ctx.cache.clear();
                 const declared = checked(await settings.check(ctx, undefined, { batchName: "Never Set", shouldMigrateTrash: true }));
@@ -305,15 +295,15 @@ describe("hostile and odd input is data (regressions)", function () {
                 await tenant();
                 const restore = neverSet(["Never Set"]);
                 try {
-                    const { plan } = await exportPlan(client, "mail");
+                    const { plan } = await exportPlan(fx.client, "mail");
                     const file = path.join(tmp, "tenant.yaml");
                     fs.writeFileSync(file, stringify(plan));
                     const loaded = loadPlan(file);
                     assert.strictEqual(loaded.adoptExisting, true);
-                    const ctx = contextFor((k) => ({ "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": KEY, "cloudiway:consumerSecret": SECRET } as Record<string, string>)[k]);
+                    const ctx = fx.context();
                     ctx.cache.clear(); // the provider process's cache: this test's tenant is new
-                    const before = JSON.stringify((await emuState(emu.baseUrl)).mail);
-                    await emuResetStats(emu.baseUrl);
+                    const before = JSON.stringify((await emuState(fx.emu.baseUrl)).mail);
+                    await emuResetStats(fx.emu.baseUrl);
                     // What MigrationPlan registers, through check and create as the engine calls them.
                     const I = implementations;
                     const adopt = { adopt: true, kind: loaded.kind };
@@ -327,9 +317,9 @@ describe("hostile and odd input is data (regressions)", function () {
                         const made = await I.MailUser.create(ctx, checked(await I.MailUser.check(ctx, undefined, { ...fields, ...adopt })));
                         if (batch) await I.BatchMembership.create(ctx, checked(await I.BatchMembership.check(ctx, undefined, { migrationTag: made.id, batchName: batch, ...adopt })));
                     }
-                    const stats = await emuStats(emu.baseUrl);
+                    const stats = await emuStats(fx.emu.baseUrl);
                     assert.strictEqual(stats.mutating, 0, `0 writes: ${JSON.stringify(stats.byCall)}`);
-                    assert.strictEqual(JSON.stringify((await emuState(emu.baseUrl)).mail), before);
+                    assert.strictEqual(JSON.stringify((await emuState(fx.emu.baseUrl)).mail), before);
                 } finally {
                     restore();
                 }
@@ -356,7 +346,7 @@ describe("hostile and odd input is data (regressions)", function () {
         it("a zero-width space in an email is refused (file:line, and MailUser.sourceEmail)", async () => {
             const f = write("zw.yaml", `${head}users:\n  - { firstName: Z, lastName: A, sourceEmail: "zo\u200be@s.example", targetEmail: z@t.example }\n`);
             assert.match(problems(f).join("\n"), /zw\.yaml:3: sourceEmail must not contain invisible characters .*U\+200B/);
-            const ctx = contextFor(() => undefined);
+            const ctx = offlineContext();
             const r = await implementations.MailUser.check(ctx, undefined, {
                 firstName: "Z", lastName: "A", sourceEmail: "zo\u200be@s.example", targetEmail: "z@t.example", sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
             });
@@ -365,7 +355,7 @@ describe("hostile and odd input is data (regressions)", function () {
         });
 
         it("control characters and over-long values are refused at check, naming Resource.property", async () => {
-            const ctx = contextFor(() => undefined);
+            const ctx = offlineContext();
             const user = { firstName: "Ada", lastName: "L", sourceEmail: "ada@s.example", targetEmail: "ada@t.example", sourceConnectorName: "Gmail", targetConnectorName: "Office 365" };
             const cases: [keyof typeof implementations, Record<string, unknown>, string, RegExp][] = [
                 ["MailBatch", { name: "Wave 9\n<!--" }, "name", /^MailBatch\.name: must not contain control characters .*U\+000A at character 7/],

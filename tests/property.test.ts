@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import { PlanError, loadPlan, parseCsv } from "../provider/plan/load";
-import { contextFor, implementations } from "../provider/runtime/impl";
+import { implementations, offlineContext } from "./helpers/provider";
 import { TEXT_LIMITS, lengthOf, normalizeEmail } from "../provider/text";
 import { summarizePreview } from "../cli/plan-summary";
 import { appendLedger, readLedgerChecked, Observation } from "../cli/ledger";
@@ -157,7 +157,7 @@ describe("hostile input: property-based (fast-check)", function () {
         });
 
         it("check: arbitrary batch names, names and emails are accepted as given or refused naming Resource.property", async () => {
-            const ctx = contextFor(() => undefined); // no credentials: check asks the API nothing
+            const ctx = offlineContext(); // no credentials: check asks the API nothing
             await holds("provider check", fc.asyncProperty(text(), text(), email, text(), async (batch, first, src, trigger) => {
                 const b = await implementations.MailBatch.check(ctx, undefined, { name: batch });
                 if (b.failures.length) assert.ok(b.failures.every((f) => f.property === "name" && f.reason.startsWith("MailBatch.name: ")), JSON.stringify(b.failures));

@@ -15,16 +15,14 @@
  */
 import * as assert from "assert";
 import fc from "fast-check";
-import { startEmulator } from "../emulator";
-import { CloudiwayClient } from "../provider/client";
-import { contextFor } from "../provider/runtime/impl";
 import { Context, PartialFailure } from "../provider/runtime/context";
 import { RunJournal } from "../provider/campaign/runJournal";
 import type { RecordStore } from "../provider/runtime/stateStore";
 import { naturalKey } from "../provider/runtime/journal";
 import { migrationRunImpl, MigrationRunOutputs } from "../provider/resources/migrationRun";
 import { UNDER_WAY, statusName } from "../provider/client/status";
-import { control, emuCalls, Emu } from "./helpers/emu";
+import { emuCalls } from "./helpers/emu";
+import { ProviderFixture, providerFixture } from "./helpers/provider";
 
 const RUNS = Number(process.env.CLOUDIWAY_PROPERTY_RUNS || 40);
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20261206;
@@ -64,9 +62,8 @@ const ORDER: RunName[] = ["W1", "audit", "W2"];
 const ACTION_CALL: Record<RunName, string> = { W1: "startbatch", audit: "audit", W2: "startbatch" };
 
 interface Real {
-    emu: Emu;
-    client: CloudiwayClient;
-    base: Context;
+    /** The emulator, its client, and the provider's context (`fx.ctx`) that every runner starts from. */
+    fx: ProviderFixture;
     tag: string; // the audited user's tag
     shared: FaultyStore;
     local: MemStore;
@@ -103,7 +100,7 @@ const sendKey = (r: Real, run: RunName) => `${run}#${r.trigger.get(run)}`;
 
 /** The action calls Cloudiway applied since the last look, per run (a reset after commit counts: it was applied). */
 async function appliedSince(r: Real): Promise<Map<RunName, number>> {
-    const calls = (await emuCalls(r.emu.baseUrl)).filter((c) => c.seq > r.seenCalls);
+    const calls = (await emuCalls(r.fx.emu.baseUrl)).filter((c) => c.seq > r.seenCalls);
     if (calls.length) r.seenCalls = Math.max(...calls.map((c) => c.seq));
     const out = new Map<RunName, number>();
     for (const c of calls) {
@@ -118,10 +115,10 @@ async function appliedSince(r: Real): Promise<Map<RunName, number>> {
 
 function freshRunner(r: Real): void {
     r.local = new MemStore();
-    r.base.cache.clear();
+    r.fx.ctx.cache.clear();
     const journal = new RunJournal("scope", r.shared, r.local);
     journal.answerRetryMs = [0, 0];
-    r.ctx = { ...r.base, runs: () => journal };
+    r.ctx = { ...r.fx.ctx, runs: () => journal };
 }
 
 type Kill = "beforeAnswer" | "afterAnswer" | undefined;
@@ -162,8 +159,8 @@ async function up(r: Real, kill: Kill): Promise<void> {
                 const w1 = r.state.get("W1");
                 assert.ok(w1?.phase === "done" && w1.trigger === String(r.trigger.get("W1")), `W2 sent while W1 is ${w1?.phase} for trigger ${w1?.trigger} (declared ${r.trigger.get("W1")})`);
                 assert.strictEqual(r.sent.get(sendKey(r, "W1")), 1, `W2 sent before Cloudiway had W1's trigger ${r.trigger.get("W1")}`);
-                for (const tag of await r.client.getUsersInBatch("mail", "Wave 1")) {
-                    const status = await r.client.getStatus("mail", tag);
+                for (const tag of await r.fx.client.getUsersInBatch("mail", "Wave 1")) {
+                    const status = await r.fx.client.getStatus("mail", tag);
                     assert.ok(status !== "NOTSTARTED" && !UNDER_WAY.migrate.has(statusName(status)), `W2 sent while a user of W1 is ${status}`);
                 }
             }
@@ -205,7 +202,7 @@ const commands = [
     fc.constant(cmd("up killed between a send and its answer", (r) => up(r, "beforeAnswer"))),
     fc.constant(cmd("up killed after the answer, before the state was saved", (r) => up(r, "afterAnswer"))),
     fc.constantFrom<RunName>(...ORDER).map((run) => cmd(`new trigger for ${run}`, async (r) => { r.trigger.set(run, r.trigger.get(run)! + 1); })),
-    fc.constant(cmd("passes end", async (r) => { for (let i = 0; i < 6; i++) await control(r.emu).tick(); })),
+    fc.constant(cmd("passes end", async (r) => { for (let i = 0; i < 6; i++) await r.fx.control.tick(); })),
     fc.constant(cmd("fresh runner", async (r) => freshRunner(r))),
     fc.constantFrom("reads", "writes", "both").map((what) => cmd(`store fails (${what})`, async (r) => {
         r.shared.failReads = what !== "writes"; r.shared.failWrites = what !== "reads";
@@ -216,9 +213,9 @@ const commands = [
         for (const k of r.shared.files.keys()) r.shared.files.set(k, r.shared.files.get(k)!.slice(0, 9));
     })),
     fc.constantFrom("500", "reset").map((kind) => cmd(`vendor faults (${kind})`, async (r) => {
-        await control(r.emu).setFaults({ errorRate: 0.5, kinds: [kind as "500" | "reset"], afterCommit: true, seed: 7 });
+        await r.fx.control.setFaults({ errorRate: 0.5, kinds: [kind as "500" | "reset"], afterCommit: true, seed: 7 });
     })),
-    fc.constant(cmd("vendor healed", async (r) => { await control(r.emu).setFaults({ errorRate: 0 }); })),
+    fc.constant(cmd("vendor healed", async (r) => { await r.fx.control.setFaults({ errorRate: 0 }); })),
     fc.constant(cmd("operator says what happened", async (r) => {
         // The operator checks Cloudiway (here: what the emulator applied) for each record a refusal named.
         for (const name of r.refusedRecords) {
@@ -233,45 +230,23 @@ const commands = [
 
 describe("send once, in order, fail closed (stateful property test over the provider methods, the emulator and a failing store)", function () {
     this.timeout(30 * 60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let base: Context;
-
-    before(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true, consumerKey: "k", consumerSecret: "s" });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "k", consumerSecret: "s" });
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "k", "cloudiway:consumerSecret": "s", "cloudiway:waitPollSeconds": "1", "cloudiway:maxAttempts": "3" };
-        base = contextFor((k) => config[k]);
-    });
-    after(async () => {
-        console.log(`send-once property: ${JSON.stringify(counts)} (runs ${RUNS}, seed ${SEED})`);
-        await client?.close();
-        await emu?.close();
-    });
+    const fx = providerFixture({ key: "k", secret: "s", transitionMs: 3_600_000, config: { "cloudiway:waitPollSeconds": "1", "cloudiway:maxAttempts": "3" } });
+    after(() => console.log(`send-once property: ${JSON.stringify(counts)} (runs ${RUNS}, seed ${SEED})`));
 
     it("holds every invariant after every command", async () => {
         const details = await fc.check(fc.asyncProperty(fc.commands(commands, { size: "+1", maxCommands: 30 }), async (cmds) => {
             counts.sequences++;
-            await control(emu).reset();
-            await control(emu).setFaults({ errorRate: 0 });
-            const tags: string[] = [];
-            for (const wave of ["Wave 1", "Wave 2"]) {
-                await client.createBatch("mail", wave);
-                for (const n of wave === "Wave 1" ? ["ada", "bob"] : ["cy", "dee"]) {
-                    const { migrationTag } = await client.createUser("mail", {
-                        firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-                        sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-                    });
-                    if (n !== "dee") await client.addToBatch("mail", migrationTag, wave); // dee, in no batch, is audited alone
-                    tags.push(migrationTag);
-                }
-            }
+            await fx.control.reset();
+            await fx.control.setFaults({ errorRate: 0 });
+            await fx.client.createBatch("mail", "Wave 1");
+            await fx.client.createBatch("mail", "Wave 2");
+            const users = { ...await fx.addUsers(["ada", "bob"], "Wave 1"), ...await fx.addUsers(["cy"], "Wave 2"), ...await fx.addUsers(["dee"]) }; // dee, in no batch, is audited alone
             const real: Real = {
-                emu, client, base, tag: tags[3], shared: new FaultyStore(), local: new MemStore(), ctx: base,
+                fx, tag: users.dee, shared: new FaultyStore(), local: new MemStore(), ctx: fx.ctx,
                 state: new Map(), trigger: new Map(ORDER.map((r) => [r, 1])), sent: new Map(), names: new Map(),
                 refusedRecords: new Set(), verdicts: [], seenCalls: 0,
             };
-            real.seenCalls = Math.max(0, ...(await emuCalls(emu.baseUrl)).map((c) => c.seq));
+            real.seenCalls = Math.max(0, ...(await emuCalls(fx.emu.baseUrl)).map((c) => c.seq));
             freshRunner(real);
             await fc.asyncModelRun(() => ({ model: { step: 0 }, real }), cmds);
         }), { numRuns: RUNS, seed: SEED });

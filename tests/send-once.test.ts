@@ -6,17 +6,14 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { startEmulator } from "../emulator";
-import { CloudiwayClient } from "../provider/client";
-import { contextFor } from "../provider/runtime/impl";
 import { Context, PartialFailure } from "../provider/runtime/context";
 import { RunJournal, runJournalFor } from "../provider/campaign/runJournal";
 import { DirStore, RecordStore } from "../provider/runtime/stateStore";
 import { naturalKey } from "../provider/runtime/journal";
 import { migrationRunImpl, MigrationRunOutputs } from "../provider/resources/migrationRun";
-import { control, emuCalls, Emu } from "./helpers/emu";
+import { emuCalls } from "./helpers/emu";
+import { providerFixture } from "./helpers/provider";
 
 const STACK = "organization/cw-send-once/prod";
 
@@ -30,63 +27,41 @@ class AnswerWriteFails extends DirStore {
 
 describe("send once, fail closed (provider methods)", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let base: Context;
-    let dir: string;
+    const fx = providerFixture({
+        key: "k", secret: "s", transitionMs: 3_600_000, tempDir: "cw-send-once-",
+        env: ["PULUMI_BACKEND_URL", "CLOUDIWAY_JOURNAL_DIR", "PULUMI_HOME", "CLOUDIWAY_RUN_RECORDS"],
+    });
     let ada: string;
-    const saved = { ...process.env };
     const run = { batchName: "Wave 1", action: "migrate", trigger: "1", kind: "mail", __stack: STACK };
     const audit = () => ({ migrationTag: ada, action: "audit", trigger: "1", kind: "mail", __stack: STACK });
-    const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call.endsWith(`/${call}`) && c.ok).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
+    const calls = async (call: string) => (await emuCalls(fx.emu.baseUrl)).filter((c) => c.call.endsWith(`/${call}`) && c.ok).length;
 
     /** A provider context on a runner whose stack store is the file backend `state` and whose machine is `machine`. */
     function runner(machine: string, shared?: RecordStore): Context {
-        process.env.PULUMI_BACKEND_URL = `file://${path.join(dir, "state")}`;
-        process.env.CLOUDIWAY_JOURNAL_DIR = path.join(dir, machine);
-        process.env.PULUMI_HOME = path.join(dir, machine, "home");
-        base.cache.clear();
-        const journal = shared ? new RunJournal(runJournalFor(emu.url, "k", STACK).scope, shared, undefined) : runJournalFor(emu.url, "k", STACK);
+        process.env.PULUMI_BACKEND_URL = `file://${path.join(fx.dir, "state")}`;
+        process.env.CLOUDIWAY_JOURNAL_DIR = path.join(fx.dir, machine);
+        process.env.PULUMI_HOME = path.join(fx.dir, machine, "home");
+        fx.ctx.cache.clear();
+        const journal = shared ? new RunJournal(runJournalFor(fx.emu.url, "k", STACK).scope, shared, undefined) : runJournalFor(fx.emu.url, "k", STACK);
         journal.answerRetryMs = [0];
-        return { ...base, runs: () => journal };
+        return { ...fx.ctx, runs: () => journal };
     }
     const recordFiles = () => {
         const out: string[] = [];
         const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const f = path.join(d, e.name); if (e.isDirectory()) walk(f); else out.push(f); } };
-        walk(path.join(dir, "state", ".pulumi-cloudiway"));
+        walk(path.join(fx.dir, "state", ".pulumi-cloudiway"));
         return out;
     };
 
-    before(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true, consumerKey: "k", consumerSecret: "s" });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "k", consumerSecret: "s" });
-        const config: Record<string, string> = { "cloudiway:apiUrl": emu.url, "cloudiway:consumerKey": "k", "cloudiway:consumerSecret": "s" };
-        base = contextFor((k) => config[k]);
-    });
     beforeEach(async () => {
-        await control(emu).reset();
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-send-once-"));
-        await client.createBatch("mail", "Wave 1");
-        for (const n of ["ada", "bob"]) {
-            const { migrationTag } = await client.createUser("mail", {
-                firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-                sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-            });
-            if (n === "ada") ada = migrationTag; else await client.addToBatch("mail", migrationTag, "Wave 1");
-        }
+        await fx.client.createBatch("mail", "Wave 1");
+        ada = (await fx.addUsers(["ada"])).ada;
+        await fx.addUsers(["bob"], "Wave 1");
     });
-    afterEach(() => {
-        for (const k of ["PULUMI_BACKEND_URL", "CLOUDIWAY_JOURNAL_DIR", "PULUMI_HOME", "CLOUDIWAY_RUN_RECORDS"]) {
-            if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-    });
-    after(async () => { await client?.close(); await emu?.close(); });
 
     it("a fresh runner, the passes over and the record beside the state damaged: refuses, names the record and how to go on, leaves it; the operator's word ends it", async () => {
         await migrationRunImpl.create(runner("runner-a"), run as any); // a fast-mode up killed before the engine saved it
-        await passesEnd();
+        await fx.passesEnd();
         const [file] = recordFiles();
         fs.writeFileSync(file, '{"key":"batch'); // half written
         const ctx = runner("runner-b");
@@ -112,7 +87,7 @@ describe("send once, fail closed (provider methods)", function () {
     });
 
     it("the answer's record cannot be written after the send: the run is kept as sent (partial failure with its outputs), and the next up sends nothing", async () => {
-        const ctx = runner("runner-d", new AnswerWriteFails(path.join(dir, "state", ".pulumi-cloudiway", "x")));
+        const ctx = runner("runner-d", new AnswerWriteFails(path.join(fx.dir, "state", ".pulumi-cloudiway", "x")));
         let outs: MigrationRunOutputs | undefined;
         await assert.rejects(migrationRunImpl.create(ctx, run as any), (e: Error) => {
             assert.ok(e instanceof PartialFailure, String(e));
@@ -131,8 +106,8 @@ describe("send once, fail closed (provider methods)", function () {
     it("an audit cut off before its answer, the audit over: the vendor cannot tell, so it is refused until the operator says", async () => {
         const ctx = runner("runner-f");
         await ctx.runs!(STACK).begin(naturalKey("MigrationRun", audit())!); // the intent of the killed process...
-        await client.auditUser("mail", ada); // ...and its call
-        await passesEnd();
+        await fx.client.auditUser("mail", ada); // ...and its call
+        await fx.passesEnd();
         await assert.rejects(migrationRunImpl.create(runner("runner-f"), audit() as any), /nothing was sent: an earlier attempt .* was cut off before its answer, and Cloudiway's facts cannot tell/);
         assert.strictEqual(await calls("audit"), 1);
         process.env.CLOUDIWAY_RUN_RECORDS = `${ctx.runs!(STACK).recordName(naturalKey("MigrationRun", audit())!)}=unsent`;

@@ -5,10 +5,9 @@
  * (tests/helpers/lifecycle.ts has the fixture).
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
 import { describeEngine, KINDS, kindView } from "../helpers/lifecycle";
-import { describeProviderMethods, checked, present } from "../helpers/provider";
+import { describeProviderMethods, checked, present, implementations } from "../helpers/provider";
 
 describe("BatchGlobalSettings", () => {
     describeProviderMethods("settings-unit-key", "Settings-Unit-S3cret-9191", (fx) => {

@@ -5,10 +5,9 @@
  * (tests/helpers/lifecycle.ts has the fixture).
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
 import { describeEngine, KINDS, kindView, userArgs } from "../helpers/lifecycle";
-import { describeProviderMethods, ada, checked } from "../helpers/provider";
+import { describeProviderMethods, ada, checked, implementations } from "../helpers/provider";
 
 describe("BatchMembership", () => {
     const member = implementations.BatchMembership;

@@ -5,9 +5,8 @@
  * has the fixture).
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { describeEngine, KINDS, Kind, kindView } from "../helpers/lifecycle";
-import { describeProviderMethods, ada } from "../helpers/provider";
+import { describeProviderMethods, ada, implementations } from "../helpers/provider";
 
 describe("MailBatch", () => {
     const batch = implementations.MailBatch;

@@ -8,9 +8,8 @@
  * engine-selfservice.test.ts.
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { UNKNOWN } from "../../provider/runtime/model";
-import { describeProviderMethods, held, present } from "../helpers/provider";
+import { describeProviderMethods, held, present, implementations } from "../helpers/provider";
 import { control, emuOutbox, emuResetStats, emuStats } from "../helpers/emu";
 
 describe("MailUser.selfService", () => describeProviderMethods("ss-unit-key", "SS-Unit-S3cret-5151", (fx) => {

@@ -6,10 +6,9 @@
  * the engine: engine-runs.test.ts; adoption across types: engine-resources.test.ts.
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { changes } from "../helpers/engine";
 import { describeEngine, KINDS, kindView, userArgs } from "../helpers/lifecycle";
-import { describeProviderMethods, ada, held, present } from "../helpers/provider";
+import { describeProviderMethods, ada, held, present, implementations } from "../helpers/provider";
 import { emuResetStats, emuStats } from "../helpers/emu";
 
 describe("MailUser", () => {

@@ -6,63 +6,32 @@
  * `notBefore` are crossed without waiting. migrationRun.phases.test.ts has the rest of the phases.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { startEmulator } from "../../emulator";
-import { CloudiwayClient } from "../../provider/client";
-import { Emu, control, emuCalls, emuResetStats, emuStats } from "../helpers/emu";
+import { emuResetStats, emuStats } from "../helpers/emu";
 import type { PassEnd } from "../../emulator/statuses";
 import { FakeClock } from "../helpers/fakeClock";
-import { InstalledProvider, nextUpProvider } from "../helpers/provider";
-
-type Provider = InstalledProvider;
+import { providerFixture } from "../helpers/provider";
 
 describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider methods)", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let dir: string;
-    const tags: Record<string, string> = {};
+    // transitionMs beyond a timer: passes move only on POST /_emulator/tick.
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-gates-" });
+    let tags: Record<string, string> = {};
     const clock = new FakeClock();
-    const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
-    const provider = (): Provider => nextUpProvider("MigrationRun", emu.url);
-    const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
-    const startbatches = async () => (await calls("/mailusers/startbatch")).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
-    const outcomes = (users: Record<string, PassEnd>) => control(emu).setOutcomes(users, "mail");
-    const statuses = async () => Object.fromEntries((await client.getAllUsers("mail")).map((u) => [u.sourceEmail, String(u.status)]));
+    const provider = () => fx.nextUp("MigrationRun");
+    const startbatches = async () => (await fx.okCalls("/mailusers/startbatch")).length;
+    const outcomes = (users: Record<string, PassEnd>) => fx.control.setOutcomes(users, "mail");
+    const statuses = async () => Object.fromEntries((await fx.client.getAllUsers("mail")).map((u) => [u.sourceEmail, String(u.status)]));
     const run = (extra: Record<string, unknown> = {}) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", ...extra });
     const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
 
-    async function addUser(n: string, batch = "Wave 1") {
-        const { migrationTag } = await client.createUser("mail", {
-            firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-            sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-        });
-        await client.addToBatch("mail", migrationTag, batch);
-        tags[n] = migrationTag;
-    }
-
     beforeEach(async () => {
-        // transitionMs beyond a timer: passes move only on POST /_emulator/tick.
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000_000, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-gates-"));
-        process.env.CLOUDIWAY_JOURNAL_DIR = dir;
-        await client.createBatch("mail", "Wave 1");
-        for (const n of ["ann", "bob", "cat"]) await addUser(n);
+        await fx.client.createBatch("mail", "Wave 1");
+        tags = await fx.addUsers(["ann", "bob", "cat"], "Wave 1");
         clock.install();
     });
-    afterEach(async () => {
-        clock.restore();
-        if (saved === undefined) delete process.env.CLOUDIWAY_JOURNAL_DIR; else process.env.CLOUDIWAY_JOURNAL_DIR = saved;
-        await client.close();
-        await emu.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterEach(() => clock.restore());
 
     describe("waitFor.maxFailed", () => {
         it("a gate with as many failures as maxFailed passes: done, the failed users named", async () => {
@@ -71,7 +40,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const w = run({ waitFor: { maxFailed: 1 } });
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.phase, "waiting");
-            await passesEnd();
+            await fx.passesEnd();
             const done = (await p.update(id, outs, w)).outs;
             assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers], ["done", { ONERROR: 1, SUCCESS: 2 }, ["cat@source.example"]]);
             assert.match(done.progress, /^3 of 3 done \(ONERROR 1, SUCCESS 2\); \d+ of \d+ items failed/);
@@ -84,7 +53,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const p = provider();
             const w = run({ waitFor: { maxFailed: 1 } });
             const { id, outs } = await p.create(w);
-            await passesEnd();
+            await fx.passesEnd();
             const err = await failure(p.update(id, outs, w));
             assert.match(err.message, /2 user\(s\) ended badly, more than maxFailed 1: ann@source\.example \(STOP\), cat@source\.example \(ONERROR\)/);
             assert.strictEqual(err.id, id, "the run stays in the state");
@@ -103,38 +72,38 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             await outcomes({ "cat@source.example": "ONERROR", "bob@source.example": "PRE_PROCESSING_ERROR" });
             const p = provider();
             await p.create(run());
-            await passesEnd();
-            await addUser("dan"); // joins after the pass: never started
+            await fx.passesEnd();
+            await fx.addUsers(["dan"], "Wave 1"); // joins after the pass: never started
             assert.deepStrictEqual(await statuses(), {
                 "ann@source.example": "SUCCESS", "bob@source.example": "PRE_PROCESSING_ERROR", "cat@source.example": "ONERROR", "dan@source.example": "NOTSTARTED",
             });
-            await emuResetStats(emu.baseUrl);
+            await emuResetStats(fx.emu.baseUrl);
             const w = { batchName: "Wave 1", action: "retry", trigger: "1", waitFor: { maxFailed: 0 } };
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.started, 2);
             assert.strictEqual(outs.answer, "started 2 user(s) in error again: bob@source.example, cat@source.example");
-            const started = (await calls("/mailusers/start")).map((c) => c.migrationTag).sort();
+            const started = (await fx.okCalls("/mailusers/start")).map((c) => c.migrationTag).sort();
             assert.deepStrictEqual(started, [tags.bob, tags.cat].sort(), "one start per user in error, nobody else");
             assert.strictEqual(await startbatches(), 0, "no batch start");
-            assert.deepStrictEqual((await emuStats(emu.baseUrl)).mutating, 2, "two writes in all");
+            assert.deepStrictEqual((await emuStats(fx.emu.baseUrl)).mutating, 2, "two writes in all");
             const now = await statuses();
             assert.deepStrictEqual([now["ann@source.example"], now["dan@source.example"]], ["SUCCESS", "NOTSTARTED"]);
             // Its gate is judged like any other, and it is not sent again.
             assert.strictEqual(outs.phase, "waiting");
-            await passesEnd();
+            await fx.passesEnd();
             const done = (await p.update(id, outs, w)).outs;
             assert.deepStrictEqual([done.phase, done.started], ["done", 2]);
-            assert.strictEqual((await calls("/mailusers/start")).length, 2, "sent once");
+            assert.strictEqual((await fx.okCalls("/mailusers/start")).length, 2, "sent once");
         });
 
         it("with no user in error, starts nobody", async () => {
             const p = provider();
             await p.create(run());
-            await passesEnd();
-            await emuResetStats(emu.baseUrl);
+            await fx.passesEnd();
+            await emuResetStats(fx.emu.baseUrl);
             const { outs } = await p.create({ batchName: "Wave 1", action: "retry", trigger: "1" });
             assert.deepStrictEqual([outs.phase, outs.started, outs.answer], ["sent", 0, "no user of the batch is in an error status"]);
-            assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0);
+            assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0);
         });
     });
 
@@ -143,10 +112,10 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const p = provider();
             const notBefore = new Date(Date.now() + 120 * 60_000).toISOString();
             const v = run({ notBefore });
-            await emuResetStats(emu.baseUrl);
+            await emuResetStats(fx.emu.baseUrl);
             const { id, outs } = await p.create(v);
             assert.deepStrictEqual([outs.phase, outs.deferredUntil, outs.answer, outs.performedAt], ["deferred", notBefore, `deferred until ${notBefore}`, undefined]);
-            assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "nothing sent");
+            assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0, "nothing sent");
             clock.advance(119);
             assert.strictEqual((await p.diff(id, outs, v)).changes, false, "not due yet: no diff");
             const still = (await p.update(id, outs, v)).outs; // an update for another reason sends nothing either
@@ -170,7 +139,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const w = run({ waitFor: { timeoutMinutes: 60 } });
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.phase, "waiting");
-            await control(emu).tick(); // WORKING
+            await fx.control.tick(); // WORKING
             clock.advance(59);
             const inTime = (await p.update(id, outs, w)).outs;
             assert.deepStrictEqual([inTime.phase, inTime.progress], ["waiting", "0 of 3 done (WORKING 3)"]);
@@ -180,7 +149,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             assert.strictEqual(err.id, id);
             assert.deepStrictEqual([err.properties.phase, err.properties.performedAt, err.properties.progress], ["failed", outs.performedAt, "0 of 3 done (WORKING 3)"]);
             assert.strictEqual((await p.diff(id, err.properties, w)).changes, true, "a failed gate is judged again at the next up");
-            await passesEnd();
+            await fx.passesEnd();
             const done = (await p.update(id, err.properties, w)).outs;
             assert.deepStrictEqual([done.phase, done.finalStatuses], ["done", { SUCCESS: 3 }]);
             assert.strictEqual(await startbatches(), 1, "never sent again");
@@ -214,7 +183,7 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
         clock.advance(30);
         const waiting = (await p.update(id, deferred, w({ maxFailed: 0 }))).outs;
         assert.deepStrictEqual([waiting.phase, waiting.progress], ["waiting", "0 of 3 done (SCHEDULED 3)"]);
-        await passesEnd();
+        await fx.passesEnd();
         const failed = (await failure(p.update(id, waiting, w({ maxFailed: 0 })))).properties;
         assert.deepStrictEqual([failed.phase, failed.failedUsers], ["failed", ["cat@source.example"]]);
         const done = (await p.update(id, failed, w({ maxFailed: 1 }))).outs;

@@ -5,71 +5,38 @@
  * the emulator in-process. Passes end when the test ticks the emulator; the wall clock is faked.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { startEmulator } from "../../emulator";
-import { CloudiwayClient } from "../../provider/client";
 import { observeSent } from "../../provider/campaign/gates";
-import { Emu, control, emuCalls } from "../helpers/emu";
 import { FakeClock } from "../helpers/fakeClock";
-import { InstalledProvider, nextUpProvider } from "../helpers/provider";
-
-type Provider = InstalledProvider;
+import { providerFixture } from "../helpers/provider";
 
 describe("MigrationRun gates: evidence of a pass, and items failed (provider methods)", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let dir: string;
-    const tags: Record<string, string> = {};
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-items-" });
+    let tags: Record<string, string> = {};
     const clock = new FakeClock();
-    const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
-    const provider = (): Provider => nextUpProvider("MigrationRun", emu.url);
-    const calls = async (call: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === call && c.ok);
-    const startbatches = async (batch: string) => (await calls("/mailusers/startbatch")).filter((c) => c.batchName === batch).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
+    const provider = () => fx.nextUp("MigrationRun");
+    const startbatches = async (batch: string) => (await fx.okCalls("/mailusers/startbatch", batch)).length;
     const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
     /** c2's next pass: 3 of 10 mails failed, no calendar entry or contact read. */
-    const c2LosesMails = () => control(emu).setItemFailures({
+    const c2LosesMails = () => fx.control.setItemFailures({
         "c2@source.example": { mails: { failure: 3, read: 10 }, calendars: { failure: 0, read: 0 }, contacts: { failure: 0, read: 0 } },
     });
     const wave1 = (waitFor: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", waitFor, ...extra });
 
-    async function addUser(n: string, batch: string) {
-        const { migrationTag } = await client.createUser("mail", {
-            firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-            sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-        });
-        await client.addToBatch("mail", migrationTag, batch);
-        tags[n] = migrationTag;
-    }
-
     beforeEach(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000_000, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-items-"));
-        process.env.CLOUDIWAY_JOURNAL_DIR = dir;
-        for (const b of ["Wave 1", "Wave 2"]) await client.createBatch("mail", b);
-        for (const n of ["ann", "c2"]) await addUser(n, "Wave 1");
-        await addUser("dan", "Wave 2");
+        for (const b of ["Wave 1", "Wave 2"]) await fx.client.createBatch("mail", b);
+        tags = { ...await fx.addUsers(["ann", "c2"], "Wave 1"), ...await fx.addUsers(["dan"], "Wave 2") };
         clock.install();
     });
-    afterEach(async () => {
-        clock.restore();
-        if (saved === undefined) delete process.env.CLOUDIWAY_JOURNAL_DIR; else process.env.CLOUDIWAY_JOURNAL_DIR = saved;
-        await client.close();
-        await emu.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-    });
+    afterEach(() => clock.restore());
 
     it("a SUCCESS pass with 3 of 10 mails failed: at 5% the gate fails naming the user and figure and the next wave waits; at 50% it opens and the next wave is sent once", async () => {
         await c2LosesMails();
         const p = provider();
         const { id, outs } = await p.create(wave1({ maxItemFailurePercent: 5 }));
-        await passesEnd();
+        await fx.passesEnd();
         const err = await failure(p.update(id, outs, wave1({ maxItemFailurePercent: 5 })));
         assert.match(err.message, /1 user\(s\) ended badly \(1 over waitFor\.maxItemFailurePercent 5\), more than maxFailed 0: c2@source\.example: 3 of 10 items failed \(30%\)/);
         const failed = err.properties;
@@ -100,24 +67,24 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
         await c2LosesMails();
         const p = provider();
         await p.create(wave1({}));
-        await passesEnd();
+        await fx.passesEnd();
         clock.advance(60); // the retry, an hour after the passes (their starts are well before its send)
         const r = { batchName: "Wave 1", action: "retry", trigger: "r1", waitFor: { maxItemFailurePercent: 5 } };
         const { id, outs } = await p.create(r);
         assert.deepStrictEqual([outs.started, outs.retried, outs.answer], [1, [tags.c2], "started 1 user(s) in error again: c2@source.example (3 of 10 items failed (30%))"]);
-        assert.deepStrictEqual((await calls("/mailusers/start")).map((c) => c.migrationTag), [tags.c2], "only c2 started again");
-        await passesEnd();
+        assert.deepStrictEqual((await fx.okCalls("/mailusers/start")).map((c) => c.migrationTag), [tags.c2], "only c2 started again");
+        await fx.passesEnd();
         const done = (await p.update(id, outs, r)).outs;
         assert.deepStrictEqual([done.phase, done.failedUsers, done.items.failure], ["done", [], 0], "c2's new pass lost nothing; ann needs no new pass");
-        assert.strictEqual((await calls("/mailusers/start")).length, 1, "sent once");
+        assert.strictEqual((await fx.okCalls("/mailusers/start")).length, 1, "sent once");
     });
 
     it("a user NOTSTARTED after the send keeps the gate waiting, and past timeoutMinutes fails it, named", async () => {
         const p = provider();
         const w = wave1({ timeoutMinutes: 60 });
         const { id, outs } = await p.create(w);
-        await passesEnd();
-        await addUser("eve", "Wave 1"); // joined after the send: the batch start never reached it
+        await fx.passesEnd();
+        await fx.addUsers(["eve"], "Wave 1"); // joined after the send: the batch start never reached it
         const waiting = (await p.update(id, outs, w)).outs;
         assert.strictEqual(waiting.phase, "waiting", "NOTSTARTED is not done");
         assert.match(waiting.progress, /^2 of 3 done \(NOTSTARTED 1, SUCCESS 2\), 1 with nothing since the send; /);
@@ -130,9 +97,9 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
     it("a SUCCESS left by a pass before the send is no evidence; a pass whose date cannot be read is none either", async () => {
         const p = provider();
         await p.create({ migrationTag: tags.ann, action: "migrate", trigger: "0" });
-        await passesEnd(); // ann: SUCCESS, from this earlier pass
+        await fx.passesEnd(); // ann: SUCCESS, from this earlier pass
         clock.advance(10); // a send 10 minutes after that pass (beyond the clock slack):
-        const history = await client.getMailHistory("mail", tags.ann);
+        const history = await fx.client.getMailHistory("mail", tags.ann);
         const ctx = { client: () => ({ getMailHistory: async () => history }), cache: { get: (_k: string, f: () => unknown) => f() } } as any;
         const later = Date.now();
         const [stale] = await observeSent(ctx, "mail", [{ tag: tags.ann, email: "ann@source.example", status: "SUCCESS" }], { action: "migrate" }, later, true);

@@ -7,51 +7,23 @@
  * `after` as data, and states written before phases. Passes advance only when a test ticks.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { startEmulator } from "../../emulator";
-import { CloudiwayClient } from "../../provider/client";
 import { updateMaySend } from "../../provider/resources/migrationRun";
 import { UNKNOWN } from "../../provider/runtime/model";
-import { Emu, control, emuCalls } from "../helpers/emu";
-import { InstalledProvider, nextUpProvider } from "../helpers/provider";
-
-type Provider = InstalledProvider;
+import { providerFixture } from "../helpers/provider";
 
 describe("MigrationRun phases (provider methods)", function () {
     this.timeout(60_000);
-    let emu: Emu;
-    let client: CloudiwayClient;
-    let dir: string;
-    const saved = process.env.CLOUDIWAY_JOURNAL_DIR;
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000, journalInTempDir: true, tempDir: "cw-phases-" });
 
-    /** The provider as the next `up`'s provider process has it (tests/helpers/provider.ts). */
-    const provider = (extra: Record<string, string> = {}): Provider => nextUpProvider("MigrationRun", emu.url, extra);
-    const starts = async (batch = "Wave 1") => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
-    const passesEnd = async () => { for (let i = 0; i < 10; i++) await control(emu).tick(); };
+    /** The provider as the next `up`'s provider process has it. */
+    const provider = (extra: Record<string, string> = {}) => fx.nextUp("MigrationRun", extra);
+    const starts = async (batch = "Wave 1") => (await fx.okCalls("/mailusers/startbatch", batch)).length;
     const SHIM = "exports.handler = {} /* the serialized shim */";
     const gated = (waitFor: Record<string, unknown>) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", waitFor, __provider: SHIM });
 
     beforeEach(async () => {
-        emu = await startEmulator({ port: 0, transitionMs: 3_600_000, quiet: true });
-        client = new CloudiwayClient({ apiUrl: emu.url, consumerKey: "demo-key", consumerSecret: "demo-secret" });
-        dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-phases-"));
-        process.env.CLOUDIWAY_JOURNAL_DIR = dir;
-        await client.createBatch("mail", "Wave 1");
-        for (const n of ["cat", "ann"]) {
-            const { migrationTag } = await client.createUser("mail", {
-                firstName: n, lastName: "Test", sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
-                sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
-            });
-            await client.addToBatch("mail", migrationTag, "Wave 1");
-        }
-    });
-    afterEach(async () => {
-        if (saved === undefined) delete process.env.CLOUDIWAY_JOURNAL_DIR; else process.env.CLOUDIWAY_JOURNAL_DIR = saved;
-        await client.close();
-        await emu.close();
-        fs.rmSync(dir, { recursive: true, force: true });
+        await fx.client.createBatch("mail", "Wave 1");
+        await fx.addUsers(["cat", "ann"], "Wave 1");
     });
 
     it("no waitFor: sent, and nothing more to do at the next up", async () => {
@@ -72,7 +44,7 @@ describe("MigrationRun phases (provider methods)", function () {
         assert.strictEqual(d.changes, true, "a waiting gate is an update: each up checks it");
         const still = (await p.update(id, outs, gated({ timeoutMinutes: 600 }))).outs;
         assert.strictEqual(still.phase, "waiting");
-        await passesEnd();
+        await fx.passesEnd();
         const done = (await p.update(id, still, gated({ timeoutMinutes: 600 }))).outs;
         assert.deepStrictEqual([done.phase, done.finalStatuses, done.failedUsers], ["done", { SUCCESS: 2 }, []]);
         assert.match(done.progress, /^2 of 2 done \(SUCCESS 2\); 0 of \d+ items failed \(0%\)$/);
@@ -82,10 +54,10 @@ describe("MigrationRun phases (provider methods)", function () {
     });
 
     it("a failed gate fails the up naming the users in a fixed order, with the id and outputs for the state; a higher maxFailed lets it be done; never sent again", async () => {
-        await control(emu).setOutcomes({ "cat@source.example": "ONERROR", "ann@source.example": "ONERROR" }, "mail");
+        await fx.control.setOutcomes({ "cat@source.example": "ONERROR", "ann@source.example": "ONERROR" }, "mail");
         const p = provider();
         const { id, outs } = await p.create(gated({}));
-        await passesEnd();
+        await fx.passesEnd();
         const err = await p.update(id, outs, gated({})).then(() => undefined, (e) => e);
         assert.ok(err, "the up fails");
         assert.match(err.message, /2 user\(s\) ended badly, more than maxFailed 0: ann@source\.example \(ONERROR\), cat@source\.example \(ONERROR\)/);
@@ -112,7 +84,7 @@ describe("MigrationRun phases (provider methods)", function () {
     });
 
     it("blockMinutes: one up waits for the target to settle, looking every waitPollSeconds", async () => {
-        await control(emu).setLifecycle({ transitionMs: 300, passSteps: 3 });
+        await fx.control.setLifecycle({ transitionMs: 300, passSteps: 3 });
         const p = provider({ "cloudiway:waitPollSeconds": "1" });
         const { outs } = await p.create(gated({ blockMinutes: 1 }));
         assert.deepStrictEqual([outs.phase, outs.finalStatuses], ["done", { SUCCESS: 2 }]);

@@ -6,10 +6,9 @@
  * stop) are in engine-runs.test.ts; their recovery from kills in fast-recovery.test.ts.
  */
 import * as assert from "assert";
-import { implementations } from "../../provider/runtime/impl";
 import { usersOf } from "../helpers/emu";
 import { describeEngine, userArgs } from "../helpers/lifecycle";
-import { describeProviderMethods, held } from "../helpers/provider";
+import { describeProviderMethods, held, implementations } from "../helpers/provider";
 
 describe("MigrationRun", () => {
     const run = implementations.MigrationRun;

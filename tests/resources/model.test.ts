@@ -4,7 +4,6 @@
  * again, then diffed against read's outputs) loses nothing and shows no change. Both kinds.
  */
 import * as assert from "assert";
-import { implementations, ResourceType } from "../../provider/runtime/impl";
 import { mailUserModel } from "../../provider/resources/mailUser";
 import { mailBatchModel } from "../../provider/resources/mailBatch";
 import { batchMembershipModel } from "../../provider/resources/batchMembership";
@@ -13,7 +12,7 @@ import { migrationRunModel } from "../../provider/resources/migrationRun";
 import { SETTING_FLAGS } from "../../provider/client/settings";
 import type { ResourceImpl } from "../../provider/runtime/model";
 import { KINDS, Kind } from "../../provider/client/calls";
-import { describeProviderMethods } from "../helpers/provider";
+import { describeProviderMethods, implementations, ResourceType } from "../helpers/provider";
 
 const MODELS = {
     MailUser: mailUserModel, MailBatch: mailBatchModel, BatchMembership: batchMembershipModel,
