@@ -66,10 +66,12 @@ export interface StackOptions {
 }
 
 /**
- * One stack (named "test") of a throwaway project inside the repository (so the package resolves),
- * with a PULUMI_HOME of its own. `env` values left undefined are removed from the environment.
+ * A throwaway project inside the repository (so the package resolves), with a PULUMI_HOME and a file
+ * backend of its own, and the commands run in it (`exec`, `pulumi`); its stacks are the caller's
+ * (e.g. those `cloudiway-migration shards --init` makes). `env` values left undefined are removed
+ * from the environment.
  */
-export class EngineStack {
+export class EngineProject {
     readonly dir: string;
     readonly home: string;
     readonly specFile: string;
@@ -77,7 +79,7 @@ export class EngineStack {
     env: NodeJS.ProcessEnv;
     readonly backendUrl: string;
 
-    private constructor(readonly opts: StackOptions) {
+    constructor(readonly opts: StackOptions) {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), `cw-${opts.name}-`));
         this.home = root;
         if (opts.programDir) {
@@ -110,6 +112,52 @@ export class EngineStack {
         for (const [k, v] of Object.entries(this.env)) if (v === undefined) delete this.env[k];
     }
 
+    /**
+     * Runs `cmd args` in the project (logged, a `--secret` value hidden); rejects on a non-zero exit
+     * unless `allowFailure`. `onSpawn` is given the pid of the process (to sample its process tree);
+     * `shown` names the command in the log and the error (default `cmd args`).
+     */
+    exec(cmd: string, args: string[], o: { allowFailure?: boolean; onSpawn?: (pid: number) => void; shown?: string[] } = {}): Promise<CliResult> {
+        return new Promise((resolve, reject) => {
+            const child = execFile(cmd, args,
+            { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: this.opts.timeoutMs ?? 30 * 60 * 1000 },
+            (err, stdout, stderr) => {
+                const code: unknown = err ? (err.code ?? 1) : 0;
+                const named = o.shown ?? [path.basename(cmd), ...args];
+                const shown = named.includes("--secret") ? [...named.slice(0, -1), "[secret]"] : named;
+                this.log.push(`$ ${shown.join(" ")}\n${stdout}\n${stderr}`);
+                if (err && !o.allowFailure) {
+                    reject(new Error(`${shown.join(" ")} failed (${code}):\n${stdout}\n${stderr}`));
+                } else {
+                    resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+                }
+            });
+            if (o.onSpawn && child.pid) o.onSpawn(child.pid);
+        });
+    }
+
+    /** `pulumi <args> --non-interactive` in the project (no stack implied). */
+    pulumi(args: string[], allowFailure = false): Promise<CliResult> {
+        return this.exec("pulumi", [...args, "--non-interactive"], { allowFailure, shown: ["pulumi", ...args] });
+    }
+
+    /** Removes the project folder (unless it is the caller's `programDir`) and its home, state and logs. */
+    async dispose(): Promise<void> {
+        if (!this.opts.programDir) fs.rmSync(this.dir, { recursive: true, force: true });
+        else fs.rmSync(path.join(this.dir, "Pulumi.test.yaml"), { force: true });
+        fs.rmSync(this.home, { recursive: true, force: true });
+    }
+}
+
+/**
+ * One stack (named "test") of a throwaway project (EngineProject): the stack's config set at
+ * `create`, and the pulumi commands on it.
+ */
+export class EngineStack extends EngineProject {
+    private constructor(opts: StackOptions) {
+        super(opts);
+    }
+
     static async create(opts: StackOptions): Promise<EngineStack> {
         const s = new EngineStack(opts);
         await s.cli(["login", s.backendUrl]);
@@ -139,27 +187,13 @@ export class EngineStack {
     }
 
     /**
-     * Runs `pulumi <args>` in the project; rejects on a non-zero exit unless allowFailure. `onSpawn`
+     * Runs `pulumi <args>` on the stack; rejects on a non-zero exit unless allowFailure. `onSpawn`
      * is given the pid of the `pulumi` process (to sample its process tree).
      */
     cli(args: string[], allowFailure = false, onSpawn?: (pid: number) => void): Promise<CliResult> {
-        return new Promise((resolve, reject) => {
-            const noStack = args[0] === "login" || (args[0] === "stack" && args[1] === "init");
-            const full = noStack ? [...args, "--non-interactive"] : [...args, "--non-interactive", "--stack", "test"];
-            const child = execFile("pulumi", full,
-            { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: this.opts.timeoutMs ?? 30 * 60 * 1000 },
-            (err, stdout, stderr) => {
-                const code: unknown = err ? (err.code ?? 1) : 0;
-                const shown = args.includes("--secret") ? [...args.slice(0, -1), "[secret]"] : args;
-                this.log.push(`$ pulumi ${shown.join(" ")}\n${stdout}\n${stderr}`);
-                if (err && !allowFailure) {
-                    reject(new Error(`pulumi ${args.join(" ")} failed (${code}):\n${stdout}\n${stderr}`));
-                } else {
-                    resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-                }
-            });
-            if (onSpawn && child.pid) onSpawn(child.pid);
-        });
+        const noStack = args[0] === "login" || (args[0] === "stack" && args[1] === "init");
+        const full = noStack ? [...args, "--non-interactive"] : [...args, "--non-interactive", "--stack", "test"];
+        return this.exec("pulumi", full, { allowFailure, onSpawn, shown: ["pulumi", ...args] });
     }
 
     /** `pulumi preview --json`: the steps and a count per operation. */
@@ -220,11 +254,6 @@ export class EngineStack {
         await this.cli(["stack", "rm", "--yes", "--force"]);
     }
 
-    async dispose(): Promise<void> {
-        if (!this.opts.programDir) fs.rmSync(this.dir, { recursive: true, force: true });
-        else fs.rmSync(path.join(this.dir, "Pulumi.test.yaml"), { force: true });
-        fs.rmSync(this.home, { recursive: true, force: true });
-    }
 }
 
 function countOps(summary: Record<string, number>): StepSummary {

@@ -12,6 +12,7 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { TestStack, REPO, skipIfEngineOptedOut } from "./helpers/engine";
 import { batchesOf, control, Emu, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { badBatches } from "./helpers/plans";
 
 const TAG = "11111111-2222-3333-4444-555555555555";
 const user = (over: Record<string, unknown> = {}) => ({
@@ -156,19 +157,7 @@ describe("@engine bad input at scale: rejected at preview, named, nothing applie
         fs.writeFileSync(plan, `defaults: { sourceConnectorName: Gmail, targetConnectorName: Office 365 }
 batchs: []
 csv: [bad.csv]
-batches:
-  - name: W1
-    settings: { fromDate: 2020-02-30, shouldMigrateMail: true }
-    users:
-      - { firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann@t.example }
-      - { firstName: Bob, lastName: B, sourceEmail: bob@s.example, targetEmail: bob@t.example }
-  - name: W2
-    settings: { fromDate: 2021-01-01, toDate: 2020-01-01 }
-    runs:
-      - { action: explode, trigger: "1" }
-    users:
-      - { firstName: Ivy, lastName: I, sourceEmail: ivy@s.example, targetEmail: ivy@t.example }
-users:
+${badBatches("{ firstName: Ivy, lastName: I, sourceEmail: ivy@s.example, targetEmail: ivy@t.example }")}users:
   - { firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann@t.example, batch: W2 }
   - { firstName: Jo, lastName: J, sourceEmail: jo@s.example, targetEmail: jo@t.example, batch: W9 }
   - { firstName: Cid, lastName: C, sourceEmail: cid@s.example, targetEmail: cid-at-t }

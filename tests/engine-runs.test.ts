@@ -4,8 +4,8 @@
  */
 import * as assert from "assert";
 import { startEmulator } from "../emulator";
-import { TestStack, changes, disposeStackAfterEach, skipIfEngineOptedOut } from "./helpers/engine";
-import { control, Emu, emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
+import { TestStack, changes, disposeStackAfterEach, engineEmulator } from "./helpers/engine";
+import { control, emuCalls, emuResetStats, emuState, emuStats, usersOf } from "./helpers/emu";
 
 const person = (n: string) => ({
     firstName: n, lastName: "Tester", sourceEmail: `${n.toLowerCase()}@source.example`, targetEmail: `${n.toLowerCase()}@target.example`,
@@ -31,20 +31,14 @@ function waveSpec(batch: string, names: string[], runs: { action: string; trigge
 
 describe("@engine migration runs, licenses and status", function () {
     this.timeout(20 * 60 * 1000);
-    let emu: Emu;
+    const fx = engineEmulator();
     let stack: TestStack | undefined;
-
-    before(async function () {
-        skipIfEngineOptedOut(this);
-        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
-    });
-    after(async () => emu?.close());
     // No destroy after each test: it asserted nothing (errors ignored); each test resets the emulator before its stack
     // (the stop test has an emulator of its own) and the stack's state goes with its folder (dispose).
     disposeStackAfterEach(() => stack, () => { stack = undefined; }, { destroy: false, lines: 3 });
     async function newStack(name: string) {
-        await control(emu).reset();
-        stack = await TestStack.create({ name, apiUrl: emu.url });
+        await control(fx.emu).reset();
+        stack = await TestStack.create({ name, apiUrl: fx.emu.url });
         return stack;
     }
 
@@ -55,7 +49,7 @@ describe("@engine migration runs, licenses and status", function () {
         assert.ok(changes(p.steps).some((c) => c.op === "create" && c.name === "wave1-migrate"), "preview lists the run");
         await s.up();
 
-        const calls = await emuCalls(emu.baseUrl);
+        const calls = await emuCalls(fx.emu.baseUrl);
         const idx = (pred: (c: any) => boolean) => calls.map((c, i) => (pred(c) ? i : -1)).filter((i) => i >= 0);
         const starts = idx((c) => /startbatch$/.test(c.call));
         const adds = idx((c) => /addtobatch$/.test(c.call));
@@ -65,14 +59,14 @@ describe("@engine migration runs, licenses and status", function () {
         assert.strictEqual(settings.length, 1);
         assert.ok(Math.max(...adds, ...settings) < starts[0], "startbatch came after the 3 addtobatch and the settings call");
 
-        let users = usersOf(await emuState(emu.baseUrl));
+        let users = usersOf(await emuState(fx.emu.baseUrl));
         assert.deepStrictEqual(users.map((u: any) => u.status), ["SUCCESS", "SUCCESS", "SUCCESS"]);
         assert.ok(users.every((u: any) => u.history.length === 1));
 
         // Unchanged stack: nothing performed.
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await s.up();
-        assert.strictEqual((await emuStats(emu.baseUrl)).mutating, 0, "re-applying performs nothing");
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0, "re-applying performs nothing");
 
         // After the pass, refresh brings status and counts into state, and preview stays empty.
         await s.refresh();
@@ -81,25 +75,25 @@ describe("@engine migration runs, licenses and status", function () {
         assert.strictEqual(ann.status, "SUCCESS");
         assert.strictEqual(ann.passes, 1);
         assert.ok(ann.lastPass.mails.total > 0);
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         assert.deepStrictEqual(changes((await s.preview()).steps), []);
-        assert.strictEqual((await emuStats(emu.baseUrl)).total, 0);
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).total, 0);
 
         // A new trigger: exactly one more start, and a delta pass.
         s.setSpec({ resources: waveSpec("Wave 1", ["Ann", "Ben", "Cid"], [{ action: "migrate", trigger: "2" }]) });
         assert.deepStrictEqual(changes((await s.preview()).steps).map((c) => [c.op, c.name]), [["update", "wave1-migrate"]]);
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await s.up();
-        const byCall = (await emuStats(emu.baseUrl)).byCall;
+        const byCall = (await emuStats(fx.emu.baseUrl)).byCall;
         assert.strictEqual(byCall["POST /mailusers/startbatch"], 1);
-        users = usersOf(await emuState(emu.baseUrl));
+        users = usersOf(await emuState(fx.emu.baseUrl));
         assert.ok(users.every((u: any) => u.history.length === 2 && u.history[1].msgAlreadyMigrated > 0), "a delta pass");
 
         // Deleting the run performs nothing.
         s.setSpec({ resources: waveSpec("Wave 1", ["Ann", "Ben", "Cid"], []) });
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await s.up();
-        const after = await emuStats(emu.baseUrl);
+        const after = await emuStats(fx.emu.baseUrl);
         assert.strictEqual(after.mutating, 0, `removing a run performs nothing: ${JSON.stringify(after.byCall)}`);
     });
 
@@ -119,11 +113,11 @@ describe("@engine migration runs, licenses and status", function () {
         ];
         for (const [run, call, verify] of steps) {
             s.setSpec({ resources: [...base, run] });
-            await emuResetStats(emu.baseUrl);
+            await emuResetStats(fx.emu.baseUrl);
             await s.up();
-            const stats = await emuStats(emu.baseUrl);
+            const stats = await emuStats(fx.emu.baseUrl);
             assert.strictEqual(stats.byCall[call], 1, `${run.name}: one ${call} (${JSON.stringify(stats.byCall)})`);
-            verify(usersOf(await emuState(emu.baseUrl)));
+            verify(usersOf(await emuState(fx.emu.baseUrl)));
         }
     });
 
@@ -136,7 +130,7 @@ describe("@engine migration runs, licenses and status", function () {
             ],
         });
         await s.up();
-        const calls = (await emuCalls(emu.baseUrl)).filter((c: any) => /startpermissionmigrationbybatch$/.test(c.call));
+        const calls = (await emuCalls(fx.emu.baseUrl)).filter((c: any) => /startpermissionmigrationbybatch$/.test(c.call));
         assert.deepStrictEqual(calls.filter((c: any) => c.ok).map((c: any) => c.batchName).sort(), ["Perm 1", "Perm 2"]);
     });
 
@@ -144,16 +138,16 @@ describe("@engine migration runs, licenses and status", function () {
         const s = await newStack("license");
         s.setSpec({ resources: [{ type: "MailUser", name: "kim", args: person("Kim") }] });
         await s.up();
-        assert.strictEqual(usersOf(await emuState(emu.baseUrl))[0].licensed, false);
+        assert.strictEqual(usersOf(await emuState(fx.emu.baseUrl))[0].licensed, false);
         s.setSpec({ resources: [{ type: "MailUser", name: "kim", args: { ...person("Kim"), licensed: true } }] });
-        await emuResetStats(emu.baseUrl);
+        await emuResetStats(fx.emu.baseUrl);
         await s.up();
-        assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/license"], 1);
-        assert.strictEqual(usersOf(await emuState(emu.baseUrl))[0].licensed, true);
-        await emuResetStats(emu.baseUrl);
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).byCall["POST /mailusers/license"], 1);
+        assert.strictEqual(usersOf(await emuState(fx.emu.baseUrl))[0].licensed, true);
+        await emuResetStats(fx.emu.baseUrl);
         await s.refresh();
         await s.up();
-        assert.strictEqual((await emuStats(emu.baseUrl)).byCall["POST /mailusers/license"] ?? 0, 0, "never re-assigned");
+        assert.strictEqual((await emuStats(fx.emu.baseUrl)).byCall["POST /mailusers/license"] ?? 0, 0, "never re-assigned");
         assert.deepStrictEqual(changes((await s.preview()).steps), []);
     });
 

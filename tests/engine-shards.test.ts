@@ -12,58 +12,40 @@
  *    its next up converges (fast mode, same machine: `pulumi cancel` if locked, then up again).
  */
 import * as assert from "assert";
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { startEmulator } from "../emulator";
-import { REPO, engineBinDir, skipIfEngineOptedOut } from "./helpers/engine";
-import { Emu, control as emuControl, emuCalls, emuFaults, emuState, usersOf } from "./helpers/emu";
+import { EngineProject, REPO, engineEmulator } from "./helpers/engine";
+import { control as emuControl, emuCalls, emuFaults, emuState, usersOf } from "./helpers/emu";
 import { descendants } from "./helpers/processes";
 
 const CLI = path.join(REPO, "dist", "cli", "index.js");
 interface Run { code: number; out: string; stdout: string }
 
-/** A throwaway copy of the root project (inside the repository, so the package resolves) with its own backend and home. */
+/**
+ * The root project (dist/index.js) in a throwaway folder of the harness (harness/engine.ts): its
+ * own backend and home, the API and credentials from the environment. Its commands never reject:
+ * a test asserts their exit.
+ */
 class Project {
-    readonly dir: string;
-    readonly root: string;
-    readonly env: NodeJS.ProcessEnv;
-    readonly log: string[] = [];
+    private readonly project: EngineProject;
     constructor(name: string, apiUrl: string, extraEnv: Record<string, string> = {}) {
-        this.root = fs.mkdtempSync(path.join(os.tmpdir(), `cw-${name}-`));
-        this.dir = path.join(REPO, ".test-stacks", `${name}-${path.basename(this.root)}`);
-        fs.mkdirSync(this.dir, { recursive: true });
-        fs.mkdirSync(path.join(this.root, "state"));
-        fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), "name: cloudiway-migration\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-        fs.writeFileSync(path.join(this.dir, "index.js"), `module.exports = require(${JSON.stringify(path.join(REPO, "dist", "index.js"))});\n`);
-        this.env = {
-            ...process.env,
-            PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`,
-            PULUMI_HOME: path.join(this.root, "home"),
-            PULUMI_BACKEND_URL: `file://${path.join(this.root, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
-            PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
-            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "1",
-            CLOUDIWAY_API_URL: apiUrl, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
-            CLOUDIWAY_WAIT_POLL_SECONDS: "1",
-            ...extraEnv,
-        };
-    }
-    private run(cmd: string, args: string[]): Promise<Run> {
-        return new Promise((resolve) => {
-            execFile(cmd, args, { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: 20 * 60 * 1000 }, (err, stdout, stderr) => {
-                const code = err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0;
-                this.log.push(`$ ${path.basename(cmd)} ${args.join(" ")} (exit ${code})\n${stdout}\n${stderr}`);
-                resolve({ code, out: stdout + stderr, stdout });
-            });
+        this.project = new EngineProject({
+            name, apiUrl, program: path.join(REPO, "dist", "index.js"), project: "cloudiway-migration", credentialsFromEnv: true, timeoutMs: 20 * 60 * 1000,
+            env: { CLOUDIWAY_API_URL: apiUrl, CLOUDIWAY_WAIT_POLL_SECONDS: "1", ...extraEnv },
         });
+    }
+    get dir(): string { return this.project.dir; }
+    get root(): string { return this.project.home; }
+    get log(): string[] { return this.project.log; }
+    private async run(cmd: string, args: string[]): Promise<Run> {
+        const r = await this.project.exec(cmd, args, { allowFailure: true });
+        return { code: r.code, out: r.stdout + r.stderr, stdout: r.stdout };
     }
     pulumi(args: string[]): Promise<Run> { return this.run("pulumi", [...args, "--non-interactive"]); }
     cli(args: string[]): Promise<Run> { return this.run(process.execPath, [CLI, ...args]); }
     async must(p: Promise<Run>): Promise<string> { const r = await p; assert.strictEqual(r.code, 0, r.out); return r.out; }
-    async login() { await this.must(this.pulumi(["login", this.env.PULUMI_BACKEND_URL!])); }
+    async login() { await this.must(this.pulumi(["login", this.project.backendUrl])); }
     async stack(name: string, config: Record<string, string>) {
         await this.must(this.pulumi(["stack", "init", name]));
         for (const [k, v] of Object.entries(config)) await this.must(this.pulumi(["config", "set", "--stack", name, k, v]));
@@ -76,36 +58,27 @@ class Project {
         const state = JSON.parse(await this.must(this.pulumi(["stack", "export", "--stack", stack]))) as { deployment: { resources?: { urn: string; outputs?: { phase?: string } }[] } };
         return (state.deployment.resources ?? []).find((r) => r.urn.endsWith(`::${run}`))?.outputs?.phase;
     }
-    dispose() {
-        fs.rmSync(this.dir, { recursive: true, force: true });
-        fs.rmSync(this.root, { recursive: true, force: true });
-    }
+    dispose(): Promise<void> { return this.project.dispose(); }
 }
 
 const user = (n: string) => `      - { firstName: ${n}, lastName: Shard, sourceEmail: ${n}@source.example, targetEmail: ${n}@target.example }`;
 
 describe("@engine shards: one plan as stacks side by side", function () {
     this.timeout(30 * 60 * 1000);
-    let emu: Emu;
+    const fx = engineEmulator();
     let project: Project | undefined;
-
-    before(async function () {
-        skipIfEngineOptedOut(this);
-        emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true });
-    });
-    after(async () => { await emu?.close(); });
     afterEach(function () {
         if (this.currentTest?.state === "failed" && project) console.log(project.log.slice(-6).join("\n").slice(-20000));
         project?.dispose();
         project = undefined;
     });
-    const control = () => emuControl(emu);
-    const starts = async (batch: string) => (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
+    const control = () => emuControl(fx.emu);
+    const starts = async (batch: string) => (await emuCalls(fx.emu.baseUrl)).filter((c) => c.call === "/mailusers/startbatch" && c.ok && c.batchName === batch).length;
 
     it("a cross-shard gate: wave 2 in shard B waits for wave 1 in shard A, read through A's outputs, then is sent once", async () => {
         await control().reset();
         await control().setLifecycle({ transitionMs: "manual", passSteps: 3 });
-        const p = (project = new Project("shards-gate", emu.url));
+        const p = (project = new Project("shards-gate", fx.emu.url));
         const plan = [
             "defaults: { sourceConnectorName: Gmail, targetConnectorName: Office 365 }",
             "batches:",
@@ -127,7 +100,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
         assert.match(out, /waiting for shard-a\/run:Wave 1:migrate: not recorded yet/);
         assert.strictEqual(await p.phase("shard-b", "run:Wave 2:migrate"), "deferred");
         assert.deepStrictEqual([await starts("Wave 1"), await starts("Wave 2")], [0, 0]);
-        assert.deepStrictEqual(usersOf(await emuState(emu.baseUrl)).map((u: { firstName: string }) => u.firstName).sort(), ["dan", "eve"], "B deploys only its wave's users");
+        assert.deepStrictEqual(usersOf(await emuState(fx.emu.baseUrl)).map((u: { firstName: string }) => u.firstName).sort(), ["dan", "eve"], "B deploys only its wave's users");
 
         // A: wave 1 sent, waiting; its output says so.
         await p.must(p.up("shard-a"));
@@ -192,7 +165,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
     ].join("\n");
     const ALL = ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "c1", "c2", "c3", "z1"];
     async function assertEveryUserOnce(what: string) {
-        const users = usersOf(await emuState(emu.baseUrl)) as { firstName: string; batchName?: string }[];
+        const users = usersOf(await emuState(fx.emu.baseUrl)) as { firstName: string; batchName?: string }[];
         assert.deepStrictEqual(users.map((u) => u.firstName).sort(), ALL, `${what}: every user exists once`);
         for (const u of users) assert.strictEqual(u.batchName ?? "", u.firstName === "z1" ? "" : `Wave ${u.firstName[0].toUpperCase()}`, `${what}: ${u.firstName}'s batch`);
     }
@@ -200,7 +173,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
     it("shards --init then up --all-shards --jobs 2: every user once; a second run changes nothing", async () => {
         await control().reset();
         await control().setLifecycle({ transitionMs: 0 });
-        const p = (project = new Project("shards-all", emu.url));
+        const p = (project = new Project("shards-all", fx.emu.url));
         fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
         await p.login();
         const init = await p.cli(["shards", "plan.yaml", "--max-users", "5", "--prefix", "t-", "--init", "--json"]);
@@ -248,7 +221,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
     it("a change to one wave: shards --changed-since lists only its shard, and up --all-shards --preview --stacks previews only it", async () => {
         await control().reset();
         await control().setLifecycle({ transitionMs: 0 });
-        const p = (project = new Project("shards-pr", emu.url));
+        const p = (project = new Project("shards-pr", fx.emu.url));
         fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
         const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@x", ...args], { cwd: p.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         git("init", "-q", "-b", "main");
@@ -282,7 +255,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
         assert.deepStrictEqual(ups.map((r) => [r.stack, r.ok, r.refusedBy ?? []]), [["t-shard-1", true, []], ["t-shard-2", false, ["license-budget"]], ["t-shard-3", true, []]]);
         assert.match(guarded.out, /\[t-shard-2\s*\] up REFUSED after [\d.]+ s: not up: its preview was refused by the policy pack \(license-budget\)/);
         assert.strictEqual(await starts("Wave B"), 0, "no send of the refused shard");
-        const b2 = (usersOf(await emuState(emu.baseUrl)) as { firstName: string; lastName: string }[]).find((u) => u.firstName === "b2");
+        const b2 = (usersOf(await emuState(fx.emu.baseUrl)) as { firstName: string; lastName: string }[]).find((u) => u.firstName === "b2");
         assert.strictEqual(b2?.lastName, "Shard", "nothing of the refused shard's change is applied");
         const bad = await p.cli(["up", "--all-shards", "--policy-pack", path.join(REPO, "policy"), "--policy-pack-config", "a.json", "--policy-pack-config", "b.json"]);
         assert.match(bad.out, /--policy-pack-config: give one per --policy-pack \(1 pack\(s\), 2 config\(s\)\)/);
@@ -291,8 +264,8 @@ describe("@engine shards: one plan as stacks side by side", function () {
     it("a shard killed mid-up fails the command, named; the others finish; its next up converges", async () => {
         await control().reset();
         await control().setLifecycle({ transitionMs: 0 });
-        await emuFaults(emu.baseUrl, { latencyMs: 400 });
-        const p = (project = new Project("shards-kill", emu.url, { PULUMI_SKIP_CHECKPOINTS: "true" }));
+        await emuFaults(fx.emu.baseUrl, { latencyMs: 400 });
+        const p = (project = new Project("shards-kill", fx.emu.url, { PULUMI_SKIP_CHECKPOINTS: "true" }));
         try {
             fs.writeFileSync(path.join(p.dir, "plan.yaml"), bigPlan());
             await p.login();
@@ -303,7 +276,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
             let killed = false;
             const t0 = Date.now();
             while (!killed && Date.now() - t0 < 5 * 60 * 1000) {
-                const creates = (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/create" && c.ok).length;
+                const creates = (await emuCalls(fx.emu.baseUrl)).filter((c) => c.call === "/mailusers/create" && c.ok).length;
                 const engine = descendants(process.pid).find((d) => / up --yes --skip-preview/.test(d.cmd) && d.cmd.includes(`--stack ${victim}`) && /pulumi\s/.test(d.cmd.split(" ")[0] + " "));
                 if (engine && creates >= 1) { process.kill(engine.pid, "SIGKILL"); killed = true; break; }
                 await new Promise((r) => setTimeout(r, 50));
@@ -316,15 +289,15 @@ describe("@engine shards: one plan as stacks side by side", function () {
             for (const other of ["k-shard-2", "k-shard-3"]) assert.match(r.out, new RegExp(`\\[${other}\\s*\\] up finished`), `${other} finished`);
 
             // Recovery as in docs/campaign.md, "How to recover" (same machine, fast mode): cancel the lock if any, then up again.
-            await emuFaults(emu.baseUrl, { latencyMs: 0 });
+            await emuFaults(fx.emu.baseUrl, { latencyMs: 0 });
             await p.pulumi(["cancel", "--yes", "--stack", victim]);
             const next = await p.cli(["up", "--all-shards", "--jobs", "2"]);
             assert.strictEqual(next.code, 0, next.out);
             await assertEveryUserOnce("after the recovery");
-            const creates = (await emuCalls(emu.baseUrl)).filter((c) => c.call === "/mailusers/create" && c.ok).length;
+            const creates = (await emuCalls(fx.emu.baseUrl)).filter((c) => c.call === "/mailusers/create" && c.ok).length;
             assert.strictEqual(creates, ALL.length, "no user created twice");
         } finally {
-            await emuFaults(emu.baseUrl, { latencyMs: 0 });
+            await emuFaults(fx.emu.baseUrl, { latencyMs: 0 });
         }
     });
 });

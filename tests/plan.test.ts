@@ -10,6 +10,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanError, loadPlan, parseCsv } from "../provider/plan";
 import { summarizePreview } from "../cli/plan-summary";
+import { badBatches } from "./helpers/plans";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const FIX = path.join(REPO, "tests", "fixtures", "plans");
@@ -74,19 +75,7 @@ describe("plan files", () => {
         const f = write("bad.yaml", `defaults:
   sourceConnectorName: Gmail
   targetConnectorName: Office 365
-batches:
-  - name: W1
-    settings: { fromDate: 2020-02-30, shouldMigrateMail: true }
-    users:
-      - { firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann@t.example }
-      - { firstName: Bob, lastName: B, sourceEmail: bob@s.example, targetEmail: bob@t.example }
-  - name: W2
-    settings: { fromDate: 2021-01-01, toDate: 2020-01-01 }
-    runs:
-      - { action: explode, trigger: "1" }
-    users:
-      - { firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann@t.example }
-users:
+${badBatches("{ firstName: Ann, lastName: A, sourceEmail: ann@s.example, targetEmail: ann@t.example }")}users:
   - { firstName: Cid, lastName: C, sourceEmail: cid@s.example, targetEmail: cid-at-t, batch: W9 }
   - { firstName: Dee, lastName: D, sourceEmail: dee@s.example, targetEmail: dee@t.example, sourceConnectorName: Lotus }
   - { firstName: Bob, lastName: B, sourceEmail: bob@s.example, targetEmail: bob@t.example, batch: W1 }

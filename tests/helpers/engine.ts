@@ -5,8 +5,10 @@
  * a machine without Go; CI never sets it).
  */
 import { EngineStack } from "../../harness/engine";
+import { EmulatorOptions, startEmulator } from "../../emulator";
+import type { Emu } from "./emu";
 
-export { REPO, engineBinDir, EngineStack as TestStack } from "../../harness/engine";
+export { REPO, engineBinDir, EngineProject, EngineStack as TestStack } from "../../harness/engine";
 export type { CliResult, StackOptions, StepSummary } from "../../harness/engine";
 type TestStack = EngineStack;
 
@@ -22,6 +24,20 @@ export function skipIfEngineOptedOut(ctx: Mocha.Context): void {
     if (!skipEngineTests()) return;
     console.warn("ENGINE TESTS SKIPPED: CLOUDIWAY_SKIP_ENGINE_TESTS=1");
     ctx.skip();
+}
+
+/**
+ * The emulator of an engine suite (`.emu`), started by the suite's first `before` (unless the
+ * engine tests are opted out) with `opts` (default: every lifecycle step at the call), closed after it.
+ */
+export function engineEmulator(opts: EmulatorOptions = {}): { emu: Emu } {
+    const holder = {} as { emu: Emu };
+    before(async function () {
+        skipIfEngineOptedOut(this);
+        holder.emu = await startEmulator({ port: 0, transitionMs: 0, quiet: true, ...opts });
+    });
+    after(async () => { await holder.emu?.close(); });
+    return holder;
 }
 
 /** The operations of preview steps other than "same". */

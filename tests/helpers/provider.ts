@@ -14,6 +14,7 @@ import type { Context } from "../../provider/runtime/context";
 import { contextFor, implementations, install, ResourceType } from "../../provider/runtime/impl";
 import { CallRecord } from "../../emulator";
 import { control, Emu, emuCalls, emuResetStats, emuStats } from "./emu";
+import { FakeClock } from "./fakeClock";
 
 export { implementations };
 export type { ResourceType };
@@ -49,6 +50,11 @@ export const person = (n: string, lastName = "Test") => ({
     firstName: n, lastName, sourceEmail: `${n}@source.example`, targetEmail: `${n}@target.example`,
     sourceConnectorName: "Gmail", targetConnectorName: "Office 365",
 });
+
+/** The error of a provider call that must fail (as the up that made it does). */
+export function upError(p: Promise<unknown>): Promise<any> {
+    return p.then(() => assert.fail("the up should fail"), (e) => e);
+}
 
 /** A resource type's provider methods as the engine calls them (through `install`), for tests. */
 export type InstalledProvider = Record<"check" | "diff" | "create" | "read" | "update" | "delete", (...a: any[]) => Promise<any>>;
@@ -86,6 +92,8 @@ export interface ProviderFixtureOptions {
     journalInTempDir?: boolean;
     /** Environment variables a test may set: restored after each test. */
     env?: string[];
+    /** A fake wall clock (`fx.clock`, moved by `advance`) in place of Date during each test. */
+    fakeClock?: boolean;
 }
 
 /**
@@ -102,6 +110,8 @@ export class ProviderFixture {
     ctx!: Context;
     /** This test's temporary folder (with `tempDir`). */
     dir!: string;
+    /** The wall clock the provider reads during a test (with `fakeClock`). */
+    readonly clock = new FakeClock();
     readonly key: string;
     readonly secret: string;
 
@@ -197,8 +207,10 @@ export class ProviderFixture {
             this.ctx.cache.clear();
             if (o.tempDir !== undefined || o.journalInTempDir) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), o.tempDir ?? "cw-provider-"));
             if (o.journalInTempDir) process.env.CLOUDIWAY_JOURNAL_DIR = this.dir;
+            if (o.fakeClock) this.clock.install();
         });
         afterEach(async () => {
+            if (o.fakeClock) this.clock.restore();
             for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
             if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
             if (o.emulatorPerTest) await this.close();

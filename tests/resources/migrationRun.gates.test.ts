@@ -8,15 +8,13 @@
 import * as assert from "assert";
 import { emuResetStats, emuStats } from "../helpers/emu";
 import type { PassEnd } from "../../emulator/statuses";
-import { FakeClock } from "../helpers/fakeClock";
-import { providerFixture } from "../helpers/provider";
+import { providerFixture, upError } from "../helpers/provider";
 
 describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider methods)", function () {
     this.timeout(60_000);
     // transitionMs beyond a timer: passes move only on POST /_emulator/tick.
-    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-gates-" });
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-gates-", fakeClock: true });
     let tags: Record<string, string> = {};
-    const clock = new FakeClock();
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
     const provider = () => fx.nextUp("MigrationRun");
@@ -24,14 +22,11 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
     const outcomes = (users: Record<string, PassEnd>) => fx.control.setOutcomes(users, "mail");
     const statuses = async () => Object.fromEntries((await fx.client.getAllUsers("mail")).map((u) => [u.sourceEmail, String(u.status)]));
     const run = (extra: Record<string, unknown> = {}) => ({ batchName: "Wave 1", action: "migrate", trigger: "1", ...extra });
-    const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
 
     beforeEach(async () => {
         await fx.client.createBatch("mail", "Wave 1");
         tags = await fx.addUsers(["ann", "bob", "cat"], "Wave 1");
-        clock.install();
     });
-    afterEach(() => clock.restore());
 
     describe("waitFor.maxFailed", () => {
         it("a gate with as many failures as maxFailed passes: done, the failed users named", async () => {
@@ -54,14 +49,14 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const w = run({ waitFor: { maxFailed: 1 } });
             const { id, outs } = await p.create(w);
             await fx.passesEnd();
-            const err = await failure(p.update(id, outs, w));
+            const err = await upError(p.update(id, outs, w));
             assert.match(err.message, /2 user\(s\) ended badly, more than maxFailed 1: ann@source\.example \(STOP\), cat@source\.example \(ONERROR\)/);
             assert.strictEqual(err.id, id, "the run stays in the state");
             assert.deepStrictEqual([err.properties.phase, err.properties.failedUsers, err.properties.finalStatuses, err.properties.performedAt],
                 ["failed", ["ann@source.example", "cat@source.example"], { ONERROR: 1, STOP: 1, SUCCESS: 1 }, outs.performedAt]);
             // The next up judges it again (an update), fails again, and sends nothing.
             assert.strictEqual((await p.diff(id, err.properties, w)).changes, true);
-            const again = await failure(p.update(id, err.properties, w));
+            const again = await upError(p.update(id, err.properties, w));
             assert.strictEqual(again.properties.phase, "failed");
             assert.strictEqual(await startbatches(), 1, "a failed gate is never sent again");
         });
@@ -116,18 +111,18 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const { id, outs } = await p.create(v);
             assert.deepStrictEqual([outs.phase, outs.deferredUntil, outs.answer, outs.performedAt], ["deferred", notBefore, `deferred until ${notBefore}`, undefined]);
             assert.strictEqual((await emuStats(fx.emu.baseUrl)).mutating, 0, "nothing sent");
-            clock.advance(119);
+            fx.clock.advance(119);
             assert.strictEqual((await p.diff(id, outs, v)).changes, false, "not due yet: no diff");
             const still = (await p.update(id, outs, v)).outs; // an update for another reason sends nothing either
             assert.strictEqual(still.phase, "deferred");
             assert.strictEqual(await startbatches(), 0);
-            clock.advance(1);
+            fx.clock.advance(1);
             assert.strictEqual((await p.diff(id, still, v)).changes, true, "due: an update that sends it");
             const sent = (await p.update(id, still, v)).outs;
             assert.deepStrictEqual([sent.phase, sent.deferredUntil], ["sent", undefined]);
             assert.ok(Math.abs(Date.parse(sent.performedAt) - Date.parse(notBefore)) < 10_000, `sent when it became due (fake clock): ${sent.performedAt}`);
             assert.strictEqual(await startbatches(), 1);
-            clock.advance(60);
+            fx.clock.advance(60);
             assert.strictEqual((await p.diff(id, sent, v)).changes, false, "sent: nothing more");
             assert.strictEqual(await startbatches(), 1, "sent once");
         });
@@ -140,11 +135,11 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.phase, "waiting");
             await fx.control.tick(); // WORKING
-            clock.advance(59);
+            fx.clock.advance(59);
             const inTime = (await p.update(id, outs, w)).outs;
             assert.deepStrictEqual([inTime.phase, inTime.progress], ["waiting", "0 of 3 done (WORKING 3)"]);
-            clock.advance(1);
-            const err = await failure(p.update(id, inTime, w));
+            fx.clock.advance(1);
+            const err = await upError(p.update(id, inTime, w));
             assert.match(err.message, /still running 60 minute\(s\) after it was sent \(waitFor\.timeoutMinutes\): 3 user\(s\) not done: ann@source\.example \(WORKING\), bob@source\.example \(WORKING\), cat@source\.example \(WORKING\)/);
             assert.strictEqual(err.id, id);
             assert.deepStrictEqual([err.properties.phase, err.properties.performedAt, err.properties.progress], ["failed", outs.performedAt, "0 of 3 done (WORKING 3)"]);
@@ -161,14 +156,14 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
             const w = run({ notBefore, waitFor: { timeoutMinutes: 60 } });
             const { id, outs } = await p.create(w);
             assert.strictEqual(outs.phase, "deferred");
-            clock.advance(120);
+            fx.clock.advance(120);
             const sent = (await p.update(id, outs, w)).outs;
             assert.strictEqual(sent.phase, "waiting", "sent 120 minutes after its creation, not failed");
             assert.ok(Math.abs(Date.parse(sent.performedAt) - Date.parse(notBefore)) < 10_000, `performedAt is the send: ${sent.performedAt}`);
-            clock.advance(59);
+            fx.clock.advance(59);
             assert.strictEqual((await p.update(id, sent, w)).outs.phase, "waiting");
-            clock.advance(1);
-            const err = await failure(p.update(id, sent, w));
+            fx.clock.advance(1);
+            const err = await upError(p.update(id, sent, w));
             assert.strictEqual(err.properties.phase, "failed");
         });
     });
@@ -180,11 +175,11 @@ describe("MigrationRun gates, retry, notBefore and the gate's deadline (provider
         const w = (waitFor: Record<string, unknown>) => run({ notBefore, waitFor });
         const { id, outs: deferred } = await p.create(w({ maxFailed: 0 }));
         assert.strictEqual(deferred.phase, "deferred");
-        clock.advance(30);
+        fx.clock.advance(30);
         const waiting = (await p.update(id, deferred, w({ maxFailed: 0 }))).outs;
         assert.deepStrictEqual([waiting.phase, waiting.progress], ["waiting", "0 of 3 done (SCHEDULED 3)"]);
         await fx.passesEnd();
-        const failed = (await failure(p.update(id, waiting, w({ maxFailed: 0 })))).properties;
+        const failed = (await upError(p.update(id, waiting, w({ maxFailed: 0 })))).properties;
         assert.deepStrictEqual([failed.phase, failed.failedUsers], ["failed", ["cat@source.example"]]);
         const done = (await p.update(id, failed, w({ maxFailed: 1 }))).outs;
         assert.deepStrictEqual([done.phase, done.failedUsers], ["done", ["cat@source.example"]]);

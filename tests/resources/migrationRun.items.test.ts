@@ -6,19 +6,16 @@
  */
 import * as assert from "assert";
 import { observeSent } from "../../provider/campaign/gates";
-import { FakeClock } from "../helpers/fakeClock";
-import { providerFixture } from "../helpers/provider";
+import { providerFixture, upError } from "../helpers/provider";
 
 describe("MigrationRun gates: evidence of a pass, and items failed (provider methods)", function () {
     this.timeout(60_000);
-    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-items-" });
+    const fx = providerFixture({ emulatorPerTest: true, transitionMs: 3_600_000_000, journalInTempDir: true, tempDir: "cw-items-", fakeClock: true });
     let tags: Record<string, string> = {};
-    const clock = new FakeClock();
 
     /** The provider as each `up`'s provider process has it: the read cache emptied before each call. */
     const provider = () => fx.nextUp("MigrationRun");
     const startbatches = async (batch: string) => (await fx.okCalls("/mailusers/startbatch", batch)).length;
-    const failure = (p: Promise<unknown>) => p.then(() => assert.fail("the up should fail"), (e) => e);
     /** c2's next pass: 3 of 10 mails failed, no calendar entry or contact read. */
     const c2LosesMails = () => fx.control.setItemFailures({
         "c2@source.example": { mails: { failure: 3, read: 10 }, calendars: { failure: 0, read: 0 }, contacts: { failure: 0, read: 0 } },
@@ -28,16 +25,14 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
     beforeEach(async () => {
         for (const b of ["Wave 1", "Wave 2"]) await fx.client.createBatch("mail", b);
         tags = { ...await fx.addUsers(["ann", "c2"], "Wave 1"), ...await fx.addUsers(["dan"], "Wave 2") };
-        clock.install();
     });
-    afterEach(() => clock.restore());
 
     it("a SUCCESS pass with 3 of 10 mails failed: at 5% the gate fails naming the user and figure and the next wave waits; at 50% it opens and the next wave is sent once", async () => {
         await c2LosesMails();
         const p = provider();
         const { id, outs } = await p.create(wave1({ maxItemFailurePercent: 5 }));
         await fx.passesEnd();
-        const err = await failure(p.update(id, outs, wave1({ maxItemFailurePercent: 5 })));
+        const err = await upError(p.update(id, outs, wave1({ maxItemFailurePercent: 5 })));
         assert.match(err.message, /1 user\(s\) ended badly \(1 over waitFor\.maxItemFailurePercent 5\), more than maxFailed 0: c2@source\.example: 3 of 10 items failed \(30%\)/);
         const failed = err.properties;
         assert.deepStrictEqual([failed.phase, failed.finalStatuses, failed.failedUsers], ["failed", { SUCCESS: 2 }, ["c2@source.example"]]);
@@ -68,7 +63,7 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
         const p = provider();
         await p.create(wave1({}));
         await fx.passesEnd();
-        clock.advance(60); // the retry, an hour after the passes (their starts are well before its send)
+        fx.clock.advance(60); // the retry, an hour after the passes (their starts are well before its send)
         const r = { batchName: "Wave 1", action: "retry", trigger: "r1", waitFor: { maxItemFailurePercent: 5 } };
         const { id, outs } = await p.create(r);
         assert.deepStrictEqual([outs.started, outs.retried, outs.answer], [1, [tags.c2], "started 1 user(s) in error again: c2@source.example (3 of 10 items failed (30%))"]);
@@ -88,8 +83,8 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
         const waiting = (await p.update(id, outs, w)).outs;
         assert.strictEqual(waiting.phase, "waiting", "NOTSTARTED is not done");
         assert.match(waiting.progress, /^2 of 3 done \(NOTSTARTED 1, SUCCESS 2\), 1 with nothing since the send; /);
-        clock.advance(60);
-        const err = await failure(p.update(id, waiting, w));
+        fx.clock.advance(60);
+        const err = await upError(p.update(id, waiting, w));
         assert.match(err.message, /not done 60 minute\(s\) after it was sent \(waitFor\.timeoutMinutes\): 1 user\(s\) not done: eve@source\.example \(NOTSTARTED, no pass since the send\)/);
         assert.strictEqual(err.properties.phase, "failed");
     });
@@ -98,7 +93,7 @@ describe("MigrationRun gates: evidence of a pass, and items failed (provider met
         const p = provider();
         await p.create({ migrationTag: tags.ann, action: "migrate", trigger: "0" });
         await fx.passesEnd(); // ann: SUCCESS, from this earlier pass
-        clock.advance(10); // a send 10 minutes after that pass (beyond the clock slack):
+        fx.clock.advance(10); // a send 10 minutes after that pass (beyond the clock slack):
         const history = await fx.client.getMailHistory("mail", tags.ann);
         const ctx = { client: () => ({ getMailHistory: async () => history }), cache: { get: (_k: string, f: () => unknown) => f() } } as any;
         const later = Date.now();
