@@ -17,16 +17,15 @@
  * figures (peak RSS and CPU per role, within --tolerance). One JSON under bench/results/shards-<time>.json.
  *
  * Each case runs the root project (dist/index.js) from a throwaway project folder of its own under
- * .test-stacks/ (so the package resolves and its Pulumi.<stack>.yaml files never land in the
- * repository), with a file backend and a PULUMI_HOME in a temp folder, in fast mode
- * (PULUMI_SKIP_CHECKPOINTS=true). Figures, not tests.
+ * .test-stacks/ (the harness's EngineProject, harness/engine.ts: the package resolves and its
+ * Pulumi.<stack>.yaml files never land in the repository), with a file backend and a PULUMI_HOME in
+ * a temp folder, in fast mode (PULUMI_SKIP_CHECKPOINTS=true). Figures, not tests.
  */
-import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EmulatorControl, StatsView, startEmulator } from "../emulator";
-import { REPO, engineBinDir } from "../harness/engine";
+import { EngineProject, REPO, engineBinDir } from "../harness/engine";
 import { RssSampler, SampledProcess } from "../harness/processes";
 import { parseArgs } from "./args";
 import { writeResult } from "./bench-scale";
@@ -152,59 +151,37 @@ export function planYaml(batches: { name: string; first: number; count: number }
 }
 
 // ---------------------------------------------------------------- a throwaway root project
-/** A copy of the root project (Pulumi.yaml, and an index.js that loads dist/index.js) with its own backend and home. */
-class Project {
-    readonly dir: string;
-    readonly env: NodeJS.ProcessEnv;
-    constructor(readonly name: string, readonly tmp: string, apiUrl: string, o: ShardsOptions, work: string) {
-        this.dir = path.join(work, name);
-        const home = path.join(tmp, name, "home"), state = path.join(tmp, name, "state");
-        for (const d of [this.dir, home, state]) fs.mkdirSync(d, { recursive: true });
-        fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), "name: cloudiway-migration\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-        fs.writeFileSync(path.join(this.dir, "index.js"), `module.exports = require(${JSON.stringify(path.join(REPO, "dist", "index.js"))});\n`);
-        this.env = {
-            ...process.env,
-            PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`,
-            PULUMI_HOME: home,
-            PULUMI_BACKEND_URL: `file://${state}`,
-            PULUMI_CONFIG_PASSPHRASE: "bench-passphrase",
-            PULUMI_SKIP_UPDATE_CHECK: "1",
-            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "1",
-            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "1",
-            PULUMI_SKIP_CHECKPOINTS: "true",
-            CLOUDIWAY_API_URL: apiUrl, CLOUDIWAY_CONSUMER_KEY: "demo-key", CLOUDIWAY_CONSUMER_SECRET: "demo-secret",
-            CLOUDIWAY_CONNECTIONS: String(o.connections),
-        };
-    }
+/**
+ * The root project (Pulumi.yaml `cloudiway-migration`, the program dist/index.js) in a throwaway
+ * folder of the harness (harness/engine.ts: its own backend and PULUMI_HOME), in fast mode, the API
+ * and credentials from the environment, `plan.yaml` written beside it.
+ */
+function rootProject(name: string, apiUrl: string, o: ShardsOptions, planText: string): EngineProject {
+    const p = new EngineProject({
+        name: `bench-shards-${name}`, apiUrl, program: path.join(REPO, "dist", "index.js"), project: "cloudiway-migration", credentialsFromEnv: true,
+        timeoutMs: 0, // a large plan's up takes as long as it takes
+        env: { CLOUDIWAY_API_URL: apiUrl, PULUMI_SKIP_CHECKPOINTS: "true", CLOUDIWAY_CONNECTIONS: String(o.connections) },
+    });
+    fs.writeFileSync(path.join(p.dir, "plan.yaml"), planText);
+    return p;
+}
 
-    /** Runs a command in the project folder; rejects with the end of its output on a non-zero exit. */
-    run(cmd: string, args: string[]): Promise<string> {
-        return new Promise((resolve, reject) => {
-            execFile(cmd, args, { cwd: this.dir, env: this.env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-                if (err) reject(new Error(`${path.basename(cmd)} ${args.join(" ")} failed: ${err.message}\n${tail(stdout + stderr)}`));
-                else resolve(stdout);
-            });
-        });
-    }
-    pulumi(args: string[]): Promise<string> { return this.run("pulumi", [...args, "--non-interactive"]); }
-    cli(args: string[]): Promise<string> { return this.run(process.execPath, [CLI, ...args]); }
+/** Runs `cmd args` in the project, its process tree sampled from its start: wall seconds, output, the processes seen. */
+async function sampled(p: EngineProject, cmd: string, args: string[], rootRole?: string): Promise<{ seconds: number; stdout: string; processes: SampledProcess[] }> {
+    let sampler: RssSampler | undefined;
+    const t0 = Date.now();
+    const r = await p.exec(cmd, args, { allowFailure: true, onSpawn: (pid) => { sampler = new RssSampler(pid, rootRole); sampler.start(); } });
+    const seconds = (Date.now() - t0) / 1000;
+    sampler?.stop();
+    if (r.code !== 0) throw new Error(`${path.basename(cmd)} ${args.join(" ")} exited ${r.code}:\n${tail(r.stdout + r.stderr, 40)}`);
+    return { seconds, stdout: r.stdout, processes: sampler?.processes() ?? [] };
+}
 
-    /** Spawns a command in the project folder, sampled from its start: wall seconds, output, the processes seen. */
-    async sampled(cmd: string, args: string[], rootRole?: string): Promise<{ seconds: number; stdout: string; processes: SampledProcess[] }> {
-        const t0 = Date.now();
-        const child: ChildProcess = spawn(cmd, args, { cwd: this.dir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
-        const sampler = new RssSampler(child.pid!, rootRole);
-        sampler.start();
-        let stdout = "", stderr = "";
-        child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-        const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
-        const seconds = (Date.now() - t0) / 1000;
-        sampler.stop();
-        fs.writeFileSync(path.join(this.tmp, this.name, "output.log"), `$ ${path.basename(cmd)} ${args.join(" ")}\n${stdout}\n${stderr}`);
-        if (code !== 0) throw new Error(`${path.basename(cmd)} ${args.join(" ")} exited ${code}:\n${tail(stdout + stderr, 40)}`);
-        return { seconds, stdout, processes: sampler.processes() };
-    }
+/** A command of the cloudiway-migration CLI in the project; its output. */
+async function cliIn(p: EngineProject, args: string[]): Promise<string> {
+    const r = await p.exec(process.execPath, [CLI, ...args], { allowFailure: true });
+    if (r.code !== 0) throw new Error(`cloudiway-migration ${args.join(" ")} exited ${r.code}:\n${tail(r.stdout + r.stderr)}`);
+    return r.stdout;
 }
 
 function tail(text: string, lines = 20): string {
@@ -242,27 +219,28 @@ export function byUp(processes: SampledProcess[]): { ups: Map<string, Partial<Re
 // ---------------------------------------------------------------- the cases
 class Rig {
     readonly control: EmulatorControl;
-    private constructor(readonly emu: Awaited<ReturnType<typeof startEmulator>>, readonly work: string, readonly tmp: string, readonly o: ShardsOptions) {
+    /** The projects of the cases, removed at the end (unless --keep). */
+    readonly projects: EngineProject[] = [];
+    private constructor(readonly emu: Awaited<ReturnType<typeof startEmulator>>, readonly o: ShardsOptions) {
         this.control = new EmulatorControl(emu);
     }
     static async start(o: ShardsOptions): Promise<Rig> {
         // No runs in the plan: passes never start; the clock is slow anyway, as in the scale bench.
         const emu = await startEmulator({ port: 0, quiet: true, transitionMs: 3_600_000 });
-        fs.mkdirSync(path.join(REPO, ".test-stacks"), { recursive: true });
-        const work = fs.mkdtempSync(path.join(REPO, ".test-stacks", "bench-shards-"));
-        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cw-bench-shards-"));
-        return new Rig(emu, work, tmp, o);
+        return new Rig(emu, o);
     }
-    async close(): Promise<void> {
+    async close(log: (s: string) => void): Promise<void> {
         await this.emu.close();
-        if (!this.o.keep) {
-            fs.rmSync(this.work, { recursive: true, force: true });
-            fs.rmSync(this.tmp, { recursive: true, force: true });
+        for (const p of this.projects) {
+            // Each project's commands and their output, beside its state.
+            fs.writeFileSync(path.join(p.home, "output.log"), p.log.join("\n"));
+            if (this.o.keep) log(`kept ${p.dir} (project) and ${p.home} (state, home, output.log)`);
+            else await p.dispose();
         }
     }
-    project(name: string, planText: string): Project {
-        const p = new Project(name, this.tmp, this.emu.url, this.o, this.work);
-        fs.writeFileSync(path.join(p.dir, "plan.yaml"), planText);
+    project(name: string, planText: string): EngineProject {
+        const p = rootProject(name, this.emu.url, this.o, planText);
+        this.projects.push(p);
         return p;
     }
     /** An empty tenant with the latency, stats zeroed. */
@@ -294,12 +272,12 @@ async function oneStack(rig: Rig, batches: ReturnType<typeof planBatches>, log: 
     const users = batches.reduce((n, b) => n + b.count, 0);
     const p = rig.project("one", planYaml(batches));
     await rig.freshTenant();
-    await p.pulumi(["login", p.env.PULUMI_BACKEND_URL!]);
+    await p.pulumi(["login", p.backendUrl]);
     await p.pulumi(["stack", "init", "one"]);
     await p.pulumi(["config", "set", "--stack", "one", "cloudiway-migration:planFile", "plan.yaml"]);
     const args = ["up", "--yes", "--skip-preview", "--parallel", String(o.parallel), "--stack", "one", "--non-interactive"];
     log(`(1) one stack, ${users} users / ${batches.length} batches: pulumi ${args.join(" ")}...`);
-    const m = await rig.measured(() => p.sampled("pulumi", args));
+    const m = await rig.measured(() => sampled(p, "pulumi", args));
     const { ups } = byUp(m.value.processes);
     return {
         name: "one-stack", label: `(1) one stack, ${users} users`, command: `pulumi ${args.join(" ")}`,
@@ -318,14 +296,14 @@ async function sharded(rig: Rig, plan: string, jobs: number, name: string, label
     const prefix = `${name}-`;
     const p = rig.project(name, plan);
     await rig.freshTenant();
-    await p.pulumi(["login", p.env.PULUMI_BACKEND_URL!]);
+    await p.pulumi(["login", p.backendUrl]);
     log(`${label}: cloudiway-migration shards plan.yaml --max-users ${o.shardUsers} --prefix ${prefix} --init...`);
     const t0 = Date.now();
-    const split = JSON.parse(await p.cli(["shards", "plan.yaml", "--max-users", String(o.shardUsers), "--prefix", prefix, "--init", "--json", "--cwd", p.dir])) as ShardsJson;
+    const split = JSON.parse(await cliIn(p, ["shards", "plan.yaml", "--max-users", String(o.shardUsers), "--prefix", prefix, "--init", "--json", "--cwd", p.dir])) as ShardsJson;
     const initSeconds = round((Date.now() - t0) / 1000, 2);
     const args = ["up", "--all-shards", "--jobs", String(jobs), "--parallel", String(o.parallel), "--json", "--cwd", p.dir];
     log(`${label}: ${split.shards.length} shards; cloudiway-migration ${args.join(" ")}...`);
-    const m = await rig.measured(() => p.sampled(process.execPath, [CLI, ...args], "driver"));
+    const m = await rig.measured(() => sampled(p, process.execPath, [CLI, ...args], "driver"));
     const report = JSON.parse(m.value.stdout) as AllShardsJson;
     const failed = report.results.filter((r) => !r.ok);
     if (failed.length) throw new Error(`${label}: shard(s) failed: ${failed.map((r) => `${r.stack}: ${r.error}`).join("; ")}`);
@@ -397,7 +375,6 @@ export async function shardsBench(o: ShardsOptions, log: (s: string) => void = (
         cases: [], checks: [],
     };
     const rig = await Rig.start(o);
-    if (o.keep) log(`keeping the projects in ${rig.work} and state, homes and logs in ${rig.tmp}`);
     try {
         const plan = planYaml(all);
         // The file is rewritten after each case, so a long run that is stopped keeps what it measured.
@@ -410,11 +387,11 @@ export async function shardsBench(o: ShardsOptions, log: (s: string) => void = (
         r.checks = checks(r.cases, o);
         save();
     } catch (e) {
-        log(`failed; the outputs are in ${rig.tmp}/<case>/output.log (kept)`);
+        log("failed; each case's commands and output are in its output.log (kept)");
         o.keep = true;
         throw e;
     } finally {
-        await rig.close();
+        await rig.close(log);
     }
     return r;
 }
