@@ -260,6 +260,15 @@ describe("emulator control API", function () {
     });
 
     describe("pass length", () => {
+        /** A new user whose pass of `passSteps` steps was started with the lifecycle ticked by hand, then ticked once; its tag. */
+        async function startedAndTicked(name: string, passSteps: number): Promise<string> {
+            await ctl.setLifecycle({ transitionMs: "manual", passSteps });
+            const tag = await api.user(name);
+            await api.start(tag);
+            await ctl.tick();
+            return tag;
+        }
+
         it("by default a pass is SCHEDULED at the call, WORKING after one tick, SUCCESS after two", async () => {
             assert.deepStrictEqual(await ctl.lifecycle(), { transitionMs: 0, passSteps: 2, busy: false });
             await ctl.setLifecycle({ transitionMs: "manual" });
@@ -292,19 +301,13 @@ describe("emulator control API", function () {
         });
 
         it("a pass of one step goes from SCHEDULED to its end", async () => {
-            await ctl.setLifecycle({ transitionMs: "manual", passSteps: 1 });
-            const ned = await api.user("Ned");
-            await api.start(ned);
-            await ctl.tick();
+            const ned = await startedAndTicked("Ned", 1);
             assert.strictEqual(await api.status(ned), "SUCCESS");
             assert.strictEqual((await api.history(ned)).length, 1);
         });
 
         it("going back to transitionMs 0 finishes the passes under way; reset restores the start options", async () => {
-            await ctl.setLifecycle({ transitionMs: "manual", passSteps: 4 });
-            const ola = await api.user("Ola");
-            await api.start(ola);
-            await ctl.tick();
+            const ola = await startedAndTicked("Ola", 4);
             assert.strictEqual(await api.status(ola), "WORKING");
             assert.deepStrictEqual(await ctl.setLifecycle({ transitionMs: 0 }), { transitionMs: 0, passSteps: 4, busy: false });
             assert.strictEqual(await api.status(ola), "SUCCESS");
