@@ -164,13 +164,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err := cmd.Start(); err != nil {
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
-	h.mu.Lock()
-	h.programs[cmd] = struct{}{}
-	h.mu.Unlock()
-	err = cmd.Wait()
-	h.mu.Lock()
-	delete(h.programs, cmd)
-	h.mu.Unlock()
+	err = h.wait(cmd)
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -183,6 +177,19 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: err.Error()}, nil
 	}
 	return &pulumirpc.RunResponse{}, nil
+}
+
+// wait waits for a started program to end, listed among the programs running meanwhile (killed if the engine dies).
+func (h *host) wait(cmd *exec.Cmd) error {
+	h.mu.Lock()
+	h.programs[cmd] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.programs, cmd)
+		h.mu.Unlock()
+	}()
+	return cmd.Wait()
 }
 
 // findModule looks for node_modules/<module>/index.js from dir upwards, as node would resolve it.
@@ -235,13 +242,7 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server grpc.ServerStre
 		_ = closer.Close()
 		return err
 	}
-	h.mu.Lock()
-	h.programs[cmd] = struct{}{}
-	h.mu.Unlock()
-	err = cmd.Wait()
-	h.mu.Lock()
-	delete(h.programs, cmd)
-	h.mu.Unlock()
+	err = h.wait(cmd)
 	if cerr := closer.Close(); cerr != nil {
 		return cerr
 	}
