@@ -8,11 +8,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EmulatorControl, startEmulator } from "../../emulator";
+import type { CallRecord } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import type { CheckResult, Planned } from "../../provider/runtime/model";
 import type { Context } from "../../provider/runtime/context";
 import { contextFor, implementations, install, ResourceType } from "../../provider/runtime/impl";
-import { CallRecord } from "../../emulator";
 import { control, Emu, emuCalls, emuResetStats, emuStats } from "./emu";
 import { FakeClock } from "./fakeClock";
 
