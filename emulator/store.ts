@@ -70,6 +70,7 @@ export interface User {
     migrationTag: string;
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
     sourceConnectorName: string; targetConnectorName: string;
+    note?: string;
     batchName: string | null;
     status: string;
     licensed: boolean;
@@ -124,7 +125,7 @@ import { VendorError } from "./vendorError";
 
 export interface UserFields {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
-    sourceConnectorName: string; targetConnectorName: string;
+    sourceConnectorName: string; targetConnectorName: string; note?: string;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -226,7 +227,7 @@ export class Store {
         users[tag] = {
             migrationTag: tag,
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
-            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName, note: v.note,
             batchName: null, status: "NOTSTARTED", licensed: false, history: [], statusHistory: ["NOTSTARTED"], queue: [],
             migrated: { msg: 0, cal: 0, con: 0 },
         };
@@ -244,7 +245,7 @@ export class Store {
         }
         Object.assign(u, {
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
-            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName, note: v.note,
         });
         this.onUndo(() => { this.index.delete(newKey); this.index.set(oldKey, tag); });
         this.index.delete(oldKey);
