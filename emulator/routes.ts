@@ -35,7 +35,6 @@ const userFields = (b: Body) => ({
     firstName: str(b.firstName, "firstName"), lastName: str(b.lastName, "lastName"),
     sourceEmail: str(b.sourceEmail, "sourceEmail").trim(), targetEmail: str(b.targetEmail, "targetEmail").trim(),
     sourceConnectorName: str(b.sourceConnectorName, "sourceConnectorName"), targetConnectorName: str(b.targetConnectorName, "targetConnectorName"),
-    note: typeof b.note === "string" ? b.note : undefined,
 });
 /** A user as 2.3 (get) shows it: the sample's five fields, in its order. */
 const getView = (u: User) => ({
@@ -49,7 +48,7 @@ const getView = (u: User) => ({
 const getAllView = (u: User) => ({
     firstname: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail,
     migrationTag: u.migrationTag, sourceConnectorName: u.sourceConnectorName, targetConnectorName: u.targetConnectorName,
-    batchName: u.batchName, status: u.status, licensed: u.licensed, note: u.note,
+    batchName: u.batchName, status: u.status, licensed: u.licensed,
 });
 
 /** MM/dd/yyyy (also M/d/yyyy) -> yyyy-MM-ddT00:00:00, as the API reads it back. */

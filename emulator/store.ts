@@ -70,7 +70,6 @@ export interface User {
     migrationTag: string;
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
     sourceConnectorName: string; targetConnectorName: string;
-    note?: string;
     batchName: string | null;
     status: string;
     licensed: boolean;
@@ -125,7 +124,7 @@ import { VendorError } from "./vendorError";
 
 export interface UserFields {
     firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
-    sourceConnectorName: string; targetConnectorName: string; note?: string;
+    sourceConnectorName: string; targetConnectorName: string;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -227,7 +226,7 @@ export class Store {
         users[tag] = {
             migrationTag: tag,
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
-            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName, note: v.note,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
             batchName: null, status: "NOTSTARTED", licensed: false, history: [], statusHistory: ["NOTSTARTED"], queue: [],
             migrated: { msg: 0, cal: 0, con: 0 },
         };
@@ -245,7 +244,7 @@ export class Store {
         }
         Object.assign(u, {
             firstName: v.firstName, lastName: v.lastName, sourceEmail: v.sourceEmail, targetEmail: v.targetEmail,
-            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName, note: v.note,
+            sourceConnectorName: v.sourceConnectorName, targetConnectorName: v.targetConnectorName,
         });
         this.onUndo(() => { this.index.delete(newKey); this.index.set(oldKey, tag); });
         this.index.delete(oldKey);

@@ -49,8 +49,6 @@ export const mailUserModel = defineModel({
         sourceConnectorName: connectorNameField,
         targetConnectorName: connectorNameField,
         kind: kindField,
-        /** A note about the user, kept in Cloudiway with it. */
-        note: z.string({ error: "must be a string" }).optional(),
         /** false -> true assigns a license (once); true -> false is refused. */
         licensed: z.boolean({ error: "must be true or false" }).optional(),
         /**
@@ -89,7 +87,7 @@ export const mailUserModel = defineModel({
     // What the API holds of a user (2.3 / 2.6), each under its wire name: sent by create and update, read back (drift).
     stored: {
         firstName: "firstName", lastName: "lastName", sourceEmail: "sourceEmail", targetEmail: "targetEmail",
-        sourceConnectorName: "sourceConnectorName", targetConnectorName: "targetConnectorName", note: "note",
+        sourceConnectorName: "sourceConnectorName", targetConnectorName: "targetConnectorName",
     },
 });
 export const mailUserSchema = mailUserModel.schema;
