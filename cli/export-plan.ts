@@ -27,12 +27,12 @@ adopts what exists: the first preview shows no creates of new objects and no cha
 Credentials: CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET.
 `;
 
+const stored = mailUserModel.stored;
+
 /**
  * An odd answer for one object (a user record, a batch's members or settings) never aborts the
  * export: the object is left out, or its settings, and `warnings` names it.
  */
-const stored = mailUserModel.stored;
-
 export async function exportPlan(client: CloudiwayClient, kind: Kind, progress: (msg: string) => void = () => undefined) {
     const warnings: string[] = [];
     progress("reading users (getall)...");
@@ -88,11 +88,15 @@ export async function exportPlan(client: CloudiwayClient, kind: Kind, progress: 
         for (const k of stored.keys) {
             if (k === "sourceConnectorName" || k === "targetConnectorName") continue;
             const { value, problem } = stored.valueOf(k, u);
-            const field = mailUserModel.schema.shape[k];
-            if (value !== undefined) entry[k] = value;
-            else if (!field.safeParse(undefined).success) entry[k] = ""; // required, and blank in Cloudiway
-            const refused = problem ?? (value === undefined && entry[k] === "" ? field.safeParse("").error?.issues[0]?.message : undefined);
-            if (refused) problems.push([k, refused]);
+            if (value === undefined) {
+                const field = mailUserModel.schema.shape[k];
+                if (field.safeParse(undefined).success) continue; // optional, and not set in Cloudiway
+                entry[k] = ""; // required, and blank in Cloudiway
+                problems.push([k, field.safeParse("").error?.issues[0]?.message ?? "is blank"]);
+                continue;
+            }
+            entry[k] = value;
+            if (problem) problems.push([k, problem]);
         }
         if (problems.length) warnings.push(`user ${tag || JSON.stringify(entry.sourceEmail)}: ${problems.map(([k, p]) => `${k} ${p}`).join("; ")} (the plan will refuse it: correct it in Cloudiway or in the plan)`);
         if (u.sourceConnectorName && u.sourceConnectorName !== defSrc) entry.sourceConnectorName = u.sourceConnectorName;

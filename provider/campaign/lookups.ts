@@ -17,7 +17,7 @@ export type UserRecord = MailUserRecord;
 function userList(ctx: Context, kind: Kind): Promise<{ users: UserRecord[]; complete: boolean }> {
     return ctx.cache.get(`${kind}:getall-checked`, async () => {
         const { users, odd } = await ctx.client().getAllUsersChecked(kind);
-        return { users: users, complete: odd.length === 0 };
+        return { users, complete: odd.length === 0 };
     }, { share: true });
 }
 
