@@ -11,7 +11,8 @@ import { stringify } from "yaml";
 import { CloudiwayClient, CloudiwayResponseError, clientFor } from "../provider/client";
 import { parseArgs } from "./args";
 import { resolveSettings } from "../provider/config";
-import { emailProblem, normalizeEmail, textProblem } from "../provider/text";
+import { textProblem } from "../provider/text";
+import { mailUserModel } from "../provider/resources/mailUser";
 import type { Kind } from "../provider/client/calls";
 
 export const HELP = `Usage: cloudiway-migration export-plan --out <plan.yaml> [--api-url <url>] [--kind mail|archive]
@@ -25,6 +26,8 @@ adopts what exists: the first preview shows no creates of new objects and no cha
   --kind <k>        mail (default) or archive
 Credentials: CLOUDIWAY_CONSUMER_KEY / CLOUDIWAY_CONSUMER_SECRET.
 `;
+
+const stored = mailUserModel.stored;
 
 /**
  * An odd answer for one object (a user record, a batch's members or settings) never aborts the
@@ -78,17 +81,23 @@ export async function exportPlan(client: CloudiwayClient, kind: Kind, progress: 
     if (defTgt) defaults.targetConnectorName = defTgt;
     for (const u of users) {
         const tag = String(u.migrationTag ?? "").trim();
-        const entry: Record<string, unknown> = {
-            firstName: String(u.firstName ?? "").trim(),
-            lastName: String(u.lastName ?? "").trim(),
-            sourceEmail: normalizeEmail(String(u.sourceEmail)),
-            targetEmail: normalizeEmail(String(u.targetEmail)),
-        };
-        // A value the plan loader will refuse is written as it is, and named now (provider/text.ts).
-        const problems = [
-            ...(["firstName", "lastName"] as const).map((k) => [k, textProblem(String(entry[k]), "name")] as const),
-            ...(["sourceEmail", "targetEmail"] as const).map((k) => [k, emailProblem(String(entry[k]))] as const),
-        ].filter(([, p]) => p);
+        // Every input the API stores (the model's `stored`) but the connectors, which go under defaults: when shared.
+        // A value the plan loader will refuse is written as it is, and named now (the input's own rule).
+        const entry: Record<string, unknown> = {};
+        const problems: [string, string][] = [];
+        for (const k of stored.keys) {
+            if (k === "sourceConnectorName" || k === "targetConnectorName") continue;
+            const { value, problem } = stored.valueOf(k, u);
+            if (value === undefined) {
+                const field = mailUserModel.schema.shape[k];
+                if (field.safeParse(undefined).success) continue; // optional, and not set in Cloudiway
+                entry[k] = ""; // required, and blank in Cloudiway
+                problems.push([k, field.safeParse("").error?.issues[0]?.message ?? "is blank"]);
+                continue;
+            }
+            entry[k] = value;
+            if (problem) problems.push([k, problem]);
+        }
         if (problems.length) warnings.push(`user ${tag || JSON.stringify(entry.sourceEmail)}: ${problems.map(([k, p]) => `${k} ${p}`).join("; ")} (the plan will refuse it: correct it in Cloudiway or in the plan)`);
         if (u.sourceConnectorName && u.sourceConnectorName !== defSrc) entry.sourceConnectorName = u.sourceConnectorName;
         if (u.targetConnectorName && u.targetConnectorName !== defTgt) entry.targetConnectorName = u.targetConnectorName;

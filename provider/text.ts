@@ -19,7 +19,7 @@
 
 /** The length limits, in characters. */
 export const TEXT_LIMITS = {
-    /** firstName, lastName: Microsoft 365's givenName/surname (the migration's target) take at most 64. */
+    /** A first or last name: Microsoft 365's givenName/surname (the migration's target) take at most 64. */
     name: 64,
     /** An email address: RFC 5321 (4.5.3.1.3) bounds a path to 256 octets, 254 without its angle brackets. */
     email: 254,

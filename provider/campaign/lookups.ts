@@ -4,30 +4,20 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Context } from "../runtime/context";
-import type { Kind } from "../client/calls";
+import type { Kind, MailUserRecord } from "../client/calls";
 import { connectorListKey } from "../runtime/readCache";
 import { isUnknown } from "../runtime/model";
 import { CloudiwayApiError } from "../client/errors";
 import { VENDOR_MESSAGES } from "../client/retry";
 
-export interface UserRecord {
-    migrationTag: string;
-    firstName: string;
-    lastName: string;
-    sourceEmail: string;
-    targetEmail: string;
-    sourceConnectorName?: string;
-    targetConnectorName?: string;
-    status?: string;
-    licensed?: boolean;
-    batchName?: string | null;
-}
+/** A user as the client reads it (getall, or 2.3 by tag). */
+export type UserRecord = MailUserRecord;
 
 /** getall as read: the users, and whether the list is complete (no record set aside as odd). */
 function userList(ctx: Context, kind: Kind): Promise<{ users: UserRecord[]; complete: boolean }> {
     return ctx.cache.get(`${kind}:getall-checked`, async () => {
         const { users, odd } = await ctx.client().getAllUsersChecked(kind);
-        return { users: users as unknown as UserRecord[], complete: odd.length === 0 };
+        return { users, complete: odd.length === 0 };
     }, { share: true });
 }
 
@@ -55,7 +45,7 @@ export function isVendorRefusal(e: unknown): boolean {
  */
 async function userByTag(ctx: Context, kind: Kind, tag: string, listComplete: boolean): Promise<UserRecord | undefined> {
     try {
-        return (await ctx.client().getUser(kind, tag)) as unknown as UserRecord | undefined;
+        return await ctx.client().getUser(kind, tag);
     } catch (e) {
         if (listComplete && isVendorRefusal(e)) return undefined;
         throw e;

@@ -26,10 +26,16 @@ export function kindOf(props: unknown): Kind {
     return typeof props === "object" && props !== null && (props as { kind?: unknown }).kind === "archive" ? "archive" : "mail";
 }
 export type { MailUserRecord, SelfServiceSendTo } from "./schemas";
+export { wireText } from "./schemas";
 
+/**
+ * The body of a create or update: the inputs the API stores, by their wire names (a model's `stored`);
+ * the two emails are also the keys the API finds a user by (2.2).
+ */
 export interface UserFields {
-    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
-    sourceConnectorName: string; targetConnectorName: string;
+    readonly sourceEmail: string;
+    readonly targetEmail: string;
+    readonly [wire: string]: string | undefined;
 }
 export interface HistoryPass extends RawHistoryPass {
     /** startDateTime/endDateTime as ISO (the API writes dd/MM/yyyy HH:mm:ss) */

@@ -28,6 +28,8 @@ export const userRecordSchema = z
     })
     .passthrough()
     .transform((u) => ({
+        /** Every text value of the answer under its wire name: a model's stored inputs are read from here (wireText). */
+        wire: wireTexts(u),
         firstName: u.firstName ?? u.firstname ?? "",
         lastName: u.lastName ?? u.lastname ?? "",
         sourceEmail: u.sourceEmail,
@@ -40,6 +42,23 @@ export const userRecordSchema = z
         licensed: u.licensed ?? undefined,
     }));
 export type MailUserRecord = z.infer<typeof userRecordSchema>;
+
+function wireTexts(u: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(u)) if (typeof v === "string") out[k] = v;
+    return out;
+}
+/**
+ * The text a record holds under a wire name, in the answer's spelling or another case of it (the
+ * document writes a name in camel case in one call and in lower case in another); undefined when the
+ * answer leaves it out.
+ */
+export function wireText(record: { wire: Readonly<Record<string, string>> }, name: string): string | undefined {
+    if (Object.prototype.hasOwnProperty.call(record.wire, name)) return record.wire[name];
+    const lower = name.toLowerCase();
+    const k = Object.keys(record.wire).find((x) => x.toLowerCase() === lower);
+    return k === undefined ? undefined : record.wire[k];
+}
 
 export const userListSchema = z.array(userRecordSchema);
 /**

@@ -8,11 +8,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { MailBatch } from "../resources/mailBatch";
-import { MailUser } from "../resources/mailUser";
+import { MailUser, mailUserModel } from "../resources/mailUser";
 import { BatchMembership } from "../resources/batchMembership";
 import { BatchGlobalSettings } from "../resources/batchGlobalSettings";
 import { AfterRunData, MigrationRun } from "../resources/migrationRun";
-import { LoadOptions, Plan, loadPlan } from "./load";
+import { LoadOptions, Plan, PlanUser, loadPlan } from "./load";
+
+/** A plan user's inputs the API stores (the model's `stored`), those it sets. */
+function storedOf(u: PlanUser) {
+    type Key = (typeof mailUserModel.stored.keys)[number];
+    const out: Partial<Pick<PlanUser, Key>> = {};
+    for (const k of mailUserModel.stored.keys) if (u[k] !== undefined) Object.assign(out, { [k]: u[k] });
+    return out as Pick<PlanUser, Key>;
+}
 
 export interface MigrationPlanArgs extends LoadOptions {
     /** A loaded plan, or the path of a plan file (YAML or Cloudiway CSV). */
@@ -58,8 +66,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
         const membersOf: Record<string, BatchMembership[]> = {};
         for (const u of plan.users) {
             const user = new MailUser(`user:${u.sourceEmail}`, {
-                firstName: u.firstName, lastName: u.lastName, sourceEmail: u.sourceEmail, targetEmail: u.targetEmail,
-                sourceConnectorName: u.sourceConnectorName, targetConnectorName: u.targetConnectorName, kind,
+                ...storedOf(u), kind,
                 ...(u.licensed === undefined ? {} : { licensed: u.licensed }), ...withAdopt,
                 ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }),
             }, child);

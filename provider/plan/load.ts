@@ -47,10 +47,15 @@ const runEntry = strictObject({
     after: text(batchNameField).optional(),
 }, "a run must be a mapping");
 const settingsEntry = strictObject({ ...pick(settings, SETTING_FLAGS), fromDate: settings.fromDate, toDate: settings.toDate }, "settings must be a mapping");
+/** The inputs the API stores (the model's `stored`): a user entry's text keys, each by its own rule. */
+type StoredKey = (typeof mailUserModel.stored.keys)[number];
+const STORED = mailUserModel.stored.keys;
+const storedShape = Object.fromEntries(STORED.map((k) => [k, text(user[k])])) as unknown as { [K in StoredKey]: z.ZodType<z.output<(typeof user)[K]>, unknown> };
+/** Stored inputs a plan may give under defaults: (required on the resource). */
+const DEFAULTED = ["sourceConnectorName", "targetConnectorName"] as const satisfies readonly StoredKey[];
 const userFields = {
-    firstName: text(user.firstName), lastName: text(user.lastName), sourceEmail: user.sourceEmail, targetEmail: user.targetEmail,
-    // Required on the resource; a plan may give them under defaults:.
-    sourceConnectorName: text(user.sourceConnectorName).optional(), targetConnectorName: text(user.targetConnectorName).optional(),
+    ...storedShape,
+    sourceConnectorName: storedShape.sourceConnectorName.optional(), targetConnectorName: storedShape.targetConnectorName.optional(),
     licensed: user.licensed, deletionPolicy: user.deletionPolicy,
 };
 const batchUserEntry = strictObject({ ...userFields, runs: list(z.unknown()) }, "a user must be a mapping");
@@ -67,8 +72,17 @@ const topEntry = strictObject({
     csv: z.union([z.string(), z.array(z.string())], { error: "must be a file name or a list of file names" }).nullish(),
     batches: list(z.unknown()), users: list(z.unknown()),
 }, "the plan must be a mapping");
+/**
+ * A CSV's columns: the stored inputs the plan does not take from defaults:, each named by its wire name in
+ * any case (Cloudiway's upload format: FirstName, LastName, SourceEmail, TargetEmail); a column is required
+ * when its input is.
+ */
+type CsvKey = Exclude<StoredKey, (typeof DEFAULTED)[number]>;
+const CSV_KEYS = STORED.filter((k): k is CsvKey => !(DEFAULTED as readonly string[]).includes(k));
+const csvColumn = (k: CsvKey) => mailUserModel.stored.wireName(k).toLowerCase();
+const CSV_REQUIRED = CSV_KEYS.filter((k) => !user[k].safeParse(undefined).success).map(csvColumn);
 /** A CSV row, in the user fields' rules (the column BatchName is `batch`). */
-const csvRow = z.object({ ...pick(userFields, ["firstName", "lastName", "sourceEmail", "targetEmail"]), batch: batchNameField.optional() });
+const csvRow = z.object({ ...pick(userFields, CSV_KEYS), batch: batchNameField.optional() });
 
 export type PlanRun = Omit<z.infer<typeof runEntry>, "after"> & { after?: string; where: string };
 /** A batch's settings as the plan declares them: the flags it sets, and its date window. */
@@ -330,7 +344,6 @@ function crossCheck(users: PlanUser[], batches: PlanBatch[], p: Problems, opts: 
 }
 
 // ---------------------------------------------------------------- CSV
-const CSV_REQUIRED = ["firstname", "lastname", "sourceemail", "targetemail"];
 
 function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName?: string; targetConnectorName?: string }): PlanUser[] {
     const rel = path.relative(process.cwd(), file) || file;
@@ -364,7 +377,10 @@ function readCsvUsers(file: string, p: Problems, defaults: { sourceConnectorName
         }
         const get = (name: string) => (col(name) >= 0 ? r.cells[col(name)] : "");
         const batch = get("batchname").trim();
-        const row = { firstName: get("firstname"), lastName: get("lastname"), sourceEmail: get("sourceemail"), targetEmail: get("targetemail"), ...(batch ? { batch } : {}) };
+        const row: Record<string, string> = {};
+        // A required column's cell is taken as it is (empty: the rule says so); an optional one only when it holds something.
+        for (const k of CSV_KEYS) if (CSV_REQUIRED.includes(csvColumn(k)) || get(csvColumn(k)).trim()) row[k] = get(csvColumn(k));
+        if (batch) row.batch = batch;
         const parsed = csvRow.safeParse(row);
         if (!parsed.success) {
             // The same rules and words as plan.yaml's; the column BatchName by its header name.

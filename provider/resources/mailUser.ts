@@ -7,12 +7,11 @@ import { z } from "zod";
 import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, ModelResource, strictObject } from "../runtime/model";
 import type { Context } from "../runtime/context";
 import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
-import { Kind, kindOf } from "../client/calls";
+import { Kind, MailUserRecord, kindOf } from "../client/calls";
 import { connectorCheck, connectors, findUserRecord, goneNow, isVendorRefusal } from "../campaign/lookups";
 import { isUnderWay } from "../client/status";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
 import { announceKept, keepUser, noteKept } from "../campaign/retention";
-import { normalizeEmail } from "../text";
 
 // ---------------------------------------------------------------- model
 const SEND_TO = ["source", "target", "both"] as const;
@@ -85,13 +84,16 @@ export const mailUserModel = defineModel({
     createOnly: ["adopt"],
     stableOutputs: ["migrationTag"],
     stackScoped: true,
+    // What the API holds of a user (2.3 / 2.6), each under its wire name: sent by create and update, read back (drift).
+    stored: {
+        firstName: "firstName", lastName: "lastName", sourceEmail: "sourceEmail", targetEmail: "targetEmail",
+        sourceConnectorName: "sourceConnectorName", targetConnectorName: "targetConnectorName",
+    },
 });
 export const mailUserSchema = mailUserModel.schema;
 export type MailUserInputs = InputsOf<typeof mailUserModel>;
 export type MailUserOutputs = OutputsOf<typeof mailUserModel>;
-
-/** What the API holds of a user (2.3 / 2.6): the inputs it stores. */
-const USER_FIELDS = ["firstName", "lastName", "sourceEmail", "targetEmail", "sourceConnectorName", "targetConnectorName"] as const;
+const stored = mailUserModel.stored;
 
 // ---------------------------------------------------------------- provider
 export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
@@ -132,7 +134,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
     async create(ctx, inputs) {
         const kind = kindOf(inputs);
         const client = ctx.client();
-        const fields = userFields(inputs);
+        const fields = stored.body(inputs);
         const adoptAsked = inputs.adopt ?? ctx.settings.adoptExisting;
         // Adopting (an exported tenant, a recovery on a fresh runner): the user is expected to be there, so it
         // is looked up first and nothing is written for it. Otherwise create first, then the one look-up of its
@@ -147,7 +149,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
                 tag = made.migrationTag;
                 // An attempt's answer was lost and a retry found the user: ours only if it is as a create of
                 // these fields leaves it (not started, the same fields); else it was there before.
-                if (made.lostAnswer && !(await asJustCreated(ctx, kind, tag, fields))) existing = tag;
+                if (made.lostAnswer && !(await asJustCreated(ctx, kind, tag, inputs))) existing = tag;
             } catch (e) {
                 if (!(e instanceof CloudiwayConflictError)) throw e;
                 existing = await client.getMigrationTag(kind, inputs.sourceEmail, inputs.targetEmail);
@@ -168,7 +170,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
             }
             const current = await findUserRecord(ctx, kind, tag); // getall has the connectors; 2.3 does not
             adoptedLicensed = current?.licensed === true;
-            if (!current || USER_FIELDS.some((f) => current[f] !== undefined && normalizeField(f, current[f]) !== fields[f])) {
+            if (!current || !asDeclared(current, inputs)) {
                 await client.updateUser(kind, tag, fields);
             }
         }
@@ -190,15 +192,8 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const kind = kindOf(props);
         const record = await findUserRecord(ctx, kind, id);
         if (!record) return {};
-        const declared: MailUserInputs = {
-            ...mailUserModel.inputsOf(props),
-            firstName: record.firstName.trim(),
-            lastName: record.lastName.trim(),
-            sourceEmail: normalizeEmail(record.sourceEmail),
-            targetEmail: normalizeEmail(record.targetEmail),
-            sourceConnectorName: record.sourceConnectorName?.trim() || props.sourceConnectorName,
-            targetConnectorName: record.targetConnectorName?.trim() || props.targetConnectorName,
-        };
+        // Every stored input as the API holds it (one it leaves out stays as declared): a change in the portal shows as drift.
+        const declared: MailUserInputs = { ...mailUserModel.inputsOf(props), ...stored.from(record) };
         // `licensed` stays as declared: a migration pass or an audit licenses a user too, and that
         // must not show as a change to declare. What the API says is the `licenseAssigned` output.
         const outs = await observe(ctx, kind, id, declared, record.status, props);
@@ -211,15 +206,15 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         const client = ctx.client();
         const ss = news.selfService;
         const sendMail = !!ss && (!olds.selfService || olds.selfService.sendTo !== ss.sendTo || olds.selfService.trigger !== ss.trigger);
-        if (!USER_FIELDS.some((f) => olds[f] !== news[f]) && !(news.licensed && !olds.licensed) && !sendMail) {
+        if (!stored.changed(olds, news) && !(news.licensed && !olds.licensed) && !sendMail) {
             // Only what matters to this provider changed (deletionPolicy, adopt): nothing to send.
             const outs: MailUserOutputs = { ...olds, ...mailUserModel.inputsOf(news) };
             // Removed inputs go (an undefined value does not serialize: "Unexpected struct type").
             for (const k of ["deletionPolicy", "adopt"] as const) if (news[k] === undefined) delete outs[k];
             return { outs };
         }
-        if (USER_FIELDS.some((f) => olds[f] !== news[f])) {
-            await client.updateUser(kind, id, userFields(news));
+        if (stored.changed(olds, news)) {
+            await client.updateUser(kind, id, stored.body(news));
         }
         if (news.licensed && !olds.licensed) {
             await client.assignLicense(kind, id);
@@ -274,30 +269,21 @@ async function selfServiceCheck(ctx: Context, kind: Kind, sourceConnectorName: s
     }];
 }
 
-function userFields(v: MailUserInputs) {
-    return {
-        firstName: v.firstName,
-        lastName: v.lastName,
-        sourceEmail: v.sourceEmail,
-        targetEmail: v.targetEmail,
-        sourceConnectorName: v.sourceConnectorName,
-        targetConnectorName: v.targetConnectorName,
-    };
-}
-
 /**
  * Whether the user with this tag is as a create of `fields` has just left it: not started, no license,
  * every field it shows equal. Told apart from a user that was there before the create, when the
  * create's answer was lost (a record it cannot read is no evidence: false).
  */
-async function asJustCreated(ctx: Context, kind: Kind, tag: string, fields: Record<(typeof USER_FIELDS)[number], string>): Promise<boolean> {
+async function asJustCreated(ctx: Context, kind: Kind, tag: string, inputs: MailUserInputs): Promise<boolean> {
     const record = await findUserRecord(ctx, kind, tag);
     if (!record || record.status !== "NOTSTARTED" || record.licensed === true) return false;
-    return USER_FIELDS.every((f) => record[f] === undefined || normalizeField(f, record[f]) === fields[f]);
+    return asDeclared(record, inputs);
 }
 
-function normalizeField(f: string, v: string): string {
-    return f.endsWith("Email") ? normalizeEmail(v) : v.trim();
+/** Whether every stored input the record shows is as declared. */
+function asDeclared(record: MailUserRecord, inputs: MailUserInputs): boolean {
+    const have = stored.from(record);
+    return stored.keys.every((k) => have[k] === undefined || have[k] === inputs[k]);
 }
 
 /**

@@ -21,7 +21,7 @@ export const emailField = z
         const problem = emailProblem(s);
         if (problem) ctx.addIssue({ code: "custom", message: problem });
     });
-/** firstName, lastName. */
+/** A person's name (MailUser's first and last name). */
 export const nameField = z
     .string({ error: "must be a string" })
     .trim()

@@ -10,6 +10,7 @@ import { FREE_TEXT_MAX, textProblem } from "../text";
 import type { Context } from "./context";
 import { shimFor } from "./shim";
 import { processHeap } from "./heap";
+import { StoredSpec, TextKeys, storedFields } from "./stored";
 
 /** During preview, inputs that are not known yet reach check/diff as this string. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as const;
@@ -203,8 +204,8 @@ export function freeTextFailures(resource: string, known: Record<string, unknown
 
 // ---------------------------------------------------------------- the model of a resource
 /** The declaration of a resource type: everything else about its shape is derived from it. */
-export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape> {
-    /** The type token's last part, and the name in messages (`MailUser.firstName: ...`). */
+export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape, W extends StoredSpec<S> = {}> {
+    /** The type token's last part, and the name in messages (`MailUser.lastName: ...`). */
     type: string;
     /** The inputs, as zod fields: the rule and the message of each, its type, and its doc comment. */
     inputs: S;
@@ -218,9 +219,14 @@ export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape> {
     stableOutputs?: readonly (keyof OS & string)[];
     /** Whether its journals need the hidden input `__stack` (types with a create or send journal). */
     stackScoped?: boolean;
+    /**
+     * The inputs the API stores, each with its wire name (stored.ts): the create and update body, what
+     * read compares (drift), the plan's keys and export-plan's entries come from this list.
+     */
+    stored?: W & { readonly [K in Exclude<keyof W, TextKeys<S>>]: never };
 }
 
-export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape>(spec: ModelSpec<S, OS>) {
+export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, const W extends StoredSpec<S> = {}>(spec: ModelSpec<S, OS, W>) {
     const schema = z.object(spec.inputs);
     const outputSchema = z.object(spec.outputs);
     type I = z.infer<typeof schema>;
@@ -231,6 +237,8 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape>(s
     return {
         type: spec.type, schema, outputSchema, inputKeys, outputKeys, diffed,
         replaces: spec.replaces as readonly (keyof I & string)[],
+        /** The inputs the API stores, by wire name (stored.ts). */
+        stored: storedFields<S, W>(spec.inputs, (spec.stored ?? {}) as W),
         /** check: the schema's rules (`extra`: rules across fields). */
         check(news: unknown, extra?: (value: I, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[]): CheckResult<I> {
             return checkWith(spec.type, schema, news, extra);
