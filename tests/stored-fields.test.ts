@@ -88,6 +88,18 @@ describe("stored inputs: declared once, carried everywhere", () => {
                     assert.strictEqual((await user.diff(fx.ctx, c.id, r.props!, base)).changes, true, "the declaration differs from what read saw");
                 });
 
+                it("cleared in the portal: a required input reads back blank (drift), an optional one stays as declared", async () => {
+                    const { base } = await inputsWith(k);
+                    const c = await created(base);
+                    // The API refuses a blank value; the vendor's record can still hold one (a portal or CSV import).
+                    (fx.emu.store.state.mail.users[c.id] as unknown as Record<string, unknown>)[stored.wireName(k)] = "";
+                    fx.ctx.cache.clear();
+                    const r = await user.read(fx.ctx, c.id, c.outs);
+                    const required = !(mailUserModel.schema.shape[k] as { safeParse(v: unknown): { success: boolean } }).safeParse(undefined).success;
+                    assert.strictEqual((r.inputs as Record<string, unknown> | undefined)?.[k], required ? "" : base[k]);
+                    assert.strictEqual((await user.diff(fx.ctx, c.id, r.props!, base)).changes, required);
+                });
+
                 it("an update of only this input sends an update, and the vendor holds the new value", async () => {
                     const { base, changed, value } = await inputsWith(k);
                     const c = await created(base);

@@ -23,8 +23,15 @@ export function storedFields<S extends z.ZodRawShape, const W extends StoredSpec
     const wireOf = wire as Readonly<Record<string, string>>;
     const valueOf = (k: Key, record: { wire: Readonly<Record<string, string>> }): { value?: string; problem?: string } => {
         const raw = wireText(record, wireOf[k]);
-        if (raw === undefined || raw.trim() === "") return {};
-        const parsed = (shape[k] as unknown as z.ZodType).safeParse(raw);
+        const rule = shape[k] as unknown as z.ZodType;
+        if (raw === undefined || raw.trim() === "") {
+            // An optional input the record leaves out or blank is no evidence (it stays as declared); a
+            // required one that is blank or missing is read as blank, so a name cleared in the portal
+            // shows as drift and is never taken as declared.
+            if (rule.safeParse(undefined).success) return {};
+            return { value: "", problem: rule.safeParse("").success ? undefined : "must not be empty" };
+        }
+        const parsed = rule.safeParse(raw);
         if (parsed.success && typeof parsed.data === "string") return { value: parsed.data };
         return { value: raw.trim(), problem: parsed.success ? undefined : parsed.error.issues[0]?.message };
     };
@@ -50,7 +57,8 @@ export function storedFields<S extends z.ZodRawShape, const W extends StoredSpec
         },
         /**
          * One stored input as the API's record holds it, read by the input's own rule (an email
-         * normalized, a name trimmed): `value` (undefined when the record leaves it out or blank), and
+         * normalized, a name trimmed): `value` (undefined when the record leaves an optional input out or
+         * blank; "" for a required one), and
          * `problem`, the rule's message when the value breaks it (the value is then the text trimmed).
          */
         valueOf,
