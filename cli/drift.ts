@@ -21,7 +21,7 @@ import { ConfigLookup, CloudiwaySettings, resolveSettings } from "../provider/co
 import { Context } from "../provider/runtime/context";
 import { Kind, kindOf } from "../provider/client/calls";
 import { ReadCache } from "../provider/runtime/readCache";
-import { implementations, ResourceType } from "../provider/runtime/impl";
+import { implementations, ResourceType } from "../provider/impl";
 import { allUsers, batchNames } from "../provider/campaign/lookups";
 import { mdText } from "./markdown";
 import { nameOfUrn, typeOfToken } from "../provider/tokens";

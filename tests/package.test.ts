@@ -83,7 +83,7 @@ describe("package: `npm pack` installed in a temp folder", function () {
 
         it("ships the bin, the provider, its implementation entry and the emulator, and no dev scripts or tests", async () => {
             const { files } = await packedInstall();
-            for (const f of ["package.json", "dist/cli/index.js", "dist/provider/index.js", "dist/provider/runtime/impl.js", "dist/emulator/index.js",
+            for (const f of ["package.json", "dist/cli/index.js", "dist/provider/index.js", "dist/provider/impl.js", "dist/emulator/index.js",
                 "policy/PulumiPolicy.yaml", "policy/package.json", "policy/index.js", "dist/policy/pack.js",
                 "README.md", "docs/getting-started.md", "docs/configuration.md"]) {
                 assert.ok(files.includes(f), `${f} is in the package`);

@@ -13,7 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { implementations } from "../provider/runtime/impl";
+import { implementations } from "../provider/impl";
 import { mailUserModel, MailUserInputs, MailUserOutputs } from "../provider/resources/mailUser";
 import { mailBatchModel } from "../provider/resources/mailBatch";
 import { batchMembershipModel } from "../provider/resources/batchMembership";

@@ -12,7 +12,7 @@ import type { CallRecord } from "../../emulator";
 import { CloudiwayClient } from "../../provider/client";
 import type { CheckResult, Planned } from "../../provider/runtime/model";
 import type { Context } from "../../provider/runtime/context";
-import { contextFor, implementations, install, ResourceType } from "../../provider/runtime/impl";
+import { contextFor, implementations, install, ResourceType } from "../../provider/impl";
 import { control, Emu, emuCalls, emuResetStats, emuStats } from "./emu";
 import { FakeClock } from "./fakeClock";
 

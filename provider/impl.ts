@@ -4,23 +4,23 @@
  * the shim object, bound to a context made from the stack configuration.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { CloudiwayClient, clientFor } from "../client";
-import { ConfigLookup, resolveSettings } from "../config";
-import { Context, PartialFailure } from "./context";
-import { ReadCache } from "./readCache";
-import { ResourceImpl, STACK_KEY, stackOf } from "./model";
-import { mailUserImpl } from "../resources/mailUser";
-import { mailBatchImpl } from "../resources/mailBatch";
-import { batchMembershipImpl } from "../resources/batchMembership";
-import { batchGlobalSettingsImpl } from "../resources/batchGlobalSettings";
-import { migrationRunImpl } from "../resources/migrationRun";
-import { Journal, journalDir, scopedKey } from "./journal";
-import { kindOf } from "../client/calls";
-import { RunJournal, runJournalFor } from "../campaign/runJournal";
-import { CloudiwayApiError, CloudiwayError } from "../client/errors";
-import { exitWithEngine } from "./watchdog";
-import { SharedReads } from "./sharedReads";
-import { processHeap } from "./heap";
+import { CloudiwayClient, clientFor } from "./client";
+import { ConfigLookup, resolveSettings } from "./config";
+import { Context, PartialFailure } from "./runtime/context";
+import { ReadCache } from "./runtime/readCache";
+import { ResourceImpl, STACK_KEY, stackOf } from "./runtime/model";
+import { mailUserImpl } from "./resources/mailUser";
+import { mailBatchImpl } from "./resources/mailBatch";
+import { batchMembershipImpl } from "./resources/batchMembership";
+import { batchGlobalSettingsImpl } from "./resources/batchGlobalSettings";
+import { migrationRunImpl } from "./resources/migrationRun";
+import { Journal, journalDir, scopedKey } from "./runtime/journal";
+import { kindOf } from "./client/calls";
+import { RunJournal, runJournalFor } from "./campaign/runJournal";
+import { CloudiwayApiError, CloudiwayError } from "./client/errors";
+import { exitWithEngine } from "./runtime/watchdog";
+import { SharedReads } from "./runtime/sharedReads";
+import { processHeap } from "./runtime/heap";
 
 /** The resource types of this package (the type tokens are `pulumi-nodejs:dynamic/cloudiway:<type>`). */
 export type ResourceType = "MailUser" | "MailBatch" | "BatchMembership" | "BatchGlobalSettings" | "MigrationRun";
