@@ -16,14 +16,14 @@ import { batchGlobalSettingsImpl } from "./resources/batchGlobalSettings";
 import { migrationRunImpl } from "./resources/migrationRun";
 import { Journal, journalDir, scopedKey } from "./runtime/journal";
 import { kindOf } from "./client/calls";
-import { RunJournal, runJournalFor } from "./campaign/runJournal";
+import { isResourceType, models, ResourceType } from "./models";
+import { RunJournal, runJournalFor } from "./runtime/runJournal";
 import { CloudiwayApiError, CloudiwayError } from "./client/errors";
 import { exitWithEngine } from "./runtime/watchdog";
 import { SharedReads } from "./runtime/sharedReads";
 import { processHeap } from "./runtime/heap";
 
-/** The resource types of this package (the type tokens are `pulumi-nodejs:dynamic/cloudiway:<type>`). */
-export type ResourceType = "MailUser" | "MailBatch" | "BatchMembership" | "BatchGlobalSettings" | "MigrationRun";
+export type { ResourceType } from "./models";
 
 /** Each type's typed implementation (tests call them directly, typed). */
 export const implementations = {
@@ -88,10 +88,6 @@ function record(v: unknown): object {
     return typeof v === "object" && v !== null ? v : {};
 }
 
-function isResourceType(t: string): t is ResourceType {
-    return Object.prototype.hasOwnProperty.call(implementations, t);
-}
-
 /**
  * A PartialFailure (a run whose gate failed after its send) as the dynamic provider hands it to the
  * engine: an error with the id and the outputs (ErrorResourceInitFailed), so the state keeps the
@@ -134,16 +130,17 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
     if (inProviderProcess()) exitWithEngine();
     const ctx = contextFor(lookup);
     const journal = ctx.journal!;
-    // MailUser and MailBatch creates are journaled here; MigrationRun sends have their own journal (runJournal.ts).
-    const createJournaled = type === "MailUser" || type === "MailBatch";
+    // Creates are journaled here when the model says so (MailUser, MailBatch); a MigrationRun journals its own sends (runJournal.ts).
+    const model = models[type];
+    const createJournaled = model.journal?.journals === "create";
     /** The engine holds this resource: its create journal record has served. */
     const held = (props: unknown) => {
-        const key = createJournaled ? scopedKey(type, props) : undefined;
+        const key = createJournaled ? scopedKey(model, props) : undefined;
         if (key !== undefined) journal.forget(type, kindOf(props), key);
     };
     /** Runs a create between the journal's intent and outcome records. */
     const journaled = async <R extends { id?: string; outs: unknown }>(props: unknown, send: () => Promise<R>): Promise<R> => {
-        const key = createJournaled ? scopedKey(type, props) : undefined;
+        const key = createJournaled ? scopedKey(model, props) : undefined;
         if (key === undefined) return send();
         const kind = kindOf(props);
         journal.begin(type, kind, key);

@@ -11,7 +11,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { naturalKey } from "../provider/runtime/journal";
-import { runJournalFor } from "../provider/campaign/runJournal";
+import { migrationRunModel } from "../provider/resources/migrationRun";
+import { runJournalFor } from "../provider/runtime/runJournal";
 import { ReadCache } from "../provider/runtime/readCache";
 import { SharedReads } from "../provider/runtime/sharedReads";
 import { providerFixture } from "./helpers/provider";
@@ -62,7 +63,7 @@ describe("fast-mode recovery: a MigrationRun is sent once per (stack, target, ac
     /** What a process on `m` killed between sending the action and its answer left: its intent, and the call made. */
     async function killedAfterSending(m: Machine): Promise<void> {
         setEnv(m);
-        await runJournalFor(fx.emu.url, "demo-key", STACK).begin(naturalKey("MigrationRun", run)!);
+        await runJournalFor(fx.emu.url, "demo-key", STACK).begin(naturalKey(migrationRunModel, run)!);
         await fx.client.startBatch("mail", "Wave 1");
     }
 

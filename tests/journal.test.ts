@@ -7,13 +7,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Journal, JOURNAL_TTL_MS, journalDir, naturalKey } from "../provider/runtime/journal";
+import { mailUserModel } from "../provider/resources/mailUser";
+import { migrationRunModel } from "../provider/resources/migrationRun";
 
 describe("create journal", () => {
     let dir: string;
     beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "cw-journal-")); });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    const key = naturalKey("MailUser", { sourceEmail: " Ada@S.example ", targetEmail: "ada@t.example" })!;
+    const key = naturalKey(mailUserModel, { sourceEmail: " Ada@S.example ", targetEmail: "ada@t.example" })!;
 
     it("a create killed after it began marks the object as its own orphan for the next process", () => {
         new Journal(dir).begin("MailUser", "mail", key); // the killed process: begin, never end
@@ -70,6 +72,6 @@ describe("create journal", () => {
         assert.match(d, /^\/p\/cloudiway-creates\/[0-9a-f]{16}$/);
         assert.notStrictEqual(d, journalDir({ apiUrl: "https://x.example/api", consumerKey: "k2" }, { PULUMI_HOME: "/p" }));
         assert.strictEqual(journalDir({ apiUrl: "u", consumerKey: "k" }, { CLOUDIWAY_JOURNAL_DIR: "/j" }).startsWith("/j/"), true);
-        assert.strictEqual(naturalKey("MigrationRun", { batchName: "x" }), undefined);
+        assert.strictEqual(naturalKey(migrationRunModel, { batchName: "x" }), undefined);
     });
 });

@@ -13,6 +13,7 @@ import * as path from "path";
 import { ReadCache } from "../provider/runtime/readCache";
 import { SharedReads } from "../provider/runtime/sharedReads";
 import { Journal, scopedKey } from "../provider/runtime/journal";
+import { mailUserModel } from "../provider/resources/mailUser";
 import { distrust, readPrivate } from "../provider/runtime/privateFs";
 
 const ROOT = process.getuid?.() === 0;
@@ -71,7 +72,7 @@ describe("folders another local user could plant: refused or ignored, never trus
     it("the create journal: its folder 0700 and files 0600; a planted record is no evidence of an orphan", () => {
         const dir = path.join(tmp, "creates");
         const user = { sourceEmail: "ada@source.example", targetEmail: "ada@target.example", __stack: "organization/p/prod" };
-        const key = scopedKey("MailUser", user)!;
+        const key = scopedKey(mailUserModel, user)!;
         const j = new Journal(dir);
         j.begin("MailUser", "mail", key);
         assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700);
@@ -85,10 +86,10 @@ describe("folders another local user could plant: refused or ignored, never trus
         planted(path.join(other, name), 0o666); planted(other, 0o777);
         const next = new Journal(other);
         next.begin("MailUser", "mail", key);
-        assert.strictEqual(next.isOrphan("MailUser", user, "some-tag"), false, "the planted record is not evidence: the create refuses instead of adopting");
+        assert.strictEqual(next.isOrphan(mailUserModel, user, "some-tag"), false, "the planted record is not evidence: the create refuses instead of adopting");
         // The same record in this user's own folder is evidence (the control case).
         const again = new Journal(dir);
         again.begin("MailUser", "mail", key);
-        assert.strictEqual(again.isOrphan("MailUser", user, "some-tag"), true);
+        assert.strictEqual(again.isOrphan(mailUserModel, user, "some-tag"), true);
     });
 });

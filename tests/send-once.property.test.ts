@@ -16,10 +16,10 @@
 import * as assert from "assert";
 import fc from "fast-check";
 import { Context, PartialFailure } from "../provider/runtime/context";
-import { RunJournal } from "../provider/campaign/runJournal";
+import { RunJournal } from "../provider/runtime/runJournal";
 import type { RecordStore } from "../provider/runtime/stateStore";
 import { naturalKey } from "../provider/runtime/journal";
-import { migrationRunImpl, MigrationRunOutputs } from "../provider/resources/migrationRun";
+import { migrationRunImpl, migrationRunModel, MigrationRunOutputs } from "../provider/resources/migrationRun";
 import { UNDER_WAY, statusName } from "../provider/client/status";
 import { emuCalls } from "./helpers/emu";
 import { ProviderFixture, providerFixture } from "./helpers/provider";
@@ -135,7 +135,7 @@ async function up(r: Real, kill: Kill): Promise<void> {
         for (const run of ORDER) {
             if (run === "W2" && failed.has("W1")) continue; // its dependency failed: the engine skips it
             const raw = inputsOf(r, run);
-            r.names.set(sendKey(r, run), (r.ctx.runs!(STACK)).recordName(naturalKey("MigrationRun", raw)!));
+            r.names.set(sendKey(r, run), (r.ctx.runs!(STACK)).recordName(naturalKey(migrationRunModel, raw)!));
             const checked = await migrationRunImpl.check(r.ctx, undefined, raw);
             assert.deepStrictEqual(checked.failures, [], "check");
             const news = checked.inputs as any;

@@ -8,10 +8,10 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { Context, PartialFailure } from "../provider/runtime/context";
-import { RunJournal, runJournalFor } from "../provider/campaign/runJournal";
+import { RunJournal, runJournalFor } from "../provider/runtime/runJournal";
 import { DirStore, RecordStore } from "../provider/runtime/stateStore";
 import { naturalKey } from "../provider/runtime/journal";
-import { migrationRunImpl, MigrationRunOutputs } from "../provider/resources/migrationRun";
+import { migrationRunImpl, migrationRunModel, MigrationRunOutputs } from "../provider/resources/migrationRun";
 import { emuCalls } from "./helpers/emu";
 import { providerFixture } from "./helpers/provider";
 
@@ -65,7 +65,7 @@ describe("send once, fail closed (provider methods)", function () {
         const [file] = recordFiles();
         fs.writeFileSync(file, '{"key":"batch'); // half written
         const ctx = runner("runner-b");
-        const name = ctx.runs!(STACK).recordName(naturalKey("MigrationRun", run)!);
+        const name = ctx.runs!(STACK).recordName(naturalKey(migrationRunModel, run)!);
         await assert.rejects(migrationRunImpl.create(ctx, run as any), (e: Error) => {
             assert.match(e.message, /nothing was sent: its send record file:\/\/.*\.json does not parse as JSON/);
             assert.ok(e.message.includes(`CLOUDIWAY_RUN_RECORDS=${name}=sent`) && e.message.includes(`CLOUDIWAY_RUN_RECORDS=${name}=unsent`), e.message);
@@ -105,12 +105,12 @@ describe("send once, fail closed (provider methods)", function () {
 
     it("an audit cut off before its answer, the audit over: the vendor cannot tell, so it is refused until the operator says", async () => {
         const ctx = runner("runner-f");
-        await ctx.runs!(STACK).begin(naturalKey("MigrationRun", audit())!); // the intent of the killed process...
+        await ctx.runs!(STACK).begin(naturalKey(migrationRunModel, audit())!); // the intent of the killed process...
         await fx.client.auditUser("mail", ada); // ...and its call
         await fx.passesEnd();
         await assert.rejects(migrationRunImpl.create(runner("runner-f"), audit() as any), /nothing was sent: an earlier attempt .* was cut off before its answer, and Cloudiway's facts cannot tell/);
         assert.strictEqual(await calls("audit"), 1);
-        process.env.CLOUDIWAY_RUN_RECORDS = `${ctx.runs!(STACK).recordName(naturalKey("MigrationRun", audit())!)}=unsent`;
+        process.env.CLOUDIWAY_RUN_RECORDS = `${ctx.runs!(STACK).recordName(naturalKey(migrationRunModel, audit())!)}=unsent`;
         await migrationRunImpl.create(runner("runner-f"), audit() as any);
         assert.strictEqual(await calls("audit"), 2, "the operator said it never arrived: sent");
     });

@@ -11,9 +11,8 @@ import { observeTarget, overItemThreshold } from "./gates";
 import { itemFigure } from "./items";
 import { CloudiwayApiError, CloudiwayConflictError, CloudiwayError } from "../client/errors";
 import { waitOut } from "../client/retry";
-import { naturalKey } from "../runtime/journal";
 import { stackOf } from "../runtime/model";
-import { operatorVerdict, RunRecord, RunRecordUnreadable } from "./runJournal";
+import { operatorVerdict, RunRecord, RunRecordUnreadable } from "../runtime/runJournal";
 
 export const MIGRATION_ACTIONS = ["migrate", "audit", "stop", "permissions", "retry"] as const;
 export type MigrationAction = (typeof MIGRATION_ACTIONS)[number];
@@ -65,10 +64,10 @@ const operatorAnswer = (): RunResult => ({ performedAt: new Date().toISOString()
  *     target, it is not sent again.
  * It fails closed: evidence that cannot be read refuses the send ("nothing was sent", and how to go
  * on); after the vendor accepted the action, a failure throws SentThenFailed (the run was sent).
+ * `key` names the run's records: its natural key (its model's journal key: target, action, trigger).
  */
-export async function perform(ctx: Context, v: RunSpec, label: string): Promise<RunResult> {
+export async function perform(ctx: Context, v: RunSpec, key: string, label: string): Promise<RunResult> {
     const kind = kindOf(v);
-    const key = naturalKey("MigrationRun", v)!;
     const journal = ctx.runs?.(stackOf(v));
     const record = journal && { name: journal.recordName(key), where: journal.where, action: v.action };
     let prior: RunRecord | undefined;

@@ -23,7 +23,8 @@ export const mailBatchModel = defineModel({
     outputs: {},
     replaces: ["name", "kind"],
     createOnly: ["adopt"],
-    stackScoped: true,
+    // A create interrupted by a kill recognizes its orphan by the batch's name (journal.ts).
+    journal: { key: (p) => (typeof p.name === "string" ? p.name.trim() : undefined), journals: "create" },
 });
 export const mailBatchSchema = mailBatchModel.schema;
 export type MailBatchInputs = InputsOf<typeof mailBatchModel>;
@@ -43,7 +44,7 @@ export const mailBatchImpl: ResourceImpl<MailBatchInputs> = {
         const existing = await batchNames(ctx, kind);
         if (existing.includes(inputs.name)) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
-            if (!(inputs.adopt ?? ctx.settings.adoptExisting) && !ctx.journal?.isOrphan("MailBatch", inputs)) {
+            if (!(inputs.adopt ?? ctx.settings.adoptExisting) && !ctx.journal?.isOrphan(mailBatchModel, inputs)) {
                 throw new Error(
                     `MailBatch "${inputs.name}": a Cloudiway ${kind} batch with this name already exists. To manage it with ` +
                     `this stack, set \`adopt: true\` on the resource or run \`pulumi config set cloudiway:adoptExisting true\`.`,

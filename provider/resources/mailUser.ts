@@ -83,7 +83,12 @@ export const mailUserModel = defineModel({
     replaces: ["kind"],
     createOnly: ["adopt"],
     stableOutputs: ["migrationTag"],
-    stackScoped: true,
+    // A create interrupted by a kill recognizes its orphan by the user's source and target email (journal.ts).
+    journal: {
+        key: (p) => typeof p.sourceEmail === "string" && typeof p.targetEmail === "string"
+            ? `${p.sourceEmail.trim().toLowerCase()}\n${p.targetEmail.trim().toLowerCase()}` : undefined,
+        journals: "create",
+    },
     // What the API holds of a user (2.3 / 2.6), each under its wire name: sent by create and update, read back (drift).
     stored: {
         firstName: "firstName", lastName: "lastName", sourceEmail: "sourceEmail", targetEmail: "targetEmail",
@@ -160,7 +165,7 @@ export const mailUserImpl: ResourceImpl<MailUserInputs, MailUserOutputs> = {
         let adoptedLicensed = false;
         if (existing) {
             // Adopted when asked to, or when it is the orphan of this stack's own interrupted create (journal.ts).
-            const adopt = adoptAsked || !!ctx.journal?.isOrphan("MailUser", inputs, existing);
+            const adopt = adoptAsked || !!ctx.journal?.isOrphan(mailUserModel, inputs, existing);
             if (!adopt) {
                 throw new Error(
                     `MailUser ${inputs.sourceEmail} -> ${inputs.targetEmail}: a Cloudiway ${kind} user with this source and target ` +

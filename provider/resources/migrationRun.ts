@@ -111,7 +111,16 @@ export const migrationRunModel = defineModel({
     },
     // A new trigger sends the action again (update); a different target or action is another run (replace).
     replaces: ["batchName", "migrationTag", "action", "kind"],
-    stackScoped: true,
+    // One performance of an action: its target, the action and the trigger that asked for it; sent once (sendOnce.ts).
+    journal: {
+        key(p) {
+            if (typeof p.action !== "string" || typeof p.trigger !== "string") return undefined;
+            const target = typeof p.batchName === "string" ? `batch:${p.batchName.trim()}`
+                : typeof p.migrationTag === "string" ? `user:${p.migrationTag.trim()}` : undefined;
+            return target === undefined ? undefined : `${target}\n${p.action}\n${p.trigger}`;
+        },
+        journals: "send",
+    },
 });
 export const migrationRunSchema = migrationRunModel.schema;
 export type MigrationRunInputs = InputsOf<typeof migrationRunModel>;
@@ -287,7 +296,7 @@ async function reconcile(ctx: Context, id: string, v: MigrationRunInputs, prior:
             };
         }
         try {
-            outs = { ...v, ...(await perform(ctx, v, label)), phase: "sent" };
+            outs = { ...v, ...(await perform(ctx, v, naturalKey(migrationRunModel, v)!, label)), phase: "sent" };
         } catch (e) {
             if (!(e instanceof SentThenFailed)) throw e;
             throw new PartialFailure(`${label}: sent to Cloudiway at ${e.result.performedAt} (${e.result.answer}), but ${e.message}. ` +
@@ -329,7 +338,7 @@ function judged(j: Judgement): Pick<MigrationRunOutputs, "phase" | "progress" | 
 /** The engine holds this run as sent: its journal record (runJournal.ts) has served. */
 function forgetHeld(ctx: Context, props: Partial<MigrationRunOutputs>): void {
     if (!ctx.runs || phaseOf(props) === "deferred") return; // a deferred run's record may be that of a killed send
-    const key = naturalKey("MigrationRun", props);
+    const key = naturalKey(migrationRunModel, props);
     if (key !== undefined) void ctx.runs(stackOf(props)).forget(key);
 }
 

@@ -5,7 +5,7 @@
 import { CloudiwaySettings } from "../config";
 import type { CloudiwayClient } from "../client";
 import type { Journal } from "./journal";
-import type { RunJournal } from "../campaign/runJournal";
+import type { RunJournal } from "./runJournal";
 import type { ReadCache } from "./readCache";
 
 /** What every provider method receives: settings and a client, made at call time. */

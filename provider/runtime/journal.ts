@@ -2,7 +2,7 @@
  * The journal of this machine: how a create interrupted by a kill (SIGKILL, a lost CI
  * runner) recognizes its own orphan.
  *
- * A MailUser or MailBatch is keyed by its natural key (source + target email;
+ * A MailUser or MailBatch (a model that declares a create journal) is keyed by its natural key (source + target email;
  * batch name). When `pulumi up` dies after Cloudiway made the object but before
  * the engine saved its id, the state keeps a pending create; Pulumi tells the user
  * to run `pulumi refresh` and clear it (`--clear-pending-creates`), and the next
@@ -29,7 +29,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { CloudiwaySettings } from "../config";
-import { stackOf } from "./model";
+import { stackOf } from "./inputs";
 import { kindOf } from "../client/calls";
 import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
 
@@ -51,26 +51,40 @@ export function journalDir(settings: Pick<CloudiwaySettings, "apiUrl" | "consume
     return path.join(base, sha(`${settings.apiUrl}\n${settings.consumerKey}`).slice(0, 16));
 }
 
-/** The natural key of a resource's inputs, or undefined for types that have none. */
-export function naturalKey(type: string, value: unknown): string | undefined {
+/**
+ * What a resource's model declares of its journal (ModelSpec.journal): what an interrupted `up` must
+ * not do twice, and the natural key of one such object or performance.
+ */
+export interface JournalSpec {
+    /**
+     * The natural key of the inputs (a user's source and target email; a batch's name; a run's target,
+     * action and trigger), or undefined when they do not name one yet. Called with any value the
+     * engine hands: it checks the types of what it reads.
+     */
+    key(props: Record<string, unknown>): string | undefined;
+    /**
+     * `create`: every create is journaled here, around the create (install() in impl.ts), so that a
+     * create interrupted by a kill recognizes its orphan. `send`: the resource journals its own sends
+     * (runJournal.ts), so that no runner sends one twice.
+     */
+    journals: "create" | "send";
+}
+
+/** A resource type as the journal sees it: its name and its model's journal (none: never journaled). */
+export interface Journaled {
+    type: string;
+    journal?: JournalSpec;
+}
+
+/** The natural key of a resource's inputs (its model's JournalSpec.key), or undefined for types that have none. */
+export function naturalKey(model: Journaled, value: unknown): string | undefined {
     if (typeof value !== "object" || value === null) return undefined;
-    const props = value as Record<string, unknown>;
-    if (type === "MailUser" && typeof props.sourceEmail === "string" && typeof props.targetEmail === "string") {
-        return `${props.sourceEmail.trim().toLowerCase()}\n${props.targetEmail.trim().toLowerCase()}`;
-    }
-    if (type === "MailBatch" && typeof props.name === "string") return props.name.trim();
-    if (type === "MigrationRun" && typeof props.action === "string" && typeof props.trigger === "string") {
-        // One performance of an action: its target, the action and the trigger that asked for it.
-        const target = typeof props.batchName === "string" ? `batch:${props.batchName.trim()}`
-            : typeof props.migrationTag === "string" ? `user:${props.migrationTag.trim()}` : undefined;
-        return target === undefined ? undefined : `${target}\n${props.action}\n${props.trigger}`;
-    }
-    return undefined;
+    return model.journal?.key(value as Record<string, unknown>);
 }
 
 /** The journal key of a resource's inputs: its stack (the hidden input `__stack`) and its natural key. */
-export function scopedKey(type: string, value: unknown): string | undefined {
-    const key = naturalKey(type, value);
+export function scopedKey(model: Journaled, value: unknown): string | undefined {
+    const key = naturalKey(model, value);
     return key === undefined ? undefined : `${stackOf(value) ?? "-"}\n${key}`;
 }
 
@@ -138,15 +152,15 @@ export class Journal {
     }
 
     /** For a resource's inputs (the key made by naturalKey, the one place that makes it): whether the object found is its orphan. */
-    isOrphan(type: string, props: object, existingId?: string): boolean {
-        const key = scopedKey(type, props);
-        return key !== undefined && this.interrupted(type, kindOf(props), key, existingId);
+    isOrphan(model: Journaled, props: object, existingId?: string): boolean {
+        const key = scopedKey(model, props);
+        return key !== undefined && this.interrupted(model.type, kindOf(props), key, existingId);
     }
 
     /** For a resource's inputs: the record of an earlier, interrupted attempt (see `earlier`). */
-    earlierOf(type: string, props: object): Entry | undefined {
-        const key = scopedKey(type, props);
-        return key === undefined ? undefined : this.earlier(type, kindOf(props), key);
+    earlierOf(model: Journaled, props: object): Entry | undefined {
+        const key = scopedKey(model, props);
+        return key === undefined ? undefined : this.earlier(model.type, kindOf(props), key);
     }
 
     /** Whether an object found existing at create is the orphan of an interrupted create of this journal. */

@@ -11,32 +11,10 @@ import type { Context } from "./context";
 import { shimFor } from "./shim";
 import { processHeap } from "./heap";
 import { StoredSpec, TextKeys, storedFields } from "./stored";
+import { isUnknown, STACK_KEY, stackInput, UNKNOWN, type Unknown } from "./inputs";
+import type { JournalSpec } from "./journal";
 
-/** During preview, inputs that are not known yet reach check/diff as this string. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as const;
-export type Unknown = typeof UNKNOWN;
-
-export function isUnknown(v: unknown): v is Unknown {
-    return v === UNKNOWN;
-}
-
-/**
- * The stack a resource belongs to ("organization/project/stack"), as the resource classes pass it in
- * the hidden input `__stack` (dynamic providers are not told their URN). Journals are keyed by it.
- */
-export const STACK_KEY = "__stack";
-export function stackOf(props: unknown): string | undefined {
-    const v = typeof props === "object" && props !== null ? (props as Record<string, unknown>)[STACK_KEY] : undefined;
-    return typeof v === "string" && v && !isUnknown(v) ? v : undefined;
-}
-/** The hidden input the resource classes of journaled types add (see STACK_KEY). */
-export function stackInput(): string | undefined {
-    try {
-        return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    } catch {
-        return undefined; // outside a deployment (unit tests with mocks that name no organization)
-    }
-}
+export { UNKNOWN, Unknown, isUnknown, STACK_KEY, stackOf, stackInput } from "./inputs";
 
 /** Inputs as preview may have them: any of them may still be unknown. */
 export type Planned<I> = { [K in keyof I]: I[K] | Unknown };
@@ -217,13 +195,17 @@ export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape, W 
     createOnly?: readonly (keyof S & string)[];
     /** Outputs an in-place update never changes (kept known during preview). */
     stableOutputs?: readonly (keyof OS & string)[];
-    /** Whether its journals need the hidden input `__stack` (types with a create or send journal). */
-    stackScoped?: boolean;
     /**
      * The inputs the API stores, each with its wire name (stored.ts): the create and update body, what
      * read compares (drift), the plan's keys and export-plan's entries come from this list.
      */
     stored?: W & { readonly [K in Exclude<keyof W, TextKeys<S>>]: never };
+    /**
+     * Its journal, for a type whose object or action an interrupted `up` must not make twice: the
+     * natural key of one object or one performance, and what is journaled (see JournalSpec). Such a
+     * type carries the hidden input `__stack` (its journals are kept per stack).
+     */
+    journal?: JournalSpec;
 }
 
 export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, const W extends StoredSpec<S> = {}>(spec: ModelSpec<S, OS, W>) {
@@ -239,6 +221,7 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, c
         replaces: spec.replaces as readonly (keyof I & string)[],
         /** The inputs the API stores, by wire name (stored.ts). */
         stored: storedFields<S, W>(spec.inputs, (spec.stored ?? {}) as W),
+        journal: spec.journal,
         /** check: the schema's rules (`extra`: rules across fields). */
         check(news: unknown, extra?: (value: I, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[]): CheckResult<I> {
             return checkWith(spec.type, schema, news, extra);
@@ -260,7 +243,7 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, c
         props(args: object): Record<string, unknown> {
             const outs: Record<string, unknown> = {};
             for (const k of outputKeys) outs[k] = undefined;
-            return spec.stackScoped ? { ...outs, ...args, [STACK_KEY]: stackInput() } : { ...outs, ...args };
+            return spec.journal ? { ...outs, ...args, [STACK_KEY]: stackInput() } : { ...outs, ...args };
         },
     };
 }

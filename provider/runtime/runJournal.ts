@@ -21,8 +21,8 @@
  */
 import * as os from "os";
 import * as path from "path";
-import { DirStore, RecordStore, stateStoreFor } from "../runtime/stateStore";
-import { sha } from "../runtime/privateFs";
+import { DirStore, RecordStore, stateStoreFor } from "./stateStore";
+import { sha } from "./privateFs";
 
 export interface RunRecord {
     key: string;
