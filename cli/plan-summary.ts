@@ -5,7 +5,7 @@
  * settings changed field by field; diagnostics.
  */
 import * as fs from "fs";
-import { DeletionPolicy, Step, costMarkdown, costOfPreview, previewSchema } from "./cost";
+import { ChangeCost, DeletionPolicy, Step, costOfPreview, losesSomething, previewSchema } from "../provider/campaign/cost";
 import { mdText } from "./markdown";
 import { TYPE_PREFIX, nameOfUrn, typeOfUrn } from "../provider/tokens";
 
@@ -42,6 +42,33 @@ function gateOf(w: unknown): string {
     return [`at most ${num("maxFailed") ?? 0} failed`,
         ...(num("maxItemFailurePercent") !== undefined ? [`items failed ≤ ${num("maxItemFailurePercent")}% per user`] : []),
         ...(num("timeoutMinutes") !== undefined ? [`timeout ${num("timeoutMinutes")} min`] : [])].join(", ");
+}
+
+/** The Markdown opening of the summary. Every user value goes through mdText (markdown.ts). */
+function costMarkdown(c: ChangeCost): string[] {
+    const lines = ["### What this change costs", ""];
+    const lost = c.usersDeleted.filter(losesSomething).length;
+    lines.push(
+        "| | |", "|---|---:|",
+        `| licenses assigned (users made \`licensed\`) | ${c.licensesAssigned.length} |`,
+        `| licenses consumed by migration runs (first pass or audit of a user without one) | ${c.licensesConsumedByRuns} |`,
+        `| users deleted in Cloudiway | ${c.usersDeleted.length}${lost ? ` (**${lost} lose migration history or a license**)` : ""} |`,
+        `| users kept in Cloudiway by the deletion policy | ${c.usersKept.length} |`,
+        "",
+    );
+    if (c.licenseConsumingRuns.length) {
+        lines.push("| run | action | target | users | without a license |", "|---|---|---|---:|---:|");
+        for (const r of c.licenseConsumingRuns) lines.push(`| ${mdText(r.run)} | ${mdText(r.action)} | ${mdText(r.target)} | ${r.users} | ${r.usersWithoutLicense} |`);
+        lines.push("");
+    }
+    for (const [title, list] of [["Users deleted", c.usersDeleted], ["Users kept (not deleted)", c.usersKept], ["Licenses assigned", c.licensesAssigned]] as const) {
+        if (!list.length) continue;
+        lines.push(`**${title}:**`, "");
+        for (const u of list) lines.push(`- ${mdText(u.user)}: ${mdText(u.note)}`);
+        lines.push("");
+    }
+    lines.push(`_Passes, status and license as of ${c.asOf}; the stack's deletion policy: ${mdText(c.deletionPolicy)}._`, "");
+    return lines;
 }
 
 /** The preview's JSON (parsed with zod at this boundary) as Markdown. */

@@ -17,7 +17,7 @@ import {
 } from "./rules";
 import { UNKNOWN } from "../provider/runtime/model";
 import { costOf } from "./rules";
-import type { FreshHoldings } from "../cli/cost";
+import type { FreshHoldings } from "../provider/campaign/cost";
 import { readContext } from "../cli/drift";
 import { resolveSettings } from "../provider/config";
 import { holdingsOf } from "../provider/campaign/retention";

@@ -3,14 +3,17 @@
  * tests feed it synthetic resources). A change is the stack's resources after it (what the policy
  * analyzer sees: the new state, in preview the declared inputs) and before it (the stack's last
  * checkpoint, `pulumi stack export`): the analyzer API shows only what stays, so deletes and
- * replacements are found by comparing the two. Its cost (licenses assigned and consumed, users
- * deleted with what they lose) is cli/cost.ts's, over the steps this comparison makes.
+ * replacements are found by comparing the two, with each resource's own diff (its model's). Its cost
+ * (licenses assigned and consumed, users deleted with what they lose) is campaign/cost.ts's, over the
+ * steps this comparison makes.
  */
-import { ChangeCost, FreshHoldings, Step, costOfPreview, losesSomething } from "../cli/cost";
+import { ChangeCost, FreshHoldings, Step, costOfPreview, losesSomething } from "../provider/campaign/cost";
+import { diffProps } from "../provider/runtime/model";
+import { isResourceType, models, ResourceType } from "../provider/models";
 import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
 import { hasSomethingToLose } from "../provider/campaign/retention";
 import { UNKNOWN } from "../provider/runtime/model";
-import { updateMaySend } from "../provider/resources/migrationRun";
+import { updateMaySend } from "../provider/campaign/schedule";
 import { TYPE_PREFIX, nameOfUrn, typeOfToken } from "../provider/tokens";
 
 type Props = Record<string, unknown>;
@@ -42,36 +45,40 @@ const typeOf = typeOfToken;
 export const nameOf = nameOfUrn;
 const str = (v: unknown) => (typeof v === "string" && v !== UNKNOWN ? v : undefined);
 const known = (v: unknown) => v !== undefined && v !== UNKNOWN;
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 const policyOf = (v: unknown): DeletionPolicy | undefined => parseDeletionPolicy(str(v));
 
 /**
- * The change as `pulumi preview --json` steps (what cli/cost.ts reads): create, update, replace
- * (the provider's replacing properties: MailUser.kind, MailBatch.name, a run's target or action)
- * and delete, each with the old state's id/inputs/outputs and the new props.
+ * The provider's diff of a resource (its model's: its inputs but the create-only ones, those it
+ * `replaces` replace), from the old state's inputs to the new props as the analyzer shows them: an
+ * input not known yet (preview), or not given, is no change, and a missing `kind` is "mail".
+ */
+function diffOf(type: ResourceType, olds: Props, news: Props): { changes?: boolean; replaces?: string[] } {
+    const planned: Props = { ...olds };
+    for (const [k, v] of Object.entries(news)) if (known(v)) planned[k] = v;
+    const kinded = (p: Props): Props => ({ ...p, kind: p.kind ?? "mail" });
+    const m = models[type];
+    return diffProps<Props>(kinded(olds), kinded(planned), m.diffed, m.replaces);
+}
+
+/**
+ * The change as `pulumi preview --json` steps (what campaign/cost.ts reads): create, update, replace
+ * (the provider's diff: each model's inputs, those it `replaces` replace: MailUser.kind, MailBatch.name,
+ * a run's target or action) and delete, each with the old state's id/inputs/outputs and the new props.
  */
 export function stepsOf(c: Change): Step[] {
     const olds = new Map(c.olds.filter((r) => typeOf(r.type)).map((r) => [r.urn, r]));
     const steps: Step[] = [];
-    const replacing: Record<string, string[]> = {
-        MailUser: ["kind"], MailBatch: ["name", "kind"], BatchMembership: ["migrationTag", "kind"],
-        BatchGlobalSettings: ["batchName", "kind"], MigrationRun: ["batchName", "migrationTag", "action", "kind"],
-    };
     const seen = new Set<string>();
     for (const n of c.news) {
         const t = typeOf(n.type);
-        if (!t) continue;
+        if (!t || !isResourceType(t)) continue;
         seen.add(n.urn);
         const o = olds.get(n.urn);
         const newState = { inputs: n.props, outputs: n.props };
         if (!o) { steps.push({ op: "create", urn: n.urn, newState }); continue; }
-        const oi = o.inputs ?? {}, oo = o.outputs ?? {};
-        // An output of the old state that is not an input (status, passes...) is not a change.
-        const keys = new Set([...Object.keys(oi), ...Object.keys(n.props)].filter((k) => !k.startsWith("__") && (k in oi || !(k in oo))));
-        const value = (p: Props, k: string) => (k === "kind" ? p[k] ?? "mail" : p[k]);
-        const changed = [...keys].filter((k) => known(n.props[k]) && !same(value(oi, k), value(n.props, k)));
-        const op = changed.some((k) => (replacing[t] ?? []).includes(k)) ? "replace" : changed.length ? "update" : "same";
+        const d = diffOf(t, o.inputs ?? {}, n.props);
+        const op = d.replaces?.length ? "replace" : d.changes ? "update" : "same";
         steps.push({ op, urn: n.urn, oldState: { id: o.id, inputs: o.inputs, outputs: o.outputs }, newState });
     }
     for (const o of olds.values()) {
@@ -81,7 +88,7 @@ export function stepsOf(c: Change): Step[] {
     return steps;
 }
 
-/** What the change costs (cli/cost.ts), with the stack's deletion policy. */
+/** What the change costs (campaign/cost.ts), with the stack's deletion policy. */
 export function costOf(c: Change): ChangeCost {
     return costOfPreview({ steps: stepsOf(c) }, policyOf(c.stackDeletionPolicy) ?? "retainMigrated", c.fresh);
 }

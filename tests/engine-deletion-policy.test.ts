@@ -9,7 +9,7 @@ import * as path from "path";
 import { startEmulator } from "../emulator";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
 import { batchesOf, control, Emu, emuState, usersOf } from "./helpers/emu";
-import { costOfPreview } from "../cli/cost";
+import { costOfPreview } from "../provider/campaign/cost";
 import { summarizePreview } from "../cli/plan-summary";
 import type { StateView } from "../emulator";
 

@@ -18,7 +18,7 @@ import { resolveSettings } from "../provider/config";
 import { REPO, TestStack, skipIfEngineOptedOut } from "./helpers/engine";
 import { control, Emu, emuResetStats, emuStats } from "./helpers/emu";
 import type { DriftDigest } from "../cli/drift";
-import { costOfPreview } from "../cli/cost";
+import { costOfPreview } from "../provider/campaign/cost";
 import { summarizePreview } from "../cli/plan-summary";
 import type { GlobalSettings } from "../provider/client/calls";
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { mergePreviews, summarizePreviews } from "../cli/plan-summary";
-import { costOfPreview } from "../cli/cost";
+import { costOfPreview } from "../provider/campaign/cost";
 
 const urn = (stack: string, t: string, n: string) => `urn:pulumi:${stack}::cloudiway-migration::cloudiway:index:MigrationPlan$pulumi-nodejs:dynamic/cloudiway:${t}::${n}`;
 const newUser = (stack: string, email: string) => ({

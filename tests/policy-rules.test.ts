@@ -3,7 +3,7 @@
  * stack will hold (the analyzer's resources) and what it holds now (a stack export's resources).
  */
 import * as assert from "assert";
-import { costOfPreview } from "../cli/cost";
+import { costOfPreview } from "../provider/campaign/cost";
 import * as fs from "fs";
 import * as path from "path";
 import {

@@ -1,7 +1,7 @@
 /**
  * Send-once: how a MigrationRun's action reaches Cloudiway at most once per (stack, target, action,
  * trigger), on any runner, failing closed (see `perform`); and the sends themselves, one per action.
- * resources/migrationRun.ts decides when a run is due; this file decides whether it may be sent and sends it.
+ * resources/migrationRun.ts moves a run on (schedule.ts: when it is due); this file decides whether it may be sent and sends it.
  */
 import { Context } from "../runtime/context";
 import { Kind, kindOf } from "../client/calls";

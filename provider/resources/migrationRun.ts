@@ -24,12 +24,12 @@ import { info } from "../runtime/engineLog";
 import { Judgement, judgeGate } from "../campaign/gates";
 import { naturalKey } from "../runtime/journal";
 import { MIGRATION_ACTIONS, perform, SentThenFailed } from "../campaign/sendOnce";
+import { deferral, phaseOf, RUN_PHASES, RunPhase } from "../campaign/schedule";
 import { nameOfUrn } from "../tokens";
 
 // ---------------------------------------------------------------- schema
 export { MIGRATION_ACTIONS, MigrationAction } from "../campaign/sendOnce";
-export const RUN_PHASES = ["deferred", "sent", "waiting", "done", "failed"] as const;
-export type RunPhase = (typeof RUN_PHASES)[number];
+export { RUN_PHASES, RunPhase, phaseOf, updateMaySend, afterPending } from "../campaign/schedule";
 
 /** An ISO 8601 instant with an offset (Z or ±hh:mm), e.g. 2026-12-05T18:00:00Z. */
 export function isInstant(s: string): boolean {
@@ -128,14 +128,6 @@ export type AfterRun = NonNullable<MigrationRunInputs["after"]>[number];
 export type MigrationRunOutputs = OutputsOf<typeof migrationRunModel>;
 const INPUTS = migrationRunModel.inputKeys;
 
-/** The phase of a run as the state holds it; states written before phases are read by their fields. */
-export function phaseOf(o: Partial<MigrationRunOutputs>): RunPhase {
-    if (o.phase && (RUN_PHASES as readonly string[]).includes(o.phase)) return o.phase;
-    if (o.deferredUntil !== undefined || !o.performedAt) return "deferred";
-    // A gate that failed never reached the state before phases: a recorded gated run had opened.
-    return o.waitFor ? "done" : "sent";
-}
-
 // ---------------------------------------------------------------- provider
 export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutputs> = {
     async check(_ctx, _olds, news) {
@@ -218,60 +210,6 @@ export const migrationRunImpl: ResourceImpl<MigrationRunInputs, MigrationRunOutp
 function describe(v: { batchName?: unknown; migrationTag?: unknown; action?: unknown; trigger?: unknown }): string {
     const target = typeof v.batchName === "string" ? `batch ${v.batchName}` : `user ${String(v.migrationTag)}`;
     return `(${target}, ${String(v.action)}, trigger ${String(v.trigger)})`;
-}
-
-/**
- * Why the run may not be sent now: its `notBefore` has not come, or a run of its `after` is not
- * done. Undefined when it may be sent (or, in preview, when that is not known yet).
- */
-function deferral(v: Partial<Record<keyof MigrationRunInputs, unknown>>): { message: string; until?: string; waitingFor?: string[] } | undefined {
-    if (typeof v.notBefore === "string" && !isUnknown(v.notBefore) && Date.parse(v.notBefore) > Date.now()) {
-        return { message: `deferred until ${v.notBefore}`, until: v.notBefore };
-    }
-    if (Array.isArray(v.after)) {
-        const pending = (v.after as AfterRun[]).flatMap((a) => { const why = afterPending(a); return why ? [{ run: a.run, why }] : []; });
-        if (pending.length) {
-            return {
-                message: pending.map((a) => `waiting for ${a.run}: ${a.why}`).join("; "),
-                waitingFor: pending.map((a) => a.run),
-            };
-        }
-    }
-    return undefined;
-}
-
-/**
- * Whether an update from `olds` (the state's outputs) to `news` (planned inputs, unknowns allowed) may
- * send the action: a new trigger, or a deferred run whose time and predecessors have come (or are not
- * known yet, during preview). A waiting or failed gate's update only looks. For cost estimates.
- */
-export function updateMaySend(olds: Partial<MigrationRunOutputs>, news: Partial<Record<keyof MigrationRunInputs, unknown>>): boolean {
-    if (olds.trigger !== news.trigger) return true;
-    return phaseOf(olds) === "deferred" && !deferral(news);
-}
-
-/**
- * Why a run of `after` is not done (undefined: it is). Done is phase `done`, and, when a trigger is
- * declared for it (a run of another stack: the plan's trigger), for that trigger: a `done` of an
- * earlier pass, or a report without a trigger, is not done. E.g. "4 of 6 done (SUCCESS 4, WORKING 2)".
- */
-export function afterPending(a: AfterRun): string | undefined {
-    if (a.declaredTrigger !== undefined && a.phase !== undefined) {
-        if (a.trigger === undefined) {
-            return `its stack reported phase ${a.phase} with no trigger (an export of an older version), so it does not show the pass of trigger "${a.declaredTrigger}"; run that stack's up with this version first`;
-        }
-        if (a.trigger !== a.declaredTrigger) {
-            return `its stack reported phase ${a.phase} for trigger "${a.trigger}", not for the declared trigger "${a.declaredTrigger}" (that pass is not recorded there yet)`;
-        }
-    }
-    switch (a.phase) {
-        case "done": return undefined;
-        case "waiting": return a.progress ?? "not looked at yet";
-        case "failed": return `its gate failed (${a.progress ?? "no look recorded"})`;
-        case "sent": return "sent without waitFor, so it is never done; give it waitFor";
-        case undefined: return "not recorded yet";
-        default: return a.phase;
-    }
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * What a change costs, from `pulumi preview --json` (the top of the pull-request summary, and
- * `plan-summary --json` for pipelines that gate on it):
+ * `plan-summary --json` for pipelines that gate on it; the policy pack's license and deletion rules):
  *  - licenses it assigns (users made `licensed`);
  *  - actions that consume licenses: a first migration pass, or an audit, of a user without one;
  *  - users it deletes, each with what it loses, and users the deletion policy keeps.
@@ -10,13 +10,11 @@
  * which. A user whose holdings cannot be known counts as having something to lose.
  */
 import { z } from "zod";
-import { Lossable, describeHoldings, hasSomethingToLose } from "../provider/campaign/retention";
-import { DeletionPolicy, parseDeletionPolicy } from "../provider/config";
-import { UNKNOWN } from "../provider/runtime/model";
-import { updateMaySend } from "../provider/resources/migrationRun";
-import { mdText } from "./markdown";
-import { TYPE_PREFIX, nameOfUrn, typeOfUrn } from "../provider/tokens";
-export { describeHoldings };
+import { Lossable, describeHoldings, hasSomethingToLose } from "./retention";
+import { DeletionPolicy, parseDeletionPolicy } from "../config";
+import { UNKNOWN } from "../runtime/inputs";
+import { updateMaySend } from "./schedule";
+import { TYPE_PREFIX, nameOfUrn, typeOfUrn } from "../tokens";
 
 const props = z.record(z.string(), z.unknown());
 export const stepSchema = z.object({
@@ -157,31 +155,4 @@ export function costOfPreview(raw: unknown, defaultPolicy?: DeletionPolicy, fres
         }
     }
     return cost;
-}
-
-/** The Markdown opening of the summary. Every user value goes through mdText (markdown.ts). */
-export function costMarkdown(c: ChangeCost): string[] {
-    const lines = ["### What this change costs", ""];
-    const lost = c.usersDeleted.filter(losesSomething).length;
-    lines.push(
-        "| | |", "|---|---:|",
-        `| licenses assigned (users made \`licensed\`) | ${c.licensesAssigned.length} |`,
-        `| licenses consumed by migration runs (first pass or audit of a user without one) | ${c.licensesConsumedByRuns} |`,
-        `| users deleted in Cloudiway | ${c.usersDeleted.length}${lost ? ` (**${lost} lose migration history or a license**)` : ""} |`,
-        `| users kept in Cloudiway by the deletion policy | ${c.usersKept.length} |`,
-        "",
-    );
-    if (c.licenseConsumingRuns.length) {
-        lines.push("| run | action | target | users | without a license |", "|---|---|---|---:|---:|");
-        for (const r of c.licenseConsumingRuns) lines.push(`| ${mdText(r.run)} | ${mdText(r.action)} | ${mdText(r.target)} | ${r.users} | ${r.usersWithoutLicense} |`);
-        lines.push("");
-    }
-    for (const [title, list] of [["Users deleted", c.usersDeleted], ["Users kept (not deleted)", c.usersKept], ["Licenses assigned", c.licensesAssigned]] as const) {
-        if (!list.length) continue;
-        lines.push(`**${title}:**`, "");
-        for (const u of list) lines.push(`- ${mdText(u.user)}: ${mdText(u.note)}`);
-        lines.push("");
-    }
-    lines.push(`_Passes, status and license as of ${c.asOf}; the stack's deletion policy: ${mdText(c.deletionPolicy)}._`, "");
-    return lines;
 }
