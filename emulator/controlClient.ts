@@ -17,9 +17,9 @@ import type {
 } from "./control";
 import type { Faults } from "./faults";
 import type { CallRecord } from "./stats";
-import type { Kind } from "./store";
+import type { ItemFailureTables, Kind } from "./types";
 import type { PassEnd } from "./statuses";
-import type { ItemFailureTables, ItemFailuresRequest } from "./itemFailures";
+import type { ItemFailuresRequest } from "./itemFailures";
 
 /** A control call refused by the emulator, or answered in a shape the client does not know. */
 export class ControlCallError extends Error {

@@ -4,16 +4,10 @@
  * msgFailure, calFailure, conFailure). Optionally how many it reads of that kind. Taken by the
  * pass that ends next (SUCCESS or ONERROR) for the user, by migration tag first, then source email.
  */
-import type { HistoryPass } from "./lifecycle";
-import type { Kind, State, User } from "./store";
+import type { HistoryPass, ItemFailure, ItemFailureTables, ItemPlan, Kind, State, User } from "./types";
 import type { UndoLog } from "./undo";
 import { ControlError } from "./faults";
 
-/** One kind of item: the failures, or { failure, read } (read: what the pass reads of that kind). */
-export interface ItemFailure { failure: number; read?: number }
-/** A user's next pass: per kind of item. */
-export interface ItemPlan { mails?: ItemFailure; calendars?: ItemFailure; contacts?: ItemFailure }
-export type ItemFailureTables = Record<Kind, Record<string, ItemPlan>>;
 /** POST /_emulator/item-failures's body: a number is the failures alone; null clears the user. */
 export interface ItemFailuresRequest { kind?: Kind; users: Record<string, Partial<Record<keyof ItemPlan, number | ItemFailure>> | null> }
 

@@ -7,7 +7,7 @@
  * rules (what may start when) too. `Lifecycle` only advances what the store scheduled.
  */
 import { PassEnd, Status } from "./statuses";
-import type { Kind, State, User } from "./store";
+import type { HistoryPass, Kind, State, User } from "./types";
 import type { UndoLog } from "./undo";
 import { applyItemFailures } from "./itemFailures";
 
@@ -25,14 +25,6 @@ export const MAX_PASS_STEPS = 1000;
  */
 export function passSteps(end: PassEnd, steps: number = DEFAULT_PASS_STEPS): Status[] {
     return ["SCHEDULED", ...Array<Status>(Math.max(0, steps - 1)).fill("WORKING"), end];
-}
-
-export interface HistoryPass {
-    startDateTime: string; endDateTime: string;
-    msgTotal: number; msgRead: number; msgSuccess: number; msgIgnored: number; msgFailure: number;
-    calTotal: number; calRead: number; calSuccess: number; calIgnored: number; calFailure: number;
-    conTotal: number; conRead: number; conSuccess: number; conIgnored: number; conFailure: number;
-    msgAlreadyMigrated: number;
 }
 
 export interface Counts { msg: number; cal: number; con: number }

@@ -2,8 +2,7 @@
  * Pass outcomes (EMULATOR ONLY, POST /_emulator/outcomes): how chosen users' next pass ends, kept in
  * the store's state and taken, inside the write that starts the pass, by that pass.
  */
-import type { Kind, User } from "./store";
-import type { StoreHost } from "./selfserviceDesk";
+import type { Kind, StoreHost, User } from "./types";
 import { PASS_ENDS, PassEnd } from "./statuses";
 
 export class PassOutcomes {

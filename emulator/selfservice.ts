@@ -23,34 +23,12 @@
  * by selfserviceHttp.ts.
  */
 import { randomUUID } from "crypto";
-import type { Kind } from "./store";
+import type { SelfServiceState } from "./types";
 
 export const SELF_SERVICE_TYPE = "Self Service";
 export const NO_REPLY = "noreply@cloudiway.com";
 export type SendTo = "source" | "target" | "both";
 export const SEND_TO: readonly SendTo[] = ["source", "target", "both"];
-
-export interface OutboxMail {
-    id: number;
-    to: string;
-    from: string;
-    subject: string;
-    /** Path of the link under the emulator's base URL (the outbox view makes it absolute). */
-    path: string;
-    tag: string;
-    kind: Kind;
-    /** Which address of the user this mail went to. */
-    recipient: "source" | "target";
-    time: string;
-}
-
-export interface SelfServiceState {
-    outbox: OutboxMail[];
-    /** token -> user; one link per user, the same in every mail it gets. */
-    links: Record<string, { kind: Kind; tag: string }>;
-    /** Accepted submissions (never the password). */
-    submissions: { kind: Kind; tag: string; username: string; via: "link" | "admin"; time: string }[];
-}
 
 /** `links` has no prototype: a token from a URL is an ordinary key (store.ts, record). */
 export const emptySelfService = (): SelfServiceState => ({ outbox: [], links: Object.create(null) as SelfServiceState["links"], submissions: [] });

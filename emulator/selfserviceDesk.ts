@@ -4,21 +4,10 @@
  * the form and its submission. Part of the store (store.ts): it works on the store's state, inside its
  * writes (undo entries), through the narrow host the store gives it.
  */
-import type { Kind, State, User } from "./store";
+import type { Kind, StoreHost, User } from "./types";
 import { VendorError } from "./vendorError";
 import { RUNNING } from "./statuses";
 import { NO_REPLY, SELF_SERVICE_TYPE, SEND_TO, SendTo, newToken, sourceMailboxPassword } from "./selfservice";
-
-/** What the desk and the pass outcomes need of the store. */
-export interface StoreHost {
-    state(): State;
-    /** The user of a tag (refused when unknown), saved for undo inside a write. */
-    user(f: Kind, tag: string): User;
-    /** Inside a write: how to take back the change about to be made. */
-    onUndo(f: () => void): void;
-    /** The vendor's start of a user's pass. */
-    start(f: Kind, tag: string): void;
-}
 
 export class SelfServiceDesk {
     constructor(private readonly host: StoreHost) {}

@@ -19,17 +19,15 @@
  * records it touches, and the lifecycle looks only at users with steps to come.
  */
 import { randomUUID } from "crypto";
-import type { ItemFailureTables } from "./itemFailures";
-import { AUDIT_STEPS, DEFAULT_PASS_STEPS, HistoryPass, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
+import { AUDIT_STEPS, DEFAULT_PASS_STEPS, Lifecycle, MAX_PASS_STEPS, STOP_STEPS, passSteps } from "./lifecycle";
 import { PassEnd, RUNNING } from "./statuses";
-import { SelfServiceDesk, StoreHost } from "./selfserviceDesk";
+import { SelfServiceDesk } from "./selfserviceDesk";
 import { PassOutcomes } from "./passOutcomes";
-import { SelfServiceState, emptySelfService } from "./selfservice";
+import { emptySelfService } from "./selfservice";
+import type { Batch, Connector, HistoryPass, Kind, KindState, Settings, State, StoreHost, User } from "./types";
+export type { Batch, Connector, HistoryPass, Kind, KindState, Settings, State, StoreHost, User } from "./types";
 import { UndoLog } from "./undo";
 
-export type Kind = "mail" | "archive";
-
-export interface Connector { name: string; type: string }
 /** Seeded connectors: one of each type the seeds name, and a self-service one. */
 export const SEED_CONNECTORS: { source: Connector[]; target: Connector[] } = {
     source: [
@@ -48,13 +46,6 @@ export const SEED_CONNECTORS: { source: Connector[]; target: Connector[] } = {
     ],
 };
 
-export interface Settings {
-    shouldMigrateMails: boolean; shouldMigrateTrash: boolean; shouldMigrateCalendars: boolean;
-    shouldMigrateContacts: boolean; shouldMigrateNotes: boolean; shouldMigrateTasks: boolean;
-    shouldMigrateJournals: boolean; shouldConvertEmailAddresses: boolean; shouldConvertX500: boolean;
-    /** ISO yyyy-MM-ddT00:00:00, as the API answers, or null. */
-    fromDate: string | null; toDate: string | null;
-}
 export const SETTING_KEYS = [
     "shouldMigrateMails", "shouldMigrateTrash", "shouldMigrateCalendars", "shouldMigrateContacts", "shouldMigrateNotes",
     "shouldMigrateTasks", "shouldMigrateJournals", "shouldConvertEmailAddresses", "shouldConvertX500",
@@ -65,40 +56,6 @@ export const defaultSettings = (): Settings => ({
     shouldMigrateNotes: true, shouldMigrateTasks: true, shouldMigrateJournals: false,
     shouldConvertEmailAddresses: false, shouldConvertX500: false, fromDate: null, toDate: null,
 });
-
-export interface User {
-    migrationTag: string;
-    firstName: string; lastName: string; sourceEmail: string; targetEmail: string;
-    sourceConnectorName: string; targetConnectorName: string;
-    batchName: string | null;
-    status: string;
-    licensed: boolean;
-    history: HistoryPass[];
-    statusHistory: string[];
-    /** Statuses still to come, one per lifecycle tick. */
-    queue: string[];
-    migrated: { msg: number; cal: number; con: number };
-    passStart?: string;
-}
-export interface Batch { name: string; settings: Settings }
-export interface KindState {
-    users: Record<string, User>;
-    batches: Record<string, Batch>;
-    /** The batch whose permissions are being migrated (one at a time), and ticks left. */
-    permissionRun: { batchName: string; ticksLeft: number } | null;
-}
-export interface State {
-    mail: KindState; archive: KindState; connectors: typeof SEED_CONNECTORS;
-    /** Emulator only (not in the vendor's REST document): see selfservice.ts. */
-    selfService: SelfServiceState;
-    /**
-     * Emulator only (POST /_emulator/outcomes): how the next pass of a user ends, by migration tag
-     * or source email (lower case). Taken when the pass starts.
-     */
-    outcomes: Record<Kind, Record<string, PassEnd>>;
-    /** Emulator only (POST /_emulator/item-failures, itemFailures.ts): items a user's next pass fails. */
-    itemFailures?: ItemFailureTables;
-}
 
 /**
  * A record keyed by names that come from requests (batch names, tags, link tokens, outcome keys):

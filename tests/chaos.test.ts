@@ -99,7 +99,7 @@ async function freePort(): Promise<number> {
 
 /** The emulator as a child process on a fixed port with a data file, so it can be killed and restarted. */
 async function startEmulatorProcess(port: number, dataFile: string): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [path.join(REPO, "dist", "emulator", "cli.js"), "--port", String(port), "--data", dataFile, "--transition-ms", "0"], {
+    const child = spawn(process.execPath, [path.join(REPO, "dist", "cli", "index.js"), "emulator", "--port", String(port), "--data", dataFile, "--transition-ms", "0"], {
         stdio: ["ignore", "pipe", "pipe"],
     });
     await new Promise<void>((resolve, reject) => {

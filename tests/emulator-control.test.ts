@@ -9,7 +9,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { ControlCallError, EmulatorControl, startEmulator } from "../emulator";
-import type { HistoryPass } from "../emulator/lifecycle";
+import type { HistoryPass } from "../emulator/types";
 import type { Emu } from "./helpers/emu";
 
 const KEY = "ctl-key";

@@ -11,11 +11,12 @@ import * as path from "path";
 import { CloudiwayClient } from "../provider/client";
 import { DataFile } from "../emulator/persist";
 
-const CLI = path.resolve(__dirname, "..", "emulator", "cli.js");
+/** The emulator as `cloudiway-migration emulator` runs it. */
+const CLI = path.resolve(__dirname, "..", "cli", "index.js");
 
 function launch(dataFile: string): Promise<{ child: ChildProcess; url: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, "--port", "0", "--data", dataFile, "--transition-ms", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [CLI, "emulator", "--port", "0", "--data", dataFile, "--transition-ms", "0"], { stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         child.stdout!.on("data", (d) => {
             out += d;
