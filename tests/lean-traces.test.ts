@@ -1,9 +1,9 @@
 /**
- * leanPromiseTraces (provider/runtime/model.ts): @pulumi/pulumi's per-promise traces skip the
+ * leanPromiseTraces (provider/runtime/traces.ts): @pulumi/pulumi's per-promise traces skip the
  * program's (source-mapping) formatter; every other error keeps it.
  */
 import * as assert from "assert";
-import { leanPromiseTraces } from "../provider/runtime/model";
+import { leanPromiseTraces } from "../provider/runtime/traces";
 
 describe("lean promise traces", () => {
     const original = Error.prepareStackTrace;
