@@ -21,9 +21,10 @@ import { migrationRunModel } from "../resources/migrationRun";
 import { SETTING_FLAGS } from "../client/settings";
 import type { Kind } from "../client/calls";
 import { adoptField, batchNameField } from "../runtime/fields";
-import { issueMessage, strictObject } from "../runtime/model";
+import { strictObject } from "../runtime/model";
 import { parseCsv } from "./csv";
-export { parseCsv };
+import { PlanError, Problems, say } from "./problems";
+export { parseCsv, PlanError };
 export type { Kind };
 
 // ---------------------------------------------------------------- the plan's shape, from the resources' fields
@@ -99,28 +100,6 @@ export interface LoadOptions {
     connectors?: { source: string[]; target: string[] };
     /** Defaults for a bare CSV plan (which cannot name connectors). */
     defaults?: { sourceConnectorName?: string; targetConnectorName?: string; kind?: Kind };
-}
-
-export class PlanError extends Error {
-    constructor(readonly problems: string[]) {
-        super(`The migration plan has ${problems.length} problem(s); nothing was applied:\n  ${problems.join("\n  ")}`);
-        this.name = "PlanError";
-    }
-}
-
-class Problems {
-    list: string[] = [];
-    add(where: string, msg: string) { this.list.push(`${where}: ${msg}`); }
-}
-
-/** "sourceEmail must be ...", "waitFor.maxFailed must be ...", or the message alone (an unknown key). */
-function say(iss: z.core.$ZodIssue, root: unknown, label = (k: string) => k): string {
-    const message = issueMessage(iss, root);
-    const keys = iss.path.filter((k): k is string => typeof k === "string");
-    if (iss.code === "unrecognized_keys" || !keys.length) return message;
-    // The field's own message may already name its key ("maxFailed must be a whole number").
-    if (message.startsWith(`${keys[keys.length - 1]} `)) return [...keys.slice(0, -1).map(label), message].join(".");
-    return `${keys.map(label).join(".")} ${message}`;
 }
 
 export function loadPlan(file: string, opts: LoadOptions = {}): Plan {
