@@ -16,11 +16,10 @@
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
-import { CloudiwayClient, clientFor } from "../provider/client";
 import { ConfigLookup, CloudiwaySettings, resolveSettings } from "../provider/config";
-import { Context } from "../provider/runtime/context";
+import { Context, readContext } from "../provider/runtime/context";
+export { readContext };
 import { Kind, kindOf } from "../provider/client/calls";
-import { ReadCache } from "../provider/runtime/readCache";
 import { implementations, ResourceType } from "../provider/impl";
 import { allUsers, batchNames } from "../provider/campaign/lookups";
 import { mdText } from "./markdown";
@@ -228,13 +227,6 @@ async function settingsOf(stack: string, cwd: string): Promise<CloudiwaySettings
         return v === undefined || v === null ? undefined : String(v);
     };
     return resolveSettings(lookup);
-}
-
-/** A context for reads only: the provider's client and one list cache, no create journal. */
-export function readContext(settings: CloudiwaySettings): Context {
-    let client: CloudiwayClient | undefined;
-    const cache = new ReadCache();
-    return { settings, cache, client: () => (client ??= clientFor(settings, { onWrite: () => cache.clear() })) };
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -18,7 +18,7 @@ import {
 import { UNKNOWN } from "../provider/runtime/model";
 import { costOf } from "./rules";
 import type { FreshHoldings } from "../provider/campaign/cost";
-import { readContext } from "../cli/drift";
+import { readContext } from "../provider/runtime/context";
 import { resolveSettings } from "../provider/config";
 import { holdingsOf } from "../provider/campaign/retention";
 import type { Kind } from "../provider/client/calls";

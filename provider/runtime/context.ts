@@ -1,12 +1,12 @@
 /**
  * What every provider method receives (Context), and the one error a method throws after it did
- * something (PartialFailure).
+ * something (PartialFailure), and the read-only context of drift and the policy pack (readContext).
  */
 import { CloudiwaySettings } from "../config";
-import type { CloudiwayClient } from "../client";
+import { CloudiwayClient, clientFor } from "../client";
 import type { Journal } from "./journal";
 import type { RunJournal } from "./runJournal";
-import type { ReadCache } from "./readCache";
+import { ReadCache } from "./readCache";
 
 /** What every provider method receives: settings and a client, made at call time. */
 export interface Context {
@@ -30,4 +30,11 @@ export class PartialFailure extends Error {
         super(message);
         this.name = "PartialFailure";
     }
+}
+
+/** A context for reads only (drift, the policy pack's fresh facts): the provider's client and one list cache, no journal. */
+export function readContext(settings: CloudiwaySettings): Context {
+    let client: CloudiwayClient | undefined;
+    const cache = new ReadCache();
+    return { settings, cache, client: () => (client ??= clientFor(settings, { onWrite: () => cache.clear() })) };
 }
