@@ -7,7 +7,9 @@
  * an empty tenant. A variant may also name the checkout whose package and SDK the stack runs
  * (BENCH_TREE=<dir>, e.g. a worktree of an earlier commit, or one with another @pulumi/pulumi), the
  * Pulumi CLI it runs (BENCH_ENGINE_BIN=<bin dir>, e.g. another cached engine), or run a stack of as many
- * do-nothing dynamic resources instead (BENCH_NOOP=1: Pulumi's own cost, up and preview only); these are
+ * do-nothing dynamic resources instead (BENCH_NOOP=1: Pulumi's own cost, up and preview only), or run the
+ * root project (BENCH_ROOT=1: the checkout's dist/index.js with a plan file of those users in batches of
+ * 500, as bench-shards' one stack; up and preview only); these are
  * read by the bench, not passed on. Each phase: seconds, requests (emulator stats), peak RSS and CPU per
  * process. Figures, never asserted: printed, and written to bench/results/memory-<time>.json.
  */
@@ -21,6 +23,7 @@ import { RssSampler } from "../harness/processes";
 import { CloudiwayClient } from "../provider/client";
 import { parseArgs } from "./args";
 import { NOOP_PROGRAM, PROGRAM, writeResult } from "./bench-scale";
+import { planBatches, planYaml } from "./bench-shards";
 
 export const MEMORY_USAGE = `memory section options:
   --users 5000               users (one membership each; batches of 100)
@@ -30,7 +33,8 @@ export const MEMORY_USAGE = `memory section options:
                              one environment per variant (K=V, space-separated; "" is the default); read by
                              the bench: BENCH_TREE=<checkout> (its package and SDK; default this one),
                              BENCH_ENGINE_BIN=<dir of a pulumi CLI> (default the cached engine), BENCH_NOOP=1
-                             (as many do-nothing resources instead of the provider's stack: up and preview)
+                             (as many do-nothing resources instead of the provider's stack: up and preview),
+                             BENCH_ROOT=1 (the root project with a plan file of those users: up and preview)
   --rounds 1                 times each variant runs, in turn
   --phases up,preview,refresh,refresh-settled
                              the phases run (up always runs: the others need its stack)`;
@@ -63,11 +67,13 @@ function options(argv: string[]): MemoryOptions {
 }
 
 /** What a variant asks of the bench itself (BENCH_*), apart from the environment of its processes. */
-export interface VariantSetup { tree?: string; engineBin?: string; noop: boolean; env: NodeJS.ProcessEnv }
+export interface VariantSetup { tree?: string; engineBin?: string; noop: boolean; root: boolean; env: NodeJS.ProcessEnv }
 export function setupOf(variant: string): VariantSetup {
     const env = envOf(variant);
-    const { BENCH_TREE: tree, BENCH_ENGINE_BIN: engineBin, BENCH_NOOP: noop, ...rest } = env;
-    return { tree: tree ? path.resolve(tree) : undefined, engineBin: engineBin || undefined, noop: !!noop && noop !== "0", env: rest };
+    const { BENCH_TREE: tree, BENCH_ENGINE_BIN: engineBin, BENCH_NOOP: noop, BENCH_ROOT: root, ...rest } = env;
+    const on = (v: string | undefined) => !!v && v !== "0";
+    if (on(noop) && on(root)) throw new Error(`--variants: "${variant}" asks for BENCH_NOOP and BENCH_ROOT; one program per variant`);
+    return { tree: tree ? path.resolve(tree) : undefined, engineBin: engineBin || undefined, noop: on(noop), root: on(root), env: rest };
 }
 
 /** A variant's environment: `NAME=value` pairs; a value runs up to the next ` NAME=` (so `NODE_OPTIONS=--max-old-space-size=1024 --max-semi-space-size=64` is one). */
@@ -94,6 +100,8 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
             fs.writeFileSync(path.join(w, "program.js"), PROGRAM);
             fs.writeFileSync(path.join(w, "noop.js"), NOOP_PROGRAM(2 * o.users + 2 * batches));
             fs.writeFileSync(path.join(w, "spec.json"), JSON.stringify({ users: o.users, batches }));
+            fs.writeFileSync(path.join(w, "root.js"), `module.exports = require(${JSON.stringify(path.join(tree, "dist", "index.js"))});\n`);
+            fs.writeFileSync(path.join(w, "plan.yaml"), planYaml(planBatches(o.users, 500)));
             works.set(tree, w);
         }
         return w;
@@ -106,10 +114,12 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
                 const work = workOf(tree);
                 await control.reset();
                 await control.setFaults({ latencyMs: o.latencyMs });
+                const only = setup.noop || setup.root; // up and preview only
                 const stack = await EngineStack.create({
-                    name: `mem-${round}-${n}`, project: setup.noop ? "bench-noop" : "bench-memory",
-                    program: path.join(work, setup.noop ? "noop.js" : "program.js"), apiUrl: emu.url, credentialsFromEnv: true,
+                    name: `mem-${round}-${n}`, project: setup.noop ? "bench-noop" : setup.root ? "cloudiway-migration" : "bench-memory",
+                    program: path.join(work, setup.noop ? "noop.js" : setup.root ? "root.js" : "program.js"), apiUrl: emu.url, credentialsFromEnv: true,
                     root: tree, engineBin: setup.engineBin,
+                    config: setup.root ? { "cloudiway-migration:planFile": path.join(work, "plan.yaml") } : undefined,
                     env: { BENCH_SPEC: path.join(work, "spec.json"), PULUMI_SKIP_CHECKPOINTS: "true", CLOUDIWAY_DELETION_POLICY: "delete", CLOUDIWAY_HEAP_GROWTH: undefined, ...setup.env },
                     timeoutMs: 2 * 60 * 60 * 1000,
                 });
@@ -131,12 +141,12 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
                 const want = (p: (typeof PHASES)[number]) => o.phases.includes(p);
                 await phase("up", ["up", "--yes", "--skip-preview", ...par]);
                 if (want("preview")) await phase("no-op preview", ["preview", ...par]);
-                if (!setup.noop && (want("refresh") || want("refresh-settled"))) {
+                if (!only && (want("refresh") || want("refresh-settled"))) {
                     await Promise.all(Array.from({ length: batches }, (_, b) => client.startBatch("mail", `Scale ${b}`)));
                     await control.tick();
                 }
-                if (!setup.noop && want("refresh")) await phase("refresh (mid-migration)", ["refresh", "--yes", ...par]);
-                if (!setup.noop && want("refresh-settled")) {
+                if (!only && want("refresh")) await phase("refresh (mid-migration)", ["refresh", "--yes", ...par]);
+                if (!only && want("refresh-settled")) {
                     while ((await control.tick()).busy) { /* the passes end */ }
                     await phase("refresh --skip-preview (passes ended)", ["refresh", "--yes", "--skip-preview", ...par]);
                 }
