@@ -63,6 +63,10 @@ export interface StackOptions {
     project?: string;
     /** The longest a pulumi command may run (default 30 minutes). */
     timeoutMs?: number;
+    /** The repository tree whose package the throwaway project resolves (default this one; a bench compares another checkout). */
+    root?: string;
+    /** The folder of the `pulumi` CLI to run (default engineBinDir(): the cached engine of install-engine.sh). */
+    engineBin?: string;
 }
 
 /**
@@ -85,7 +89,7 @@ export class EngineProject {
         if (opts.programDir) {
             this.dir = opts.programDir;
         } else {
-            this.dir = path.join(REPO, ".test-stacks", `${opts.name}-${path.basename(root)}`);
+            this.dir = path.join(opts.root ?? REPO, ".test-stacks", `${opts.name}-${path.basename(root)}`);
             fs.mkdirSync(this.dir, { recursive: true });
             fs.writeFileSync(path.join(this.dir, "Pulumi.yaml"), `name: ${opts.project ?? `cw-${opts.name}`}\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n`);
             fs.writeFileSync(path.join(this.dir, "index.js"),
@@ -96,7 +100,7 @@ export class EngineProject {
         this.backendUrl = opts.backendUrl ?? `file://${path.join(root, "state")}`;
         this.env = {
             ...process.env,
-            PATH: `${engineBinDir()}${path.delimiter}${process.env.PATH}`,
+            PATH: `${opts.engineBin ?? engineBinDir()}${path.delimiter}${process.env.PATH}`,
             PULUMI_HOME: path.join(root, "home"),
             PULUMI_BACKEND_URL: this.backendUrl,
             PULUMI_CONFIG_PASSPHRASE: "test-passphrase",

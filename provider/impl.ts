@@ -143,16 +143,17 @@ export function install(target: pulumi.dynamic.ResourceProvider, type: string, r
         const key = createJournaled ? scopedKey(model, props) : undefined;
         if (key === undefined) return send();
         const kind = kindOf(props);
-        journal.begin(type, kind, key);
+        await journal.begin(type, kind, key); // the intent is on disk before anything is sent
+        let r: R;
         try {
-            const r = await send();
-            journal.end(type, kind, key, { id: r.id ?? "created" });
-            return r;
+            r = await send();
         } catch (e) {
             const refused = e instanceof CloudiwayApiError || !(e instanceof CloudiwayError);
-            journal.end(type, kind, key, refused ? { refused: true } : { uncertain: true });
+            await journal.end(type, kind, key, refused ? { refused: true } : { uncertain: true });
             throw e;
         }
+        await journal.end(type, kind, key, { id: r.id ?? "created" });
+        return r;
     };
     target.check = counted((olds: unknown, news: unknown) => impl.check(ctx, olds === undefined || olds === null ? undefined : record(olds), news));
     target.diff = counted((id: string, olds: unknown, news: unknown) => { held(olds); return impl.diff(ctx, id, record(olds), record(news)); });

@@ -141,7 +141,7 @@ for (let i = 0; i < spec.users; i++) {
 }
 `;
 /** (b): as many dynamic resources whose provider does nothing. */
-const NOOP_PROGRAM = (resources: number) => `const pulumi = require("@pulumi/pulumi");
+export const NOOP_PROGRAM = (resources: number) => `const pulumi = require("@pulumi/pulumi");
 const provider = { async create(inputs) { return { id: String(Math.random()), outs: inputs }; } };
 for (let i = 0; i < ${resources}; i++) new pulumi.dynamic.Resource(provider, "r" + i, { i });
 `;

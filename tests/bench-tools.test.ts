@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { machineBusySeconds } from "../scripts/bench-shards";
-import { envOf } from "../scripts/bench-memory";
+import { envOf, setupOf } from "../scripts/bench-memory";
 import { summarize } from "../scripts/cpu-profile-summary";
 
 describe("bench readings", () => {
@@ -20,6 +20,14 @@ describe("bench readings", () => {
             { NODE_OPTIONS: "--max-old-space-size=1024 --max-semi-space-size=64", CLOUDIWAY_HEAP_GROWTH: "0" });
         assert.deepStrictEqual(envOf(""), {});
         assert.deepStrictEqual(envOf("CLOUDIWAY_HEAP_GROWTH="), { CLOUDIWAY_HEAP_GROWTH: "" });
+    });
+
+    it("a variant's BENCH_* keys are the bench's (checkout, CLI, program), never passed to the processes", () => {
+        const s = setupOf("BENCH_TREE=/tmp/sdk BENCH_ENGINE_BIN=/e/bin BENCH_ROOT=1 CLOUDIWAY_HEAP_GROWTH=0");
+        assert.deepStrictEqual(s, { tree: "/tmp/sdk", engineBin: "/e/bin", noop: false, root: true, env: { CLOUDIWAY_HEAP_GROWTH: "0" } });
+        assert.deepStrictEqual(setupOf(""), { tree: undefined, engineBin: undefined, noop: false, root: false, env: {} });
+        assert.strictEqual(setupOf("BENCH_NOOP=0").noop, false);
+        assert.throws(() => setupOf("BENCH_NOOP=1 BENCH_ROOT=1"), /one program per variant/);
     });
 
     it("a CPU profile's self time by origin, and the process told by the code it ran", () => {

@@ -69,12 +69,12 @@ describe("folders another local user could plant: refused or ignored, never trus
         assert.strictEqual(shared.get("mail:batch"), undefined, "a corrupt entry is not served");
     });
 
-    it("the create journal: its folder 0700 and files 0600; a planted record is no evidence of an orphan", () => {
+    it("the create journal: its folder 0700 and files 0600; a planted record is no evidence of an orphan", async () => {
         const dir = path.join(tmp, "creates");
         const user = { sourceEmail: "ada@source.example", targetEmail: "ada@target.example", __stack: "organization/p/prod" };
         const key = scopedKey(mailUserModel, user)!;
         const j = new Journal(dir);
-        j.begin("MailUser", "mail", key);
+        await j.begin("MailUser", "mail", key);
         assert.strictEqual(fs.statSync(dir).mode & 0o777, 0o700);
         const [name] = fs.readdirSync(dir);
         assert.strictEqual(fs.statSync(path.join(dir, name)).mode & 0o777, 0o600);
@@ -85,11 +85,11 @@ describe("folders another local user could plant: refused or ignored, never trus
         fs.writeFileSync(path.join(other, name), fs.readFileSync(path.join(dir, name)));
         planted(path.join(other, name), 0o666); planted(other, 0o777);
         const next = new Journal(other);
-        next.begin("MailUser", "mail", key);
+        await next.begin("MailUser", "mail", key);
         assert.strictEqual(next.isOrphan(mailUserModel, user, "some-tag"), false, "the planted record is not evidence: the create refuses instead of adopting");
         // The same record in this user's own folder is evidence (the control case).
         const again = new Journal(dir);
-        again.begin("MailUser", "mail", key);
+        await again.begin("MailUser", "mail", key);
         assert.strictEqual(again.isOrphan(mailUserModel, user, "some-tag"), true);
     });
 });

@@ -23,6 +23,8 @@
  * A machine that did not run the interrupted `up` (an ephemeral CI runner) has no
  * record: then the create refuses and says how to adopt, and nothing is duplicated.
  * The folder is private (privateFs.ts): 0700, files 0600, a planted or foreign file is not evidence.
+ * The records are read and written without blocking the process (a create awaits its intent record
+ * before it sends anything): a provider serves up to the engine's --parallel calls at once.
  * MigrationRun sends have their own journal, kept with the stack's state (runJournal.ts).
  */
 import * as fs from "fs";
@@ -31,7 +33,7 @@ import * as path from "path";
 import type { CloudiwaySettings } from "../config";
 import { stackOf } from "./inputs";
 import { kindOf } from "../client/calls";
-import { listPrivate, privateDir, readPrivate, sha, writePrivate } from "./privateFs";
+import { listPrivate, privateDir, readPrivateAsync, sha, writePrivateAsync } from "./privateFs";
 
 export const JOURNAL_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -97,6 +99,15 @@ export class Journal {
      * and an unlink per call of a file that is not there cost 1.5 s of a 500-user preview.
      */
     private files: Set<string> | undefined;
+    /**
+     * What this process last wrote to (or read from) each file: a create's outcome record builds on its intent
+     * without reading it back. With the listing above and the folder checked once, a new user's create costs
+     * the journal two writes (intent, outcome) and no read: at --parallel 32 the file operations of 32 creates
+     * queue on Node.js's four I/O threads, ahead of each create's request.
+     */
+    private readonly known = new Map<string, Entry>();
+    /** The folder was found to be this user's private one (checked at the first write, again while it is not). */
+    private trusted = false;
 
     constructor(readonly dir: string, private readonly now = () => Date.now()) {}
 
@@ -110,8 +121,11 @@ export class Journal {
     private file(type: string, kind: string, key: string): string {
         return path.join(this.dir, `${sha(`${type}\n${kind}\n${key}`).slice(0, 32)}.json`);
     }
-    private read(file: string): Entry | undefined {
-        const text = readPrivate(file);
+    /** The record in `file`, if any: only a file listed when this process first looked, or written since, is read. */
+    private async read(file: string): Promise<Entry | undefined> {
+        if (this.known.has(file)) return this.known.get(file);
+        if (!this.present().has(file)) return undefined;
+        const text = await readPrivateAsync(file);
         if (text === undefined) return undefined;
         try {
             const e = JSON.parse(text) as Partial<Entry>;
@@ -121,11 +135,14 @@ export class Journal {
             return undefined;
         }
     }
-    private write(file: string, e: Entry): void {
+    private async write(file: string, e: Entry): Promise<void> {
         try {
-            if (!privateDir(this.dir)) return; // not this user's private folder: no journal (creates still refuse duplicates)
-            writePrivate(file, JSON.stringify(e));
+            this.trusted ||= privateDir(this.dir);
+            if (!this.trusted) return; // not this user's private folder: no journal (creates still refuse duplicates)
+            this.present(); // listed before the first write of this process
+            await writePrivateAsync(file, JSON.stringify(e));
             this.present().add(file);
+            this.known.set(file, e);
         } catch {
             // A journal that cannot be written only loses the orphan recognition: the create still refuses duplicates.
         }
@@ -135,11 +152,11 @@ export class Journal {
      * Before a create (or an action) sends anything. A fresh earlier record stays as it is (its
      * start time and outcome are the evidence a later attempt needs); otherwise a new intent is written.
      */
-    begin(type: string, kind: string, key: string): void {
+    async begin(type: string, kind: string, key: string): Promise<void> {
         const file = this.file(type, kind, key);
-        const prior = this.fresh(this.read(file));
+        const prior = this.fresh(await this.read(file));
         this.prior.set(`${type}\n${kind}\n${key}`, prior);
-        if (!prior) this.write(file, { type, kind, key, startedAt: new Date(this.now()).toISOString() });
+        if (!prior) await this.write(file, { type, kind, key, startedAt: new Date(this.now()).toISOString() });
     }
 
     /** The record an earlier, interrupted attempt left (as found by `begin`), if younger than the TTL. */
@@ -171,16 +188,16 @@ export class Journal {
     }
 
     /** After a create: success records the id; a definite refusal removes the record (or puts the earlier one back). */
-    end(type: string, kind: string, key: string, outcome: { id: string; outs?: Record<string, unknown> } | { refused: true } | { uncertain: true }): void {
+    async end(type: string, kind: string, key: string, outcome: { id: string; outs?: Record<string, unknown> } | { refused: true } | { uncertain: true }): Promise<void> {
         const file = this.file(type, kind, key);
         const k = `${type}\n${kind}\n${key}`;
         const prior = this.prior.get(k);
         this.prior.delete(k);
         if ("id" in outcome) {
-            const cur = this.read(file);
-            this.write(file, { ...(cur ?? { type, kind, key, startedAt: new Date(this.now()).toISOString() }), id: outcome.id, ...(outcome.outs ? { outs: outcome.outs } : {}) });
+            const cur = await this.read(file);
+            await this.write(file, { ...(cur ?? { type, kind, key, startedAt: new Date(this.now()).toISOString() }), id: outcome.id, ...(outcome.outs ? { outs: outcome.outs } : {}) });
         } else if ("refused" in outcome) {
-            if (prior) this.write(file, prior);
+            if (prior) await this.write(file, prior);
             else this.forget(type, kind, key);
         }
         // uncertain: the record stays, the object may exist
@@ -193,6 +210,7 @@ export class Journal {
         try {
             fs.rmSync(file, { force: true });
             this.present().delete(file);
+            this.known.delete(file);
         } catch {
             // nothing to do
         }

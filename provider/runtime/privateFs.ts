@@ -54,6 +54,45 @@ export function writePrivate(file: string, text: string): void {
     }
 }
 
+/**
+ * writePrivate without blocking the process: a provider serves many calls at once, and a create's
+ * journal record written synchronously held every other call's answer while the file system worked.
+ */
+export async function writePrivateAsync(file: string, text: string): Promise<void> {
+    const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    const fh = await fs.promises.open(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+        await fh.writeFile(text);
+    } finally {
+        await fh.close();
+    }
+    try {
+        await fs.promises.rename(tmp, file);
+    } catch (e) {
+        await fs.promises.rm(tmp, { force: true });
+        throw e;
+    }
+}
+
+/** readPrivate without blocking the process. */
+export async function readPrivateAsync(file: string): Promise<string | undefined> {
+    let fh: fs.promises.FileHandle;
+    try {
+        fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch {
+        return undefined;
+    }
+    try {
+        const st = await fh.stat();
+        if (!st.isFile() || (uid() >= 0 && st.uid !== uid()) || (st.mode & 0o022) !== 0) return undefined;
+        return await fh.readFile("utf8");
+    } catch {
+        return undefined;
+    } finally {
+        await fh.close();
+    }
+}
+
 /** The text of `file` when it is this user's own regular file, closed to others' writes; else undefined. */
 export function readPrivate(file: string): string | undefined {
     let fd: number;
