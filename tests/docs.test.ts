@@ -6,6 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const README_MAX_LINES = 250;
@@ -110,6 +111,17 @@ describe("docs", () => {
         }
         assert.ok(checked > 20, `links were found (${checked})`);
         assert.deepStrictEqual(broken, [], "broken links");
+    });
+
+    it("contributing.md's worked example (a stored input on MailUser) applies to today's tree and touches only the model and the emulator", () => {
+        const text = fs.readFileSync(path.join(ROOT, "docs", "contributing.md"), "utf8");
+        const diff = /### Worked example[^\n]*\n[\s\S]*?```diff\n([\s\S]*?)```/.exec(text)?.[1];
+        assert.ok(diff, "the worked example has a diff block");
+        const files = [...diff.matchAll(/^\+\+\+ b\/(\S+)$/gm)].map((m) => m[1]);
+        assert.ok(files.includes("provider/resources/mailUser.ts"), `the model is in the diff (${files.join(", ")})`);
+        assert.deepStrictEqual(files.filter((f) => f !== "provider/resources/mailUser.ts" && !f.startsWith("emulator/")), [], "only the model and the emulator");
+        // git apply --check: the diff still applies (its context lines match the sources), and changes nothing.
+        execFileSync("git", ["apply", "--check", "-"], { cwd: ROOT, input: diff, stdio: ["pipe", "pipe", "pipe"] });
     });
 
     it("the checker itself: a missing file, a missing anchor, GitHub's slugs", () => {
