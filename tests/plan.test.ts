@@ -135,6 +135,31 @@ describe("MigrationPlan component", () => {
     });
 });
 
+describe("MigrationPlan userOutputs: what each MailUser object carries", () => {
+    before(() => {
+        pulumi.runtime.setMocks({
+            newResource: (a) => ({ id: `${a.name}-id`, state: { ...a.inputs, ...(a.type.endsWith(":MailUser") ? { migrationTag: `tag-${a.name}`, status: "NOTSTARTED", passes: 0 } : {}) } }),
+            call: () => ({}),
+        }, "project", "stack", false);
+    });
+    const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => { resolve(v); return v; }));
+
+    it("by default every output; with [\"migrationTag\"] only the tag (memberships and runs still get it), the other outputs undefined on the object", async () => {
+        const { MigrationPlan } = await import("../provider/plan");
+        const full = new MigrationPlan("full", { plan: path.join(REPO, "plan.yaml") });
+        const lean = new MigrationPlan("lean", { plan: path.join(REPO, "plan.yaml"), userOutputs: ["migrationTag"] });
+        const email = "ada.lovelace@example-source.com";
+        assert.ok(pulumi.Output.isInstance(full.users[email].status), "the default object has status");
+        assert.strictEqual(await value(full.users[email].status), "NOTSTARTED");
+        assert.strictEqual(lean.users[email].status, undefined, "status is not on the lean object");
+        assert.strictEqual(lean.users[email].licenseAssigned, undefined);
+        assert.strictEqual(await value(lean.users[email].migrationTag), `tag-user:${email}`);
+        assert.strictEqual(await value(lean.memberships[email].migrationTag), `tag-user:${email}`, "the membership gets the tag");
+        const none = new MigrationPlan("none", { plan: path.join(REPO, "plan.yaml"), userOutputs: [] });
+        assert.strictEqual(await value(none.users[email].migrationTag), `tag-user:${email}`, "migrationTag is always kept");
+    });
+});
+
 describe("plan-summary", () => {
     const dyn = (t: string, n: string) => `urn:pulumi:dev::cloudiway-migration::cloudiway:index:MigrationPlan$pulumi-nodejs:dynamic/cloudiway:${t}::${n}`;
     const preview = {

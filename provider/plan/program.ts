@@ -109,7 +109,8 @@ export async function planProgram(opts: PlanProgramOptions = {}): Promise<Record
             }));
         };
     }
-    const deployed = new MigrationPlan("plan", { plan: deploy, ...(externalAfter ? { externalAfter } : {}) });
+    // The program exports no output of a user: each MailUser object carries its migrationTag only (memory).
+    const deployed = new MigrationPlan("plan", { plan: deploy, userOutputs: ["migrationTag"], ...(externalAfter ? { externalAfter } : {}) });
     const batches: Record<string, pulumi.Output<ExportedBatch>> = {};
     for (const [name, runs] of Object.entries(deployed.batchRuns)) {
         batches[name] = pulumi.all(runs.map((r) => pulumi.all([r.urn, r.phase, r.progress, r.trigger, r.performedAt]).apply(([urn, phase, progress, trigger, performedAt]) => ({

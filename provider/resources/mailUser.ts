@@ -331,8 +331,14 @@ async function observe(ctx: Context, kind: Kind, tag: string, inputs: MailUserIn
 export type MailUserArgs = ArgsOf<MailUserInputs>;
 
 export class MailUser extends ModelResource {
-    constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions) {
-        super("MailUser", name, mailUserModel.props(args), opts);
+    /**
+     * @param outputs The outputs this object has as properties (default: all). The others stay in the
+     * state, only not on the object (it reads them as undefined): each property of each resource costs
+     * a large program memory. `migrationTag` is always kept.
+     */
+    constructor(name: string, args: MailUserArgs, opts?: pulumi.CustomResourceOptions, outputs?: readonly (keyof MailUserOutputs & string)[]) {
+        const kept = outputs && mailUserModel.outputKeys.filter((k) => k === "migrationTag" || outputs.includes(k));
+        super("MailUser", name, mailUserModel.props(args, kept), opts);
     }
 }
 export interface MailUser extends ResourceOutputs<MailUserOutputs> {}

@@ -240,10 +240,15 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, c
             }
             return out as I; // the keys of I that are set, each known
         },
-        /** What the resource class hands the engine: every output (unknown until the create), the args, the stack. */
-        props(args: object): Record<string, unknown> {
+        /**
+         * What the resource class hands the engine: the outputs the object is to have (every one unless
+         * `outputs` names some; unknown until the create), the args, the stack. An output left out is
+         * still in the state (the provider returns it; refresh, drift and `pulumi stack export` see it),
+         * only not a property of the program's object: each property costs a large program memory.
+         */
+        props(args: object, outputs: readonly (keyof OS & string)[] = outputKeys): Record<string, unknown> {
             const outs: Record<string, unknown> = {};
-            for (const k of outputKeys) outs[k] = undefined;
+            for (const k of outputs) outs[k] = undefined;
             return spec.journal ? { ...outs, ...args, [STACK_KEY]: stackInput() } : { ...outs, ...args };
         },
     };
