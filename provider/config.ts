@@ -42,7 +42,7 @@ export interface CloudiwaySettings {
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
-/** The client pool: enough not to cap an `up` at the parallelism a large plan runs with (32–64; 16 capped it, README "Large plans"). */
+/** The client pool: enough not to cap an `up` at the parallelism a large plan runs with (32–64; 16 capped it, docs/large-plans-and-shards.md). */
 export const DEFAULT_CONNECTIONS = 64;
 export const DEFAULT_PERMISSIONS_WAIT_SECONDS = 900;
 

@@ -9,7 +9,7 @@
  *  - No bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): a batch
  *    named with a right-to-left override shows its characters in another order than they are
  *    (a "Trojan Source" name) in every report and comment. Right-to-left letters are fine.
- *  - Bounded lengths (README, "Input limits and escaping", says where each comes from). Counted in
+ *  - Bounded lengths (docs/guardrails-and-drift.md, "Input limits and escaping", says where each comes from). Counted in
  *    characters (Unicode code points).
  *  - Emails are NFC-normalized (an "ë" typed as one character or as "e" + combining diaeresis is one
  *    mailbox) and may hold no zero-width or invisible formatting character (U+200B–U+200F,

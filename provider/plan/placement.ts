@@ -25,7 +25,7 @@ export interface PlacedShard extends Shard { patterns?: string[] }
 
 const NONE = "\u0000(no batch)";
 
-/** What a move means, said once after the moves (the CLI prints it; README "Shards" says the same). */
+/** What a move means, said once after the moves (the CLI prints it; docs/large-plans-and-shards.md, "Shards", says the same). */
 export const MOVE_CONSEQUENCES = [
     "A moved batch is deleted from the stack it leaves and created in the stack it joins: its users, memberships and settings,",
     "and its runs, which become new resources in another stack with another journal scope. The moved batch's runs will be",

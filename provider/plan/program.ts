@@ -4,7 +4,7 @@
  * names are checked against the API before anything is declared, so a bad plan fails preview with
  * every problem listed as file:line.
  *
- * Shards (README, "Large plans" > "Shards"): with `cloudiway-migration:batches` set, the stack
+ * Shards (docs/large-plans-and-shards.md, "Shards"): with `cloudiway-migration:batches` set, the stack
  * deploys only the batches it names (names or globs), their users, memberships, settings and runs,
  * and the users with no batch if `cloudiway-migration:unbatched` is true. The other shards' lists
  * are read from the project's stack config files (Pulumi.<stack>.yaml): a batch in no list (or in

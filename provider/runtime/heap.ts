@@ -10,14 +10,14 @@
  * Once this process has seen BOUND_AFTER of our resources (the program) or calls (the provider),
  * each full GC lets the old generation grow by at most CLOUDIWAY_HEAP_GROWTH percent (default 50)
  * over what survived (V8's `--heap-growing-percent`). The heap then stays near what it holds, and
- * the GC runs a few more times (README "Large plans" has the figures, from `npm run bench:memory`).
+ * the GC runs a few more times (docs/large-plans-and-shards.md, "Memory", has the figures, from `npm run bench:memory`).
  * `CLOUDIWAY_HEAP_GROWTH=0` turns it off. The demo's and the tests' small stacks stay below the
  * count and keep V8's default.
  *
  * V8 reads this flag at every full GC, so setting it after start takes effect. It must come before
  * the heap has grown: set at the 2,000th resource, a GC had already allowed the larger heap and the
  * 5,000-user program still peaked at 1,541 MB; at the 100th, before any full GC of a large heap,
- * the bench measures the figures in the README. The flag is the process's: programs and provider
+ * the bench measures the figures in docs/large-plans-and-shards.md. The flag is the process's: programs and provider
  * processes of Pulumi exist for one stack's run.
  */
 import * as v8 from "v8";

@@ -9,7 +9,7 @@
  *    container, with the credentials the engine takes (azureBlobStore.ts: key, SAS token,
  *    connection string, or Azure AD through DefaultAzureCredential);
  *  - any other backend (Pulumi Cloud, s3://, gs://): no shared store; the journal stays on the
- *    machine (under PULUMI_HOME) and the vendor is asked, as the README says.
+ *    machine (under PULUMI_HOME) and the vendor is asked, as docs/campaign.md says.
  * The backend is the engine's: PULUMI_BACKEND_URL, else `backend.url` of the program's Pulumi.yaml
  * (the provider process runs in the program's folder), else the one `pulumi login` recorded in
  * PULUMI_HOME, else Pulumi Cloud. When the backend's store cannot be used (an azblob backend
@@ -126,7 +126,7 @@ export interface StoreChoice {
     note?: { severity: "warning" | "info"; message: string };
 }
 
-/** What a backend without a usable store means for the sends (the README's guarantee). */
+/** What a backend without a usable store means for the sends (the guarantee docs/campaign.md states). */
 const LOCAL_ONLY = "a MigrationRun's sends are journaled on this machine only (under PULUMI_HOME): send-once rests on the stack's state " +
     "and on Cloudiway's view of the target (an action still under way is not sent again), so a fresh runner that recovers a killed " +
     "fast-mode up after the passes ended cannot see the send";

@@ -9,7 +9,7 @@
  * every resource (debuggablePromise, for its leak report) and one of unlimited depth for the
  * resource's source position (Resource.callsites), each formatted by source-map-support, which maps
  * every frame through the source maps. A profile of a no-op preview of 1,000 users spent a third of
- * the program's CPU there (README, "Large plans"). While a resource of this package registers, those
+ * the program's CPU there (docs/large-plans-and-shards.md). While a resource of this package registers, those
  * traces are taken without source maps (V8's own frame text: positions in the .js files, which for
  * these resources point into this package anyway) and the per-property ones not at all. Returns the
  * function that puts things back; the resource classes call it around `super()`.
@@ -39,7 +39,7 @@ const LEAN_WRAPPER = Symbol("cloudiway.leanPromiseTraces");
  * The rest of @pulumi/pulumi's per-promise traces: after a resource registers, its serialization, its
  * RPC and every `pulumi.log` call make promises whose trace (debuggablePromise, kept for the report
  * of leaked promises) source-map-support formats through the source maps, outside any constructor
- * leanStacks covers. A CPU profile of a shard's program (README, "Shards") still spent 8% there.
+ * leanStacks covers. A CPU profile of a shard's program (docs/large-plans-and-shards.md, "Shards") still spent 8% there.
  * Once a program has registered resources of this package, a trace taken by debuggablePromise is
  * V8's own text (as in leanStacks); every other error keeps the program's formatter and its
  * source-mapped trace. Installed over the formatter in place (none: nothing to do), unless it is already
