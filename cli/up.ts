@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BATCHES_KEY, ShardSpec, readShardSpecs } from "../provider/plan/shards";
+import { DEFAULT_PARALLEL } from "../provider/config";
 
 export const HELP = `Usage: cloudiway-migration up --all-shards [--jobs <n>] [--preview] [--stacks <a,b>] [--parallel <p>] [--cwd <dir>] [--logs <dir>] [--json]
                                 [--policy-pack <dir> [--policy-pack-config <file>]] ...
@@ -25,7 +26,7 @@ the other shards still run to their end.
   --jobs <n>        shards at a time (default: the number of cores, ${os.availableParallelism()} here)
   --preview         \`pulumi preview\` instead of \`pulumi up\`
   --stacks <a,b>    only these shards (e.g. the ones "shards --changed-since" lists)
-  --parallel <p>    the engine's --parallel for each shard (default 32: docs/large-plans-and-shards.md)
+  --parallel <p>    the engine's --parallel for each shard (default ${DEFAULT_PARALLEL}, the client's pool: docs/large-plans-and-shards.md)
   --cwd <dir>       the Pulumi project directory (default: the current directory)
   --logs <dir>      write each shard's full output to <dir>/<stack>.log
   --json            print the results as JSON instead of the table
@@ -48,7 +49,7 @@ interface Options {
 
 function options(argv: string[]): Options | undefined {
     let all = false;
-    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: 32, cwd: process.cwd(), json: false, policyPacks: [], policyPackConfigs: [] };
+    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: DEFAULT_PARALLEL, cwd: process.cwd(), json: false, policyPacks: [], policyPackConfigs: [] };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);

@@ -51,14 +51,14 @@ const policyOf = (v: unknown): DeletionPolicy | undefined => parseDeletionPolicy
 /**
  * The provider's diff of a resource (its model's: its inputs but the create-only ones, those it
  * `replaces` replace), from the old state's inputs to the new props as the analyzer shows them: an
- * input not known yet (preview), or not given, is no change, and a missing `kind` is "mail".
+ * input not known yet (preview), or not given, is no change, and a missing input is what it means (a
+ * model's absentMeans: no `kind` is "mail").
  */
 function diffOf(type: ResourceType, olds: Props, news: Props): { changes?: boolean; replaces?: string[] } {
     const planned: Props = { ...olds };
     for (const [k, v] of Object.entries(news)) if (known(v)) planned[k] = v;
-    const kinded = (p: Props): Props => ({ ...p, kind: p.kind ?? "mail" });
     const m = models[type];
-    return diffProps<Props>(kinded(olds), kinded(planned), m.diffed, m.replaces);
+    return diffProps<Props>(m.filled(olds), m.filled(planned), m.diffed, m.replaces);
 }
 
 /**

@@ -44,6 +44,14 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 10;
 /** The client pool: enough not to cap an `up` at the parallelism a large plan runs with (32–64; 16 capped it, docs/large-plans-and-shards.md). */
 export const DEFAULT_CONNECTIONS = 64;
+/**
+ * The engine's --parallel this project runs and recommends (demo, `up --all-shards`, the gitops example's
+ * PULUMI_PARALLEL): the client pool's size. An engine slot is held while its step waits on the API (a new
+ * user: the create, then its look-up), so fewer slots than connections leave connections idle: at 100 ms,
+ * 500 users, `--parallel 32` is 1.33 x a stack of do-nothing resources, 64 is 1.10 x
+ * (docs/large-plans-and-shards.md). More than the pool would only queue in the client.
+ */
+export const DEFAULT_PARALLEL = DEFAULT_CONNECTIONS;
 export const DEFAULT_PERMISSIONS_WAIT_SECONDS = 900;
 
 /**

@@ -34,7 +34,10 @@ export const MEMORY_USAGE = `memory section options:
                              the bench: BENCH_TREE=<checkout> (its package and SDK; default this one),
                              BENCH_ENGINE_BIN=<dir of a pulumi CLI> (default the cached engine), BENCH_NOOP=1
                              (as many do-nothing resources instead of the provider's stack: up and preview),
-                             BENCH_ROOT=1 (the root project with a plan file of those users: up and preview)
+                             BENCH_ROOT=1 (the root project with a plan file of those users: up and preview),
+                             BENCH_PARALLEL=<p> (this variant's --parallel instead of --parallel's)
+  --timeline                 per phase, the vendor calls answered in each 250 ms from the command's start
+                             (from the emulator's call log): where the API's round trips or the engine bound a run
   --rounds 1                 times each variant runs, in turn
   --phases up,preview,refresh,refresh-settled
                              the phases run (up always runs: the others need its stack)`;
@@ -42,10 +45,12 @@ export const MEMORY_USAGE = `memory section options:
 interface PhaseFigures {
     phase: string; seconds: number; code: number; requests: number; byCall: Record<string, number>;
     peakRssMb: Record<string, number>; cpuSeconds: Record<string, number>;
+    /** --timeline: per 250 ms from the command's start, the calls answered in it, by call. */
+    timeline?: { fromMs: number; byCall: Record<string, number> }[];
 }
 interface VariantRun { variant: string; round: number; engine?: string; sdk?: string; phases: PhaseFigures[] }
 export interface MemoryResult { at: string; node: string; cores: number; options: MemoryOptions; runs: VariantRun[] }
-interface MemoryOptions { users: number; latencyMs: number; parallel: number; variants: string[]; rounds: number; phases: string[] }
+interface MemoryOptions { users: number; latencyMs: number; parallel: number; variants: string[]; rounds: number; phases: string[]; timeline: boolean }
 /** up, then a no-op preview, then two refreshes (mid-migration, then after the passes ended); --phases picks a prefix of them. */
 const PHASES = ["up", "preview", "refresh", "refresh-settled"] as const;
 
@@ -54,7 +59,8 @@ function options(argv: string[]): MemoryOptions {
     const variants: string[] = [];
     if (i >= 0) for (let j = i + 1; j < argv.length && !argv[j].startsWith("--"); j++) variants.push(argv[j]);
     const rest = i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 1 + variants.length)] : argv;
-    const a = parseArgs(rest);
+    const timeline = rest.includes("--timeline");
+    const a = parseArgs(rest.filter((x) => x !== "--timeline"));
     const num = (k: string, d: number) => {
         const v = a[k] === undefined ? d : Number(a[k]);
         if (!Number.isInteger(v) || v < 0) throw new Error(`--${k}: expected a whole number (got "${a[k]}")`);
@@ -63,17 +69,19 @@ function options(argv: string[]): MemoryOptions {
     for (const v of variants) if (v.trim() && !/^[A-Z_][A-Z0-9_]*=/.test(v.trim())) throw new Error(`--variants: "${v}" is not NAME=value ...`);
     const phases = (a.phases ?? PHASES.join(",")).split(",").map((x) => x.trim());
     for (const p of phases) if (!(PHASES as readonly string[]).includes(p)) throw new Error(`--phases: "${p}" is not one of ${PHASES.join(", ")}`);
-    return { users: num("users", 5000), latencyMs: num("latency-ms", 0), parallel: num("parallel", 64), variants: variants.length ? variants : ["CLOUDIWAY_HEAP_GROWTH=0", ""], rounds: num("rounds", 1), phases };
+    return { users: num("users", 5000), latencyMs: num("latency-ms", 0), parallel: num("parallel", 64), variants: variants.length ? variants : ["CLOUDIWAY_HEAP_GROWTH=0", ""], rounds: num("rounds", 1), phases, timeline };
 }
 
 /** What a variant asks of the bench itself (BENCH_*), apart from the environment of its processes. */
-export interface VariantSetup { tree?: string; engineBin?: string; noop: boolean; root: boolean; env: NodeJS.ProcessEnv }
+export interface VariantSetup { tree?: string; engineBin?: string; noop: boolean; root: boolean; parallel?: number; env: NodeJS.ProcessEnv }
 export function setupOf(variant: string): VariantSetup {
     const env = envOf(variant);
-    const { BENCH_TREE: tree, BENCH_ENGINE_BIN: engineBin, BENCH_NOOP: noop, BENCH_ROOT: root, ...rest } = env;
+    const { BENCH_TREE: tree, BENCH_ENGINE_BIN: engineBin, BENCH_NOOP: noop, BENCH_ROOT: root, BENCH_PARALLEL: par, ...rest } = env;
     const on = (v: string | undefined) => !!v && v !== "0";
     if (on(noop) && on(root)) throw new Error(`--variants: "${variant}" asks for BENCH_NOOP and BENCH_ROOT; one program per variant`);
-    return { tree: tree ? path.resolve(tree) : undefined, engineBin: engineBin || undefined, noop: on(noop), root: on(root), env: rest };
+    const parallel = par === undefined ? undefined : Number(par);
+    if (parallel !== undefined && !(Number.isInteger(parallel) && parallel > 0)) throw new Error(`--variants: "${variant}": BENCH_PARALLEL must be a whole number > 0`);
+    return { tree: tree ? path.resolve(tree) : undefined, engineBin: engineBin || undefined, noop: on(noop), root: on(root), parallel, env: rest };
 }
 
 /** A variant's environment: `NAME=value` pairs; a value runs up to the next ` NAME=` (so `NODE_OPTIONS=--max-old-space-size=1024 --max-semi-space-size=64` is one). */
@@ -125,7 +133,7 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
                 });
                 const run: VariantRun = { variant, round, engine: engineVersion(setup.engineBin ?? engineBinDir()), sdk: sdkVersion(tree), phases: [] };
                 result.runs.push(run);
-                const par = ["--parallel", String(o.parallel)];
+                const par = ["--parallel", String(setup.parallel ?? o.parallel)];
                 const phase = async (name: string, args: string[]) => {
                     log(`${o.users} users, variant "${variant}" (round ${round}): ${name}...`);
                     await control.resetStats();
@@ -136,7 +144,9 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
                     const seconds = Math.round((Date.now() - t0) / 10) / 100;
                     if (r.code !== 0) throw new Error(`${name} failed (${r.code}): ${r.stderr.slice(-1000)}`);
                     const stats = await control.stats();
-                    run.phases.push({ phase: name, seconds, code: r.code, requests: stats.total, byCall: stats.byCall, peakRssMb: s?.peakMb ?? {}, cpuSeconds: s?.cpuSeconds() ?? {} });
+                    const timeline = o.timeline ? binned(await control.calls(), t0) : undefined;
+                    if (timeline) log(`${name} timeline (s from start: calls answered in the next 250 ms)\n${timeline.map((b) => `  ${(b.fromMs / 1000).toFixed(2)}  ${Object.entries(b.byCall).map(([k, n]) => `${k.replace(/^\S+ \/\w+\//, "")} ${n}`).join(", ")}`).join("\n")}`);
+                    run.phases.push({ phase: name, seconds, code: r.code, requests: stats.total, byCall: stats.byCall, peakRssMb: s?.peakMb ?? {}, cpuSeconds: s?.cpuSeconds() ?? {}, ...(timeline ? { timeline } : {}) });
                 };
                 const want = (p: (typeof PHASES)[number]) => o.phases.includes(p);
                 await phase("up", ["up", "--yes", "--skip-preview", ...par]);
@@ -160,6 +170,19 @@ export async function memoryBench(o: MemoryOptions, log: (s: string) => void = (
         await emu.close();
         for (const w of works.values()) fs.rmSync(w, { recursive: true, force: true });
     }
+}
+
+/** The call log in 250 ms bins from `t0` (ms since the epoch): how many of each call were answered in each. */
+export function binned(calls: { method: string; call: string; at: string }[], t0: number, binMs = 250): NonNullable<PhaseFigures["timeline"]> {
+    const bins = new Map<number, Record<string, number>>();
+    for (const c of calls) {
+        const b = Math.max(0, Math.floor((Date.parse(c.at) - t0) / binMs));
+        const row = bins.get(b) ?? {};
+        const k = `${c.method} ${c.call}`;
+        row[k] = (row[k] ?? 0) + 1;
+        bins.set(b, row);
+    }
+    return [...bins.keys()].sort((x, y) => x - y).map((b) => ({ fromMs: b * binMs, byCall: bins.get(b) ?? {} }));
 }
 
 /** The version of the `pulumi` CLI in a bin folder. */

@@ -12,6 +12,7 @@ import * as path from "path";
 import { parse, stringify } from "yaml";
 import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
+import { DEFAULT_PARALLEL } from "../provider/config";
 import { buildReport, renderHtml, renderTable } from "../cli/report";
 
 const HELP = `Usage: npm run demo [-- --fresh] [--plan <file>] [--dir <folder>]
@@ -27,8 +28,8 @@ prints the status report and writes <folder>/report.html. Run it again: the seco
 `;
 
 const ROOT = path.resolve(__dirname, "..", "..");
-/** The engine's parallelism that served best at 100 ms API latency (docs/large-plans-and-shards.md; `npm run bench -- --section scale`). */
-const PARALLEL = ["--parallel", "32"];
+/** The engine's parallelism the project recommends: the client pool's size (config.ts DEFAULT_PARALLEL). */
+const PARALLEL = ["--parallel", String(DEFAULT_PARALLEL)];
 const step = (msg: string) => console.log(`\n==> ${msg}`);
 
 /**

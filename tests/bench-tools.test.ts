@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { machineBusySeconds } from "../scripts/bench-shards";
-import { envOf, setupOf } from "../scripts/bench-memory";
+import { binned, envOf, setupOf } from "../scripts/bench-memory";
 import { summarize } from "../scripts/cpu-profile-summary";
 
 describe("bench readings", () => {
@@ -24,10 +24,29 @@ describe("bench readings", () => {
 
     it("a variant's BENCH_* keys are the bench's (checkout, CLI, program), never passed to the processes", () => {
         const s = setupOf("BENCH_TREE=/tmp/sdk BENCH_ENGINE_BIN=/e/bin BENCH_ROOT=1 CLOUDIWAY_HEAP_GROWTH=0");
-        assert.deepStrictEqual(s, { tree: "/tmp/sdk", engineBin: "/e/bin", noop: false, root: true, env: { CLOUDIWAY_HEAP_GROWTH: "0" } });
-        assert.deepStrictEqual(setupOf(""), { tree: undefined, engineBin: undefined, noop: false, root: false, env: {} });
+        assert.deepStrictEqual(s, { tree: "/tmp/sdk", engineBin: "/e/bin", noop: false, root: true, parallel: undefined, env: { CLOUDIWAY_HEAP_GROWTH: "0" } });
+        assert.deepStrictEqual(setupOf(""), { tree: undefined, engineBin: undefined, noop: false, root: false, parallel: undefined, env: {} });
+        assert.strictEqual(setupOf("BENCH_PARALLEL=32 X=1").parallel, 32);
+        assert.deepStrictEqual(setupOf("BENCH_PARALLEL=32 X=1").env, { X: "1" });
+        assert.throws(() => setupOf("BENCH_PARALLEL=0"), /BENCH_PARALLEL must be a whole number > 0/);
         assert.strictEqual(setupOf("BENCH_NOOP=0").noop, false);
         assert.throws(() => setupOf("BENCH_NOOP=1 BENCH_ROOT=1"), /one program per variant/);
+    });
+
+    it("the timeline: calls answered per 250 ms from the command's start, by call", () => {
+        const t0 = Date.parse("2026-12-06T10:00:00.000Z");
+        const at = (ms: number) => new Date(t0 + ms).toISOString();
+        const t = binned([
+            { method: "POST", call: "/mailusers/create", at: at(10) },
+            { method: "POST", call: "/mailusers/create", at: at(249) },
+            { method: "GET", call: "/mailusers/migrationtag", at: at(250) },
+            { method: "POST", call: "/mailusers/addtobatch", at: at(1000) },
+        ], t0);
+        assert.deepStrictEqual(t, [
+            { fromMs: 0, byCall: { "POST /mailusers/create": 2 } },
+            { fromMs: 250, byCall: { "GET /mailusers/migrationtag": 1 } },
+            { fromMs: 1000, byCall: { "POST /mailusers/addtobatch": 1 } },
+        ]);
     });
 
     it("a CPU profile's self time by origin, and the process told by the code it ran", () => {

@@ -158,6 +158,20 @@ describe("MigrationPlan userOutputs: what each MailUser object carries", () => {
         const none = new MigrationPlan("none", { plan: path.join(REPO, "plan.yaml"), userOutputs: [] });
         assert.strictEqual(await value(none.users[email].migrationTag), `tag-user:${email}`, "migrationTag is always kept");
     });
+
+    it("a mail plan gives no kind (no kind is \"mail\": one property less per object), an archive plan gives kind on every object", async () => {
+        const { MigrationPlan } = await import("../provider/plan");
+        const { loadPlan } = await import("../provider/plan/load");
+        const mail = new MigrationPlan("mailplan", { plan: path.join(REPO, "plan.yaml") });
+        const email = "ada.lovelace@example-source.com";
+        for (const o of [mail.users[email], mail.memberships[email], ...Object.values(mail.batches), ...mail.runs]) {
+            assert.strictEqual((o as unknown as { kind?: unknown }).kind, undefined, "no kind property on a mail plan's objects");
+        }
+        const archive = new MigrationPlan("archiveplan", { plan: { ...loadPlan(path.join(REPO, "plan.yaml")), kind: "archive" } });
+        const objects = [archive.users[email], archive.memberships[email], ...Object.values(archive.batches), ...archive.runs];
+        assert.ok(objects.length > 3);
+        for (const o of objects) assert.strictEqual(await value((o as unknown as { kind: pulumi.Output<string> }).kind), "archive");
+    });
 });
 
 describe("plan-summary", () => {

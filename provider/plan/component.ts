@@ -51,7 +51,8 @@ export class MigrationPlan extends pulumi.ComponentResource {
     constructor(name: string, args: MigrationPlanArgs, opts?: pulumi.ComponentResourceOptions) {
         super("cloudiway:index:MigrationPlan", name, {}, opts);
         const plan = typeof args.plan === "string" ? loadPlan(args.plan, args) : args.plan;
-        const kind = plan.kind;
+        // "mail" is what no kind means (KIND_ABSENT): left out, it is one program property less per resource.
+        const kind = plan.kind === "mail" ? {} : { kind: plan.kind };
         const adopt = plan.adoptExisting;
         const child = { parent: this };
         const withAdopt = adopt === undefined ? {} : { adopt };
@@ -63,23 +64,23 @@ export class MigrationPlan extends pulumi.ComponentResource {
 
         const settingsOf: Record<string, BatchGlobalSettings> = {};
         for (const b of plan.batches) {
-            const batch = new MailBatch(`batch:${b.name}`, { name: b.name, kind, ...withAdopt }, child);
+            const batch = new MailBatch(`batch:${b.name}`, { name: b.name, ...kind, ...withAdopt }, child);
             this.batches[b.name] = batch;
             if (b.settings) {
-                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...b.settings, batchName: batch.name, kind, ...withAdopt }, child);
+                settingsOf[b.name] = new BatchGlobalSettings(`settings:${b.name}`, { ...b.settings, batchName: batch.name, ...kind, ...withAdopt }, child);
             }
         }
         const membersOf: Record<string, BatchMembership[]> = {};
         for (const u of plan.users) {
             const user = new MailUser(`user:${u.sourceEmail}`, {
-                ...storedOf(u), kind,
+                ...storedOf(u), ...kind,
                 ...(u.licensed === undefined ? {} : { licensed: u.licensed }), ...withAdopt,
                 ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }),
             }, child, args.userOutputs);
             this.users[u.sourceEmail] = user;
             if (u.batch) {
                 const m = new BatchMembership(`membership:${u.sourceEmail}`, {
-                    migrationTag: user.migrationTag, batchName: this.batches[u.batch].name, kind,
+                    migrationTag: user.migrationTag, batchName: this.batches[u.batch].name, ...kind,
                     ...(u.deletionPolicy === undefined ? {} : { deletionPolicy: u.deletionPolicy }), // the user's policy
                     ...withAdopt,
                 }, child);
@@ -98,7 +99,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
         const make = ({ b, r }: (typeof pending)[number]) => {
             const deps: pulumi.Resource[] = [...(membersOf[b.name] ?? []), ...(settingsOf[b.name] ? [settingsOf[b.name]] : [])];
             const m = new MigrationRun(`run:${b.name}:${r.action}`, {
-                batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, kind,
+                batchName: this.batches[b.name].name, action: r.action, trigger: r.trigger, ...kind,
                 ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
                 ...(r.after ? { after: afterOf(r.after) } : {}),
             }, { ...child, dependsOn: deps });
@@ -116,7 +117,7 @@ export class MigrationPlan extends pulumi.ComponentResource {
             for (const r of u.runs) {
                 const deps: pulumi.Resource[] = this.memberships[u.sourceEmail] ? [this.memberships[u.sourceEmail]] : [];
                 this.runs.push(new MigrationRun(`run:${u.sourceEmail}:${r.action}`, {
-                    migrationTag: this.users[u.sourceEmail].migrationTag, action: r.action, trigger: r.trigger, kind,
+                    migrationTag: this.users[u.sourceEmail].migrationTag, action: r.action, trigger: r.trigger, ...kind,
                     ...(r.waitFor ? { waitFor: r.waitFor } : {}), ...(r.notBefore ? { notBefore: r.notBefore } : {}),
                     ...(r.after ? { after: afterOf(r.after) } : {}),
                 }, { ...child, dependsOn: deps }));

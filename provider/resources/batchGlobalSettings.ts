@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
 import type { Context } from "../runtime/context";
-import { adoptField, batchNameField, kindField } from "../runtime/fields";
+import { adoptField, batchNameField, kindField, KIND_ABSENT } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { CloudiwayResponseError } from "../client/errors";
 import { GlobalSettingsRead, SETTING_DEFAULTS, SETTING_FLAGS, SettingFlag } from "../client/calls";
@@ -51,6 +51,7 @@ export const batchGlobalSettingsModel = defineModel({
     },
     outputs: {},
     replaces: ["batchName", "kind"],
+    absentMeans: KIND_ABSENT,
     createOnly: ["adopt"],
 });
 export const batchGlobalSettingsSchema = batchGlobalSettingsModel.schema;

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
 import type { Context } from "../runtime/context";
-import { adoptField, batchNameField, deletionPolicyField, kindField } from "../runtime/fields";
+import { adoptField, batchNameField, deletionPolicyField, kindField, KIND_ABSENT } from "../runtime/fields";
 import { Kind, kindOf } from "../client/calls";
 import { batchNames, isVendorRefusal, membershipIndex, usersInBatch } from "../campaign/lookups";
 import { CloudiwayConflictError, CloudiwayNotFoundError } from "../client/errors";
@@ -35,6 +35,7 @@ export const batchMembershipModel = defineModel({
     },
     outputs: {},
     replaces: ["migrationTag", "kind"],
+    absentMeans: KIND_ABSENT,
     createOnly: ["adopt"],
 });
 export const batchMembershipSchema = batchMembershipModel.schema;

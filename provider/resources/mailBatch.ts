@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ArgsOf, InputsOf, ResourceImpl, ResourceOutputs, defineModel, ModelResource } from "../runtime/model";
-import { adoptField, batchNameField, kindField } from "../runtime/fields";
+import { adoptField, batchNameField, kindField, KIND_ABSENT } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { allUsers, batchNames, usersInBatch } from "../campaign/lookups";
 import { announceKept, keepUser, keptByOwnPolicy } from "../campaign/retention";
@@ -22,6 +22,7 @@ export const mailBatchModel = defineModel({
     },
     outputs: {},
     replaces: ["name", "kind"],
+    absentMeans: KIND_ABSENT,
     createOnly: ["adopt"],
     // A create interrupted by a kill recognizes its orphan by the batch's name (journal.ts).
     journal: { key: (p) => (typeof p.name === "string" ? p.name.trim() : undefined), journals: "create" },

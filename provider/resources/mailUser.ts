@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, ModelResource, strictObject } from "../runtime/model";
 import type { Context } from "../runtime/context";
-import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, nameField, textRule } from "../runtime/fields";
+import { adoptField, connectorNameField, deletionPolicyField, emailField, kindField, KIND_ABSENT, nameField, textRule } from "../runtime/fields";
 import { Kind, MailUserRecord, kindOf } from "../client/calls";
 import { connectorCheck, connectors, findUserRecord, goneNow, isVendorRefusal } from "../campaign/lookups";
 import { isUnderWay } from "../client/status";
@@ -81,6 +81,7 @@ export const mailUserModel = defineModel({
     },
     // `adopt` only matters at create; `kind` moves the user to the other kind (another API root).
     replaces: ["kind"],
+    absentMeans: KIND_ABSENT,
     createOnly: ["adopt"],
     stableOutputs: ["migrationTag"],
     // A create interrupted by a kill recognizes its orphan by the user's source and target email (journal.ts).

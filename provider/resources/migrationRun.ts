@@ -17,7 +17,7 @@ import { randomUUID } from "crypto";
 import { z } from "zod";
 import { ArgsOf, InputsOf, OutputsOf, ResourceImpl, ResourceOutputs, defineModel, isUnknown, ModelResource, stackOf, strictObject } from "../runtime/model";
 import { Context, PartialFailure } from "../runtime/context";
-import { batchNameField, kindField, triggerField } from "../runtime/fields";
+import { batchNameField, kindField, KIND_ABSENT, triggerField } from "../runtime/fields";
 import { kindOf } from "../client/calls";
 import { batchNames, findUserRecord } from "../campaign/lookups";
 import { info } from "../runtime/engineLog";
@@ -111,6 +111,7 @@ export const migrationRunModel = defineModel({
     },
     // A new trigger sends the action again (update); a different target or action is another run (replace).
     replaces: ["batchName", "migrationTag", "action", "kind"],
+    absentMeans: KIND_ABSENT,
     // One performance of an action: its target, the action and the trigger that asked for it; sent once (sendOnce.ts).
     journal: {
         key(p) {

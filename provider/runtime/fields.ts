@@ -40,6 +40,8 @@ export const triggerField = z
     .superRefine(textRule("trigger"));
 /** "mail" (default) uses /mailusers, "archive" uses /archivemailusers. */
 export const kindField = z.enum(KINDS, { error: `must be ${KINDS.map((k) => `"${k}"`).join(" or ")}` }).optional();
+/** kindField left out is "mail" (kindOf): a diff from `kind: "mail"` to no kind, or back, is no change (ModelSpec.absentMeans). */
+export const KIND_ABSENT = { kind: "mail" } as const;
 export const adoptField = z.boolean({ error: "must be true or false" }).optional();
 /** A deletion policy (config.ts): any case is taken ("Delete"), the canonical spelling is kept. */
 export const deletionPolicyField = z.preprocess(

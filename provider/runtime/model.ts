@@ -194,6 +194,11 @@ export interface ModelSpec<S extends z.ZodRawShape, OS extends z.ZodRawShape, W 
     replaces: readonly (keyof S & string)[];
     /** Inputs that matter at create only (adopt): never a change. */
     createOnly?: readonly (keyof S & string)[];
+    /**
+     * What an input left out means (KIND_ABSENT: no kind is "mail"): diff compares a missing value as
+     * this one, so a program may leave out a default without a change or a replace.
+     */
+    absentMeans?: { readonly [K in keyof S & string]?: unknown };
     /** Outputs an in-place update never changes (kept known during preview). */
     stableOutputs?: readonly (keyof OS & string)[];
     /**
@@ -217,9 +222,18 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, c
     const outputKeys = Object.keys(spec.outputs) as (keyof OS & string)[];
     const createOnly: readonly string[] = spec.createOnly ?? [];
     const diffed = inputKeys.filter((k) => !createOnly.includes(k));
+    const absentMeans: Readonly<Record<string, unknown>> = spec.absentMeans ?? {};
+    /** Every input left out that has a meaning (absentMeans) set to it: what diff compares. */
+    const filled = <P extends object>(p: P): P => {
+        const out = { ...p } as Record<string, unknown>;
+        for (const [k, v] of Object.entries(absentMeans)) if (out[k] === undefined || out[k] === null) out[k] = v;
+        return out as P;
+    };
     return {
         type: spec.type, schema, outputSchema, inputKeys, outputKeys, diffed,
         replaces: spec.replaces as readonly (keyof I & string)[],
+        absentMeans,
+        filled,
         /** The inputs the API stores, by wire name (stored.ts). */
         stored: storedFields<S, W>(spec.inputs, (spec.stored ?? {}) as W),
         journal: spec.journal,
@@ -227,9 +241,9 @@ export function defineModel<S extends z.ZodRawShape, OS extends z.ZodRawShape, c
         check(news: unknown, extra?: (value: I, unknownKeys: Set<string>) => pulumi.dynamic.CheckFailure[]): CheckResult<I> {
             return checkWith(spec.type, schema, news, extra);
         },
-        /** diff: every declared input but the create-only ones; the replacing ones replace. */
+        /** diff: every declared input but the create-only ones (one left out as what it means: absentMeans); the replacing ones replace. */
         diff(olds: Partial<I>, news: Planned<I> | Partial<I>): pulumi.dynamic.DiffResult {
-            return diffProps<I>(olds, news, diffed, spec.replaces as readonly (keyof I & string)[], [], spec.stableOutputs ?? []);
+            return diffProps<I>(filled(olds), filled(news), diffed, spec.replaces as readonly (keyof I & string)[], [], spec.stableOutputs ?? []);
         },
         /** The declared inputs among outputs (or planned inputs): every one that is set and known. What read() returns. */
         inputsOf(props: object): I {

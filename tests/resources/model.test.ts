@@ -79,3 +79,23 @@ describe("one model per resource: read after create returns every declared input
         }
     });
 });
+
+describe("an input left out is what it means (absentMeans): no kind is \"mail\"", () => {
+    for (const [type, model] of Object.entries(MODELS)) {
+        it(`${type}: kind "mail" and no kind are the same declaration; "archive" replaces either`, () => {
+            const base = everyInput("mail", "tag-1")[type as ResourceType][0];
+            const { kind: _, ...noKind } = base;
+            const d = (olds: object, news: object) => model.diff(olds as never, news as never);
+            assert.deepStrictEqual(model.absentMeans, { kind: "mail" });
+            assert.strictEqual(d(base, noKind).changes, false, "a program that stops giving kind: \"mail\" changes nothing");
+            assert.strictEqual(d(noKind, base).changes, false, "nor one that starts giving it");
+            assert.strictEqual(d({ ...noKind, kind: null }, base).changes, false, "a null kind is no kind");
+            for (const olds of [base, noKind]) {
+                const r = d(olds, { ...noKind, kind: "archive" });
+                assert.strictEqual(r.changes, true);
+                assert.deepStrictEqual(r.replaces, ["kind"], "another kind is another API root: replaced");
+            }
+            assert.deepStrictEqual(d({ ...noKind, kind: "archive" }, noKind).replaces, ["kind"], "archive to no kind (mail) replaces");
+        });
+    }
+});
