@@ -12,19 +12,24 @@ import * as os from "os";
 import * as path from "path";
 import { BATCHES_KEY, ShardSpec, readShardSpecs } from "../provider/plan/shards";
 import { DEFAULT_PARALLEL } from "../provider/config";
+import { PulumiOutcome, combinedExitCode, outcomeOf } from "./pulumiExit";
 
-export const HELP = `Usage: cloudiway-migration up --all-shards [--jobs <n>] [--preview] [--stacks <a,b>] [--parallel <p>] [--cwd <dir>] [--logs <dir>] [--json]
+export const HELP = `Usage: cloudiway-migration up --all-shards [--jobs <n>] [--preview] [--expect-no-changes] [--stacks <a,b>] [--parallel <p>] [--cwd <dir>] [--logs <dir>] [--json]
                                 [--policy-pack <dir> [--policy-pack-config <file>]] ...
 
 Runs \`pulumi up\` (or \`pulumi preview\`) of every shard of the Pulumi project (every stack whose
 config sets ${BATCHES_KEY}, read from Pulumi.<stack>.yaml; see "shards --init"), through the
 Automation API, each in its own workspace, <n> at a time. Prints one line when a shard starts and one
-when it ends (duration, changes), then a table. A failed shard fails the command (exit 1) and is named;
-the other shards still run to their end.
+when it ends (duration, changes), then a table. A shard that fails fails the command and is named;
+the other shards still run to their end. The exit code is pulumi's own when every shard that did not
+succeed ended the same way (7: changes under --expect-no-changes; 5: refused by a policy pack; 6: no such
+stack in the backend; 3: credentials), else 1; 0 when every shard succeeded.
 
   --all-shards      required: the shards of the project
   --jobs <n>        shards at a time (default: the number of cores, ${os.availableParallelism()} here)
   --preview         \`pulumi preview\` instead of \`pulumi up\`
+  --expect-no-changes  as pulumi's: a shard whose preview or up proposes a change fails (CHANGES) and
+                    applies nothing; e.g. a scheduled check that the tenant still matches the plan
   --stacks <a,b>    only these shards (e.g. the ones "shards --changed-since" lists)
   --parallel <p>    the engine's --parallel for each shard (default ${DEFAULT_PARALLEL}, the client's pool: docs/large-plans-and-shards.md)
   --cwd <dir>       the Pulumi project directory (default: the current directory)
@@ -43,13 +48,13 @@ per run, docs/large-plans-and-shards.md) unless the environment sets PULUMI_SKIP
 `;
 
 interface Options {
-    jobs: number; preview: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean;
+    jobs: number; preview: boolean; expectNoChanges: boolean; stacks?: string[]; parallel?: number; cwd: string; logs?: string; json: boolean;
     policyPacks: string[]; policyPackConfigs: string[];
 }
 
 function options(argv: string[]): Options | undefined {
     let all = false;
-    const o: Options = { jobs: os.availableParallelism(), preview: false, parallel: DEFAULT_PARALLEL, cwd: process.cwd(), json: false, policyPacks: [], policyPackConfigs: [] };
+    const o: Options = { jobs: os.availableParallelism(), preview: false, expectNoChanges: false, parallel: DEFAULT_PARALLEL, cwd: process.cwd(), json: false, policyPacks: [], policyPackConfigs: [] };
     const value = (i: number, flag: string) => {
         const v = argv[i + 1];
         if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
@@ -65,6 +70,7 @@ function options(argv: string[]): Options | undefined {
         if (a === "--help" || a === "-h") return undefined;
         else if (a === "--all-shards") all = true;
         else if (a === "--preview") o.preview = true;
+        else if (a === "--expect-no-changes") o.expectNoChanges = true;
         else if (a === "--json") o.json = true;
         else if (a === "--jobs") o.jobs = whole(value(i++, a), a);
         else if (a === "--parallel") o.parallel = whole(value(i++, a), a);
@@ -87,6 +93,8 @@ function options(argv: string[]): Options | undefined {
 export interface ShardResult {
     stack: string;
     ok: boolean;
+    /** How it ended (pulumiExit.ts): ok, changes (under --expect-no-changes), refused, stack-not-found, ..., failed. */
+    outcome: PulumiOutcome;
     seconds: number;
     /** Operations by kind (create, update, delete, same, ...). */
     changes: Record<string, number>;
@@ -135,29 +143,41 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
             const ws = await LocalWorkspace.create({ workDir: o.cwd, ...(envVars ? { envVars } : {}) });
             const stack = await selectOne(() => Stack.select(s.stack, ws));
             const packs = o.policyPacks.length ? { policyPacks: o.policyPacks, ...(o.policyPackConfigs.length ? { policyPackConfigs: o.policyPackConfigs } : {}) } : {};
-            const opts = { ...(o.parallel ? { parallel: o.parallel } : {}), ...packs, onOutput: collect, onError: collect };
+            const opts = {
+                ...(o.parallel ? { parallel: o.parallel } : {}), ...(o.expectNoChanges ? { expectNoChanges: true } : {}), ...packs, onOutput: collect, onError: collect,
+            };
             let previewed: Record<string, number> | undefined;
-            if (o.preview || o.policyPacks.length) {
+            if (o.preview || o.policyPacks.length || o.expectNoChanges) {
                 // With policy packs, the guardrails judge the shard's preview before its up: a refusal ends the shard here.
+                // With --expect-no-changes, a preview that proposes a change ends it too: the Automation API's up
+                // skips its own preview (--skip-preview), so pulumi would apply the change before saying so.
                 try {
                     previewed = (await stack.preview(opts)).changeSummary;
                 } catch (e) {
-                    const refusedBy = [...new Set([...`${out}\n${e instanceof Error ? e.message : String(e)}`.matchAll(/\[mandatory\]\s+([\w-]+)/g)].map((m) => m[1]))];
-                    if (!refusedBy.length || o.preview) throw e;
-                    const r: ShardResult = { stack: s.stack, ok: false, seconds: (Date.now() - t0) / 1000, changes: {}, refusedBy,
-                        error: `not up: its preview was refused by the policy pack (${refusedBy.join(", ")})` };
-                    say(`[${s.stack.padEnd(width)}] ${verb} REFUSED after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out)}`);
+                    const exit = outcomeOf(exitCodeOf(e), `${out}\n${e instanceof Error ? e.message : String(e)}`);
+                    if (o.preview || (exit.outcome !== "refused" && exit.outcome !== "changes")) throw e;
+                    const refusedBy = exit.refusedBy ?? [];
+                    const r: ShardResult = exit.outcome === "refused"
+                        ? { stack: s.stack, ok: false, outcome: "refused", seconds: (Date.now() - t0) / 1000, changes: {}, refusedBy,
+                            error: `not up: its preview was refused by the policy pack${refusedBy.length ? ` (${refusedBy.join(", ")})` : ""}` }
+                        : { stack: s.stack, ok: false, outcome: "changes", seconds: (Date.now() - t0) / 1000, changes: {},
+                            error: "not up: its preview proposes changes where none were expected (--expect-no-changes); nothing was applied" };
+                    say(`[${s.stack.padEnd(width)}] ${verb} ${statusWord(r)} after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out)}`);
                     return r;
                 }
             }
             const changes = o.preview ? previewed! : ((await stack.up(opts)).summary.resourceChanges ?? {});
-            const r: ShardResult = { stack: s.stack, ok: true, seconds: (Date.now() - t0) / 1000, changes: { ...changes } };
+            const r: ShardResult = { stack: s.stack, ok: true, outcome: "ok", seconds: (Date.now() - t0) / 1000, changes: { ...changes } };
             say(`[${s.stack.padEnd(width)}] ${verb} finished in ${r.seconds.toFixed(1)} s: ${describeChanges(r.changes)}`);
             return r;
         } catch (e) {
             const message = e instanceof Error ? e.message : String(e);
-            const r: ShardResult = { stack: s.stack, ok: false, seconds: (Date.now() - t0) / 1000, changes: {}, error: lastLine(message) };
-            say(`[${s.stack.padEnd(width)}] ${verb} FAILED after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out || message)}`);
+            const exit = outcomeOf(exitCodeOf(e), `${out}\n${message}`);
+            const r: ShardResult = {
+                stack: s.stack, ok: false, outcome: exit.outcome, seconds: (Date.now() - t0) / 1000, changes: {},
+                error: exit.outcome === "failed" ? lastLine(message) : exit.says, ...(exit.refusedBy?.length ? { refusedBy: exit.refusedBy } : {}),
+            };
+            say(`[${s.stack.padEnd(width)}] ${verb} ${statusWord(r)} after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out || message)}`);
             return r;
         } finally {
             if (o.logs) fs.writeFileSync(path.join(o.logs, `${s.stack}.log`), out);
@@ -176,6 +196,17 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
     return results;
 }
 
+/** The `pulumi` exit code an Automation API error carries (CommandError.commandResult.code). */
+function exitCodeOf(e: unknown): number | undefined {
+    const code = (e as { commandResult?: { code?: unknown } } | undefined)?.commandResult?.code;
+    return typeof code === "number" ? code : undefined;
+}
+
+/** ok, CHANGES, REFUSED or FAILED: a shard's status in the table and its end line. */
+function statusWord(r: ShardResult): string {
+    return r.ok ? "ok" : r.outcome === "changes" ? "CHANGES" : r.outcome === "refused" ? "REFUSED" : "FAILED";
+}
+
 /** The engine's own summary line of an error, not the whole command line the Automation API repeats. */
 function lastLine(message: string): string {
     const lines = message.split("\n").map((l) => l.trim()).filter(Boolean);
@@ -184,7 +215,7 @@ function lastLine(message: string): string {
 }
 
 export function resultTable(results: ShardResult[], verb: string): string {
-    const rows = results.map((r) => [r.stack, r.ok ? "ok" : "FAILED", `${r.seconds.toFixed(1)} s`, r.ok ? describeChanges(r.changes) : r.error ?? ""]);
+    const rows = results.map((r) => [r.stack, statusWord(r), `${r.seconds.toFixed(1)} s`, r.ok ? describeChanges(r.changes) : r.error ?? ""]);
     const head = ["shard", verb, "time", "changes"];
     const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => (i === 3 ? c : c.padEnd(w[i]))).join("  ").trimEnd();
@@ -200,7 +231,7 @@ export async function main(argv: string[]): Promise<void> {
     if (o.json) process.stdout.write(`${JSON.stringify({ seconds: (Date.now() - t0) / 1000, jobs: o.jobs, results }, null, 2)}\n`);
     else process.stdout.write(`\n${resultTable(results, o.preview ? "preview" : "up")}${results.length} shard(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${o.jobs} at a time\n`);
     if (failed.length) {
-        process.stderr.write(`cloudiway-migration up: ${failed.length} of ${results.length} shard(s) failed: ${failed.map((r) => r.stack).join(", ")}\n`);
-        process.exitCode = 1;
+        process.stderr.write(`cloudiway-migration up: ${failed.length} of ${results.length} shard(s) did not succeed: ${failed.map((r) => `${r.stack} (${statusWord(r)})`).join(", ")}\n`);
+        process.exitCode = combinedExitCode(results.map((r) => r.outcome));
     }
 }

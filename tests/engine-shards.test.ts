@@ -205,6 +205,9 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const preview = await p.cli(["up", "--all-shards", "--preview"]);
         assert.strictEqual(preview.code, 0, preview.out);
         assert.match(preview.out, /preview finished in [\d.]+ s: no changes/);
+        const unchanged = await p.cli(["up", "--all-shards", "--preview", "--expect-no-changes", "--json"]);
+        assert.strictEqual(unchanged.code, 0, `--expect-no-changes on a converged tenant: ${unchanged.out}`);
+        assert.ok((JSON.parse(unchanged.stdout) as { results: { outcome: string }[] }).results.every((r) => r.outcome === "ok"));
 
         // Wave C grows past --max-users: --init again keeps every batch in its stack and rewrites no stack's list.
         const files = () => assignment.stacks.map((s) => fs.readFileSync(path.join(p.dir, `Pulumi.${s}.yaml`), "utf8"));
@@ -243,6 +246,17 @@ describe("@engine shards: one plan as stacks side by side", function () {
         const results = (JSON.parse(preview.stdout) as { results: { stack: string; ok: boolean; changes: Record<string, number> }[] }).results;
         assert.deepStrictEqual(results.map((r) => [r.stack, r.ok, r.changes.update ?? 0]), [["t-shard-2", true, 1]], "only that shard is previewed: the one user's update");
         assert.doesNotMatch(preview.out, /t-shard-1|t-shard-3/);
+        // The same change under --expect-no-changes: pulumi's exit 7 for that shard, and the command's.
+        const expect = await p.cli(["up", "--all-shards", "--expect-no-changes", "--jobs", "2", "--json"]);
+        assert.strictEqual(expect.code, 7, expect.out);
+        const outcomes = (JSON.parse(expect.stdout) as { results: { stack: string; outcome: string }[] }).results;
+        assert.deepStrictEqual(outcomes.map((r) => [r.stack, r.outcome]), [["t-shard-1", "ok"], ["t-shard-2", "changes"], ["t-shard-3", "ok"]]);
+        assert.match(expect.out, /\[t-shard-2\s*\] up CHANGES after [\d.]+ s: not up: its preview proposes changes where none were expected \(--expect-no-changes\); nothing was applied/);
+        const previewOnly = await p.cli(["up", "--all-shards", "--preview", "--expect-no-changes", "--stacks", "t-shard-2"]);
+        assert.strictEqual(previewOnly.code, 7, previewOnly.out);
+        assert.match(previewOnly.out, /\[t-shard-2\s*\] preview CHANGES after [\d.]+ s: changes were proposed where none were expected/);
+        const renamed = (usersOf(await emuState(fx.emu.baseUrl)) as { firstName: string; lastName: string }[]).find((u) => u.firstName === "b2");
+        assert.strictEqual(renamed?.lastName, "Shard", "an up under --expect-no-changes that proposes a change applies nothing");
 
         // The same pull request also migrates Wave B: up --all-shards with the policy pack and a license
         // budget of 0 refuses that shard before its up (none of its sends, not even the rename); the others are up.
@@ -250,7 +264,7 @@ describe("@engine shards: one plan as stacks side by side", function () {
             .replace("    settings: { fromDate: 2021-01-01 }", "    settings: { fromDate: 2021-01-01 }\n    runs: [{ action: migrate, trigger: \"1\" }]"));
         fs.writeFileSync(path.join(p.root, "policy.json"), JSON.stringify({ "license-budget": { max: 0 } }));
         const guarded = await p.cli(["up", "--all-shards", "--jobs", "2", "--json", "--policy-pack", path.join(REPO, "policy"), "--policy-pack-config", path.join(p.root, "policy.json")]);
-        assert.strictEqual(guarded.code, 1, guarded.out);
+        assert.strictEqual(guarded.code, 5, `only refusals: pulumi's policy-violation code (${guarded.out})`);
         const ups = (JSON.parse(guarded.stdout) as { results: { stack: string; ok: boolean; refusedBy?: string[] }[] }).results;
         assert.deepStrictEqual(ups.map((r) => [r.stack, r.ok, r.refusedBy ?? []]), [["t-shard-1", true, []], ["t-shard-2", false, ["license-budget"]], ["t-shard-3", true, []]]);
         assert.match(guarded.out, /\[t-shard-2\s*\] up REFUSED after [\d.]+ s: not up: its preview was refused by the policy pack \(license-budget\)/);

@@ -92,6 +92,51 @@ describe("gitops workflow (examples/gitops/.github/workflows/migration.yml)", fu
         assert.ok(wf.on.workflow_dispatch?.inputs?.recover, "the recover dispatch");
     });
 
+    it("reads pulumi's exit codes in the preview and up steps: no stack (6) and credentials (3) said plainly, the code kept", () => {
+        const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+        const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
+        const preview = steps.find((x) => x.name === "pulumi preview, with the guardrails");
+        const up = steps.find((x) => x.name === "pulumi up");
+        assert.ok(preview?.run && up?.run);
+        // Each step's script as the runner runs it, with a `pulumi` on PATH that exits with the code given.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gitops-exit-"));
+        try {
+            fs.writeFileSync(path.join(dir, "pulumi"), "#!/bin/sh\nexit \"$FAKE_EXIT\"\n", { mode: 0o755 });
+            const run = (script: string, code: number) => {
+                const out = path.join(dir, "output");
+                fs.writeFileSync(out, "");
+                try {
+                    const stdout = execFileSync("bash", ["-eo", "pipefail", "-c", script], {
+                        cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+                        env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, FAKE_EXIT: String(code), STACK: "prod-shard-2", RUNNER_TEMP: dir, GITHUB_OUTPUT: out, GITHUB_WORKSPACE: dir },
+                    });
+                    return { code: 0, stdout, output: fs.readFileSync(out, "utf8") };
+                } catch (e) {
+                    const x = e as { status: number; stdout: string };
+                    return { code: x.status, stdout: x.stdout, output: fs.readFileSync(out, "utf8") };
+                }
+            };
+            for (const code of [0, 1, 5]) {
+                const r = run(preview!.run!, code);
+                assert.deepStrictEqual([r.code, r.output.trim()], [0, `status=${code}`], `preview exit ${code}: recorded for the steps below`);
+            }
+            const missing = run(preview!.run!, 6);
+            assert.strictEqual(missing.code, 6);
+            assert.match(missing.stdout, /::error::shard prod-shard-2 has no stack in the state's backend yet: an admin creates it once \(pulumi stack init prod-shard-2\)/);
+            assert.match(run(preview!.run!, 3).stdout, /::error::the state's backend refused the credentials/);
+            assert.strictEqual(run(preview!.run!, 9).code, 9);
+            assert.deepStrictEqual([run(up!.run!, 0).code, run(up!.run!, 0).stdout], [0, ""]);
+            const upMissing = run(up!.run!, 6);
+            assert.strictEqual(upMissing.code, 6);
+            assert.match(upMissing.stdout, /::error::shard prod-shard-2 has no stack in the state's backend yet.*nothing of it was deployed/);
+            const refused = run(up!.run!, 1);
+            assert.strictEqual(refused.code, 1);
+            assert.match(refused.stdout, /::error::pulumi up of shard prod-shard-2 ended with exit 1/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("runs the package's policy pack with policy.json on pull requests and ups (every rule known, the windows readable), and keeps the drift digest in one issue on the schedule", () => {
         const wf = parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
         const preview = wf.jobs.preview.steps.find((s) => /pulumi preview .*--json/s.test(s.run ?? ""));
