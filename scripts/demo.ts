@@ -14,6 +14,7 @@ import { startEmulator } from "../emulator";
 import { CloudiwayClient } from "../provider/client";
 import { DEFAULT_PARALLEL } from "../provider/config";
 import { buildReport, renderHtml, renderTable } from "../cli/report";
+import { outcomeOf } from "../cli/pulumiExit";
 
 const HELP = `Usage: npm run demo [-- --fresh] [--plan <file>] [--dir <folder>]
 
@@ -94,7 +95,9 @@ async function main() {
         child.stdout?.on("data", (d) => (out += d));
         child.stderr?.on("data", (d) => (err += d));
         child.on("error", reject);
-        child.on("exit", (code) => code === 0 ? resolve(out) : reject(new Error(`pulumi ${args.join(" ")} failed${quiet ? `:\n${out}\n${err}` : ""}`)));
+        // pulumi's stable exit code says what went wrong (7: the preview after the up found changes: a perpetual diff).
+        child.on("exit", (code) => code === 0 ? resolve(out)
+            : reject(new Error(`pulumi ${args.join(" ")}: ${outcomeOf(code ?? undefined, `${out}\n${err}`).says}${quiet ? `:\n${out}\n${err}` : ""}`)));
     });
     try {
         step("Stack `demo` on a local file backend");
