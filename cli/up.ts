@@ -231,7 +231,7 @@ export async function main(argv: string[]): Promise<void> {
     if (o.json) process.stdout.write(`${JSON.stringify({ seconds: (Date.now() - t0) / 1000, jobs: o.jobs, results }, null, 2)}\n`);
     else process.stdout.write(`\n${resultTable(results, o.preview ? "preview" : "up")}${results.length} shard(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${o.jobs} at a time\n`);
     if (failed.length) {
-        process.stderr.write(`cloudiway-migration up: ${failed.length} of ${results.length} shard(s) did not succeed: ${failed.map((r) => `${r.stack} (${statusWord(r)})`).join(", ")}\n`);
+        process.stderr.write(`cloudiway-migration up: ${failed.length} of ${results.length} shard(s) failed: ${failed.map((r) => `${r.stack} (${statusWord(r)})`).join(", ")}\n`);
         process.exitCode = combinedExitCode(results.map((r) => r.outcome));
     }
 }
