@@ -157,11 +157,12 @@ export async function runShards(o: Options, say: (line: string) => void): Promis
                     const exit = outcomeOf(exitCodeOf(e), `${out}\n${e instanceof Error ? e.message : String(e)}`);
                     if (o.preview || (exit.outcome !== "refused" && exit.outcome !== "changes")) throw e;
                     const refusedBy = exit.refusedBy ?? [];
-                    const r: ShardResult = exit.outcome === "refused"
-                        ? { stack: s.stack, ok: false, outcome: "refused", seconds: (Date.now() - t0) / 1000, changes: {}, refusedBy,
-                            error: `not up: its preview was refused by the policy pack${refusedBy.length ? ` (${refusedBy.join(", ")})` : ""}` }
-                        : { stack: s.stack, ok: false, outcome: "changes", seconds: (Date.now() - t0) / 1000, changes: {},
-                            error: "not up: its preview proposes changes where none were expected (--expect-no-changes); nothing was applied" };
+                    const r: ShardResult = {
+                        stack: s.stack, ok: false, outcome: exit.outcome, seconds: (Date.now() - t0) / 1000, changes: {},
+                        ...(exit.outcome === "refused"
+                            ? { refusedBy, error: `not up: its preview was refused by the policy pack${refusedBy.length ? ` (${refusedBy.join(", ")})` : ""}` }
+                            : { error: "not up: its preview proposes changes where none were expected (--expect-no-changes); nothing was applied" }),
+                    };
                     say(`[${s.stack.padEnd(width)}] ${verb} ${statusWord(r)} after ${r.seconds.toFixed(1)} s: ${r.error}\n${tail(out)}`);
                     return r;
                 }
